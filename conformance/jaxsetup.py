@@ -1,0 +1,32 @@
+"""Configure JAX once, process-wide, before any array exists: CPU only, float64 on.
+
+Import this module before ``jax`` anywhere in the suite.  The JAX oracle is
+always CPU float64, whatever device torch runs on.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("JAX_ENABLE_X64", "1")
+
+try:
+    import jax
+except ImportError as exc:  # pragma: no cover - exercised by tests/test_jax_missing.py
+    raise ImportError(
+        "The JAX oracle needs jax and jaxlib (CPU).  Install them with "
+        "`pip install jax jaxlib`, or run through nox (`nox -s conformance`), which installs everything."
+    ) from exc
+
+jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_platforms", "cpu")
+
+_CACHE_DIR = os.environ.get("CONFORMANCE_JAX_CACHE", os.path.join(os.path.dirname(__file__), "..", ".cache", "jax"))
+if _CACHE_DIR:
+    # A persistent compilation cache makes the second run of the suite start warm.
+    jax.config.update("jax_compilation_cache_dir", os.path.abspath(_CACHE_DIR))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+JAX_VERSION: str = jax.__version__

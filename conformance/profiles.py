@@ -1,0 +1,51 @@
+"""Hypothesis profiles.  Registered here and loaded explicitly by conftest.py.
+
+Hypothesis loads its own ``ci`` profile by itself when ``CI=true``; we register a
+``ci`` of our own with the same spirit (derandomized, no database, no deadline,
+print the reproduction blob) and load a profile explicitly, so the choice is ours.
+
+* ``default``  – a local run of ``pytest suites``.
+* ``ci``       – the gate: derandomized, so a given torch always gets the same verdicts.
+* ``fast``     – the project's own tests and the planted-fault sharpness runs' smoke subset.
+* ``thorough`` – long hunts for new findings.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_SUPPRESS = [
+    HealthCheck.too_slow,
+    HealthCheck.data_too_large,
+    HealthCheck.filter_too_much,
+    HealthCheck.function_scoped_fixture,  # the `record` fixture deliberately spans all examples of a test
+]
+
+settings.register_profile("default", max_examples=25, deadline=None, suppress_health_check=_SUPPRESS)
+settings.register_profile(
+    "ci",
+    max_examples=25,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=_SUPPRESS,
+)
+settings.register_profile("fast", max_examples=10, deadline=None, database=None, suppress_health_check=_SUPPRESS)
+settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=_SUPPRESS)
+
+PROFILE_ENV = "CONFORMANCE_PROFILE"
+
+
+def load_default_profile() -> str:
+    """Load the profile named by $CONFORMANCE_PROFILE, else ``default``.  ``--hypothesis-profile`` overrides both."""
+    name = os.environ.get(PROFILE_ENV, "default")
+    settings.load_profile(name)
+    return name
+
+
+def tree_examples() -> int:
+    """Examples for the random-tree properties: these are where composition bugs hide, so they get more."""
+    return settings().max_examples * 8
