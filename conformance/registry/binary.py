@@ -1,0 +1,70 @@
+"""Binary (and ternary) elementwise ops with broadcasting."""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import jax.scipy.special as jss
+import numpy as np
+
+from conformance.registry.shapes import Broadcast
+from conformance.registry.spec import POSITIVE, REALS, Domain, OpSpec
+
+B2 = Broadcast(arity=2)
+B3 = Broadcast(arity=3)
+AWAY_FROM_0 = Domain(kinks=(0.0,))
+
+
+def _tie(inputs, params, margin):
+    x, y = np.broadcast_arrays(inputs[0], inputs[1])
+    return bool(np.any(np.abs(x - y) <= margin * np.maximum(1.0, np.abs(x))))
+
+
+def _both_near_0(inputs, params, margin):
+    x, y = np.broadcast_arrays(inputs[0], inputs[1])
+    return bool(np.any((np.abs(x) <= margin) & (np.abs(y) <= margin)))
+
+
+def binary(name: str, torch: str, jax, domain=REALS, family: str = "binary", **kw) -> OpSpec:
+    return OpSpec(name=name, family=family, torch=torch, jax=jax, rule=B2, domain=domain, **kw)
+
+
+OPS = [
+    binary("add", "{x} + {y}", jnp.add),
+    binary("sub", "torch.sub({x}, {y})", jnp.subtract),
+    binary("mul", "{x} * {y}", jnp.multiply),
+    binary("div", "{x} / {y}", jnp.divide, (REALS, AWAY_FROM_0)),
+    binary("true_divide", "torch.true_divide({x}, {y})", jnp.true_divide, (REALS, AWAY_FROM_0)),
+    binary("add_alpha", "torch.add({x}, {y}, alpha=2.5)", lambda x, y: x + 2.5 * y),
+    binary("pow", "torch.pow({x}, {y})", jnp.power, (POSITIVE, Domain(-3.0, 3.0))),
+    binary("pow_operator", "{x} ** {y}", jnp.power, (POSITIVE, Domain(-3.0, 3.0))),
+    binary("atan2", "torch.atan2({x}, {y})", jnp.arctan2, near_kink=_both_near_0, conventions=("atan2_at_origin",)),
+    binary("hypot", "torch.hypot({x}, {y})", jnp.hypot, near_kink=_both_near_0, conventions=("hypot_at_origin",)),
+    binary("maximum", "torch.maximum({x}, {y})", jnp.maximum, near_kink=_tie, conventions=("max_tie",)),
+    binary("minimum", "torch.minimum({x}, {y})", jnp.minimum, near_kink=_tie, conventions=("max_tie",)),
+    binary("fmax", "torch.fmax({x}, {y})", jnp.fmax, near_kink=_tie, conventions=("fmax_tie",)),
+    binary("fmin", "torch.fmin({x}, {y})", jnp.fmin, near_kink=_tie, conventions=("fmax_tie",)),
+    binary("xlogy", "torch.xlogy({x}, {y})", jss.xlogy, (REALS, POSITIVE), conventions=("xlogy_at_0",)),
+    binary("xlog1py", "torch.special.xlog1py({x}, {y})", jss.xlog1py, (REALS, Domain(-1.0, math.inf))),
+    binary("logaddexp", "torch.logaddexp({x}, {y})", jnp.logaddexp),
+    binary("logaddexp2", "torch.logaddexp2({x}, {y})", jnp.logaddexp2),
+    binary("copysign", "torch.copysign({x}, {y})", jnp.copysign, (AWAY_FROM_0, AWAY_FROM_0)),
+    binary("squared_difference", "({x} - {y}) ** 2", lambda x, y: (x - y) ** 2),
+    OpSpec(
+        name="lerp",
+        family="ternary",
+        torch="torch.lerp({x}, {y}, {z})",
+        jax=lambda x, y, z: x + z * (y - x),
+        rule=B3,
+    ),
+    OpSpec(name="addcmul", family="ternary", torch="torch.addcmul({x}, {y}, {z}, value=0.5)", jax=lambda x, y, z: x + 0.5 * y * z, rule=B3),
+    OpSpec(
+        name="addcdiv",
+        family="ternary",
+        torch="torch.addcdiv({x}, {y}, {z}, value=0.5)",
+        jax=lambda x, y, z: x + 0.5 * y / z,
+        rule=B3,
+        domain=(REALS, REALS, AWAY_FROM_0),
+    ),
+]

@@ -1,0 +1,156 @@
+"""The shape of one registry entry.
+
+An :class:`OpSpec` is declarative: the torch call is a *code template* written
+the way users write it (``"torch.sin({x})"``, ``"{x} @ {y}"``,
+``"{x}.sum(dim={dim}, keepdim={keepdim})"``).  The same template runs the op
+and renders the repro, so a repro is exactly the code that was checked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+Shape = tuple[int, ...]
+TENSOR_NAMES = ("x", "y", "z", "w")
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The open interval an input's elements are sampled from, and the op's kink points in it.
+
+    ``kinks`` are points where the op is not differentiable (abs at 0, hardtanh at ±1).
+    ``safe`` is an in-domain filler used to pad JAX buckets.
+    """
+
+    low: float = -math.inf
+    high: float = math.inf
+    kinks: tuple[float, ...] = ()
+    matrix: str = ""  # "" or a structure the leaf sampler builds: "well_conditioned", "spd"
+
+    @property
+    def is_reals(self) -> bool:
+        return self.low == -math.inf and self.high == math.inf and not self.matrix
+
+    @property
+    def safe(self) -> float:
+        if self.is_reals:
+            return 0.5
+        if self.low == -math.inf:
+            return self.high - 0.5
+        if self.high == math.inf:
+            return self.low + 0.5
+        return (self.low + self.high) / 2
+
+    def contains(self, values: np.ndarray, margin: float) -> bool:
+        scale = np.maximum(1.0, np.abs(values)) * margin
+        return bool(np.all((values - scale > self.low) & (values + scale < self.high)))
+
+
+REALS = Domain()
+POSITIVE = Domain(0.0, math.inf)
+UNIT_OPEN = Domain(-1.0, 1.0)
+WELL_CONDITIONED = Domain(-1.0, 1.0, matrix="well_conditioned")  # X + n·I: diagonally dominant, invertible
+SPD = Domain(-1.0, 1.0, matrix="spd")  # (X + Xᵀ)/2 + n·I: symmetric positive definite
+
+
+class Call(NamedTuple):
+    """One concrete use of an op: the shapes of its tensor inputs and its static parameters."""
+
+    input_shapes: tuple[Shape, ...]
+    params: tuple[tuple[str, Any], ...]  # sorted (name, value) pairs: hashable, for JAX's compile cache
+
+    @property
+    def kwargs(self) -> dict[str, Any]:
+        return dict(self.params)
+
+
+def make_call(input_shapes: list[Shape] | tuple[Shape, ...], **params: Any) -> Call:
+    return Call(tuple(tuple(s) for s in input_shapes), tuple(sorted(params.items())))
+
+
+KinkTest = Callable[[list[np.ndarray], dict[str, Any], float], bool]
+
+
+@dataclass(frozen=True, eq=False)
+class OpSpec:
+    """One differentiable op, declared once: how to call it in torch and JAX, where, and what to expect."""
+
+    name: str
+    family: str
+    torch: str  # code template, tensors as {x} {y} ..., params by name
+    jax: Callable[..., Any]  # jax_fn(*arrays, **params)
+    rule: Any  # a ShapeRule from conformance.registry.shapes: arity, input shapes, shape parameters
+    params: dict[str, Any] = field(default_factory=dict)  # other static parameters: name -> Hypothesis strategy
+    domain: Domain | tuple[Domain, ...] = REALS
+    near_kink: KinkTest | None = None  # ties and other non-elementwise kinks
+    dtypes: tuple[str, ...] = ("float64", "float32")
+    forward_ad: bool = True
+    double_backward: bool = True
+    rtol: dict[str, float] = field(default_factory=dict)  # per-dtype overrides, with a reason in `notes`
+    conventions: tuple[str, ...] = ()  # keys into conformance.conventions
+    notes: str = ""
+    in_trees: bool = True  # may appear inside random expression trees
+
+    @property
+    def arity(self) -> int:
+        return self.rule.arity
+
+    def domain_of(self, i: int) -> Domain:
+        return self.domain[i] if isinstance(self.domain, tuple) else self.domain
+
+    @property
+    def restricted(self) -> bool:
+        """Whether some input must stay inside a proper subset of the reals."""
+        return any(not self.domain_of(i).is_reals for i in range(self.arity))
+
+    @property
+    def elementwise(self) -> bool:
+        return bool(getattr(self.rule, "elementwise", False))
+
+    def code(self, args: list[str], params: dict[str, Any]) -> str:
+        """The op as torch source code applied to the source strings ``args``."""
+        names = dict(zip(TENSOR_NAMES, args))
+        return self.torch.format(**names, **{k: literal(v) for k, v in params.items()})
+
+    @cached_property
+    def _compiled(self) -> dict[tuple, Callable[..., Any]]:
+        return {}
+
+    def torch_fn(self, call: Call) -> Callable[..., Any]:
+        """A Python function running the template; compiled once per parameter set."""
+        fn = self._compiled.get(call.params)
+        if fn is None:
+            import torch
+            import torch.nn.functional as F  # noqa: N812
+
+            args = list(TENSOR_NAMES[: self.arity])
+            src = f"lambda {', '.join(args)}: {self.code(args, call.kwargs)}"
+            fn = eval(src, {"torch": torch, "F": F})  # noqa: S307 - templates come from the registry only
+            self._compiled[call.params] = fn
+        return fn
+
+    def is_near_kink(self, inputs: list[np.ndarray], params: dict[str, Any], margin: float) -> bool:
+        """Whether any input is within ``margin`` (relative) of a non-differentiable point."""
+        for i, values in enumerate(inputs[: self.arity]):
+            for k in self.domain_of(i).kinks:
+                if np.any(np.abs(values - k) <= margin * max(1.0, abs(k))):
+                    return True
+        return bool(self.near_kink and self.near_kink(inputs, params, margin))
+
+
+class Raw(str):
+    """A parameter that is already source code (an indexing expression such as ``1:3, ::2``)."""
+
+
+def literal(value: Any) -> str:
+    """Python source for a parameter value (tuples print as lists, so torch.tensor() takes them)."""
+    if isinstance(value, Raw):
+        return str(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    return repr(value)
