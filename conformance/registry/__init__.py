@@ -6,6 +6,7 @@ well formed, and offers lookups.  Docs and counts are generated from ``OPS``.
 
 from __future__ import annotations
 
+import conformance.jaxsetup  # noqa: F401  (x64 + CPU before jax.numpy is imported below)
 from conformance.registry import binary, unary
 from conformance.registry.spec import Call, Domain, OpSpec
 
