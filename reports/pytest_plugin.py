@@ -1,0 +1,249 @@
+"""pytest plugin: the ``record`` fixture, results files, and known-failure baselines.
+
+Loaded by the repository's ``conftest.py``.  Every conformance test (one that
+uses ``record`` or carries ``@pytest.mark.conformance``) becomes one line of
+``<results-dir>/<label>-<device>-<path>[.<xdist worker>].jsonl``, flushed as
+soon as it ends.  Tests listed in the baseline are marked xfail (non-strict),
+so known failures keep the exit status at 0 and a new FAIL or ERROR makes it
+non-zero: that exit status is the CI gate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from . import baseline as baselines
+from . import replay
+from .recorder import Recorder, cell_of
+from .results import FAILING, ResultsWriter, default_label, new_run_id, results_filename, run_record
+
+RECORDER = pytest.StashKey[Recorder]()
+ENTRY = pytest.StashKey["baselines.Entry | None"]()
+PLUGIN = pytest.StashKey["ConformancePlugin"]()
+MAX_MESSAGE = 4000
+EXEC_PATHS = ("eager", "compile", "func")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "autograd conformance results and baselines")
+    group.addoption("--device", default="cpu", help="device torch runs on (cpu, cuda); oracles stay on the CPU")
+    group.addoption("--exec-path", default="eager", choices=EXEC_PATHS, help="execution path (default: eager)")
+    group.addoption("--results-dir", default="results", help="folder for the JSONL results (default: results)")
+    group.addoption("--results-label", default=None, help="column label (default: torch-<installed version>)")
+    group.addoption("--baseline", default=None, help="known-failure file (default: baselines/<label>.txt if present)")
+    group.addoption("--no-baseline", action="store_true", help="ignore known failures: every failure fails")
+    group.addoption(
+        "--record-examples",
+        action="store_true",
+        help="save failing examples to the examples folder, to replay known failures later",
+    )
+    group.addoption("--examples-dir", default=None, help="recorded examples (default: baselines/examples)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "conformance(property): a conformance test; property names its row in the report"
+    )
+    plugin = ConformancePlugin(config)
+    config.stash[PLUGIN] = plugin
+    config.pluginmanager.register(plugin, "conformance-results")
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistHooks(plugin.run_id), "conformance-xdist")
+
+
+@pytest.fixture
+def record(request: pytest.FixtureRequest) -> Recorder:
+    """Call ``record.add(outcome, repro=...)`` for every comparison the test makes."""
+    recorder = Recorder()
+    request.node.stash[RECORDER] = recorder
+    return recorder
+
+
+class XdistHooks:
+    """Hands the controller's run id to every worker, so their files merge into one run."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["conformance_run_id"] = self.run_id
+
+
+def _is_conformance(item: pytest.Item) -> bool:
+    return item.get_closest_marker("conformance") is not None or "record" in getattr(item, "fixturenames", ())
+
+
+def _verdict_of_exception(call: pytest.CallInfo[None], recorder: Recorder | None) -> str:
+    if recorder is not None and recorder.failing is not None and recorder.failing.verdict == "error":
+        return "error"
+    exc = call.excinfo.value if call.excinfo else None
+    leaves = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return "fail" if all(isinstance(leaf, AssertionError) for leaf in leaves) else "error"
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr or "skipped")
+
+
+class ConformancePlugin:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        workerinput = getattr(config, "workerinput", None)
+        self.worker: str | None = workerinput["workerid"] if workerinput else None
+        self.run_id: str = (workerinput or {}).get("conformance_run_id") or new_run_id()
+        self.label: str = config.getoption("--results-label") or default_label()
+        self.device: str = config.getoption("--device")
+        self.path: str = config.getoption("--exec-path")
+        cwd = config.invocation_params.dir
+        self.results_dir = cwd / config.getoption("--results-dir")
+        self.examples_dir = Path(config.getoption("--examples-dir") or config.rootpath / "baselines" / "examples")
+        self.record_examples: bool = config.getoption("--record-examples")
+        self.baseline = self._load_baseline()
+        self.writer: ResultsWriter | None = None
+        self.results: list[dict[str, Any]] = []
+
+    def _load_baseline(self) -> baselines.Baseline | None:
+        if self.config.getoption("--no-baseline"):
+            return None
+        chosen = self.config.getoption("--baseline")
+        path = Path(chosen) if chosen else baselines.path_for(self.config.rootpath / "baselines", self.label)
+        if not chosen and not path.is_file():
+            return None
+        try:
+            return baselines.load(path.resolve(), root=self.config.rootpath)
+        except baselines.BaselineError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    # -- collection: known failures become non-strict xfails ---------------------------------
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            entry = None
+            if self.baseline is not None and _is_conformance(item):
+                cell = cell_of(item)
+                entry = self.baseline.find(cell=cell.cell, device=self.device, path=self.path, test_id=item.nodeid)
+            item.stash[ENTRY] = entry
+            if entry is not None:
+                reason = f"known failure ({entry.where}): {entry.reason} [{entry.ref}]"
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
+
+    # -- running: replay known failures, record examples -------------------------------------
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        if self.record_examples and _is_conformance(item):
+            with replay.settings_for(item, replay.record_settings, self.examples_dir):
+                return (yield)
+        if item.stash.get(ENTRY, None) is not None:
+            with replay.settings_for(item, replay.replay_settings, self.examples_dir):
+                return (yield)
+        return (yield)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        report: pytest.TestReport = yield
+        if not _is_conformance(item):
+            return report
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            result = self._result(item, call, report)
+            self._write(result)
+            report.user_properties.append(("conformance", result))
+        return report
+
+    def _result(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> dict[str, Any]:
+        recorder = item.stash.get(RECORDER, None)
+        entry = item.stash.get(ENTRY, None)
+        cell = cell_of(item)
+        message, repro = "", None
+        expected_failure = hasattr(report, "wasxfail") and report.skipped
+        if report.skipped and not expected_failure:
+            verdict, message = "not_run", _skip_reason(report)
+        elif report.failed or expected_failure:
+            verdict = "error" if report.when == "setup" else _verdict_of_exception(call, recorder)
+            failing = recorder.failing if recorder else None
+            message = failing.message if failing and failing.message else (call.excinfo.exconly() if call.excinfo else "")
+            repro = recorder.repro if recorder else None
+        else:
+            verdict = recorder.verdict() if recorder else "inconclusive"
+            if recorder and recorder.worst is not None:
+                message = recorder.worst.message
+        return {
+            "kind": "result",
+            "run_id": self.run_id,
+            "cell": cell.cell,
+            "test_id": item.nodeid,
+            "property": cell.property,
+            "op": cell.op,
+            "family": cell.family,
+            "dtype": cell.dtype,
+            "device": self.device,
+            "path": self.path,
+            "verdict": verdict,
+            "known": entry is not None,
+            "baseline": f"{entry.where}: {entry.reason} [{entry.ref}]" if entry else None,
+            **(recorder.summary() if recorder else {"counts": {}, "examples": 0}),
+            "duration_s": round(report.duration, 4),
+            "message": message[:MAX_MESSAGE],
+            "repro": repro,
+        }
+
+    def _write(self, result: dict[str, Any]) -> None:
+        if self.writer is None:
+            from hypothesis import settings
+
+            name = results_filename(self.label, self.device, self.path, self.worker)
+            seed = self.config.getoption("hypothesis_seed", None)
+            run = run_record(
+                run_id=self.run_id,
+                label=self.label,
+                device=self.device,
+                path=self.path,
+                profile=getattr(settings, "_current_profile", None),
+                seed=None if seed is None else str(seed),
+                worker=self.worker,
+            )
+            self.writer = ResultsWriter(self.results_dir / name, run)
+        self.writer.write(result)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.writer is not None:
+            self.writer.close(exitstatus=int(exitstatus))
+
+    # -- summary (on the xdist controller too: results travel in report.user_properties) -----
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in report.user_properties:
+            if name == "conformance":
+                self.results.append(value)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.results:
+            return
+        write = terminalreporter
+        new = [r for r in self.results if r["verdict"] in FAILING and not r["known"]]
+        stale = [r for r in self.results if r["known"] and r["verdict"] not in FAILING and r["verdict"] != "not_run"]
+        if new:
+            write.section("new conformance failures (not in the baseline)", red=True)
+            for result in new:
+                write.write_line(f"{result['verdict'].upper()} {result['cell']}  ({result['test_id']})")
+                write.write_line(f"  {result['message'].splitlines()[0] if result['message'] else ''}")
+                if result.get("repro"):
+                    write.write_line("  repro:")
+                    for line in result["repro"].splitlines():
+                        write.write_line(f"    {line}")
+            write.write_line("Fix them, or list them as known failures: see reports/baseline.py for the format.")
+        if stale:
+            write.section("stale baseline entries (these known failures passed this run)", yellow=True)
+            for result in stale:
+                write.write_line(f"{result['baseline']}  ({result['cell']}: {result['verdict']})")
+            write.write_line("Remove them from the baseline once they pass reliably.")
+        files = f"{self.results_dir}/{results_filename(self.label, self.device, self.path, '*' if self._xdist() else None)}"
+        write.section("conformance results", bold=True)
+        write.write_line(f"{len(self.results)} cells written to {files}")
+        write.write_line(f"report: python -m reports build {self.results_dir}/*.jsonl -o reports/html/index.html")
+
+    def _xdist(self) -> bool:
+        return bool(getattr(self.config.option, "numprocesses", None)) and self.worker is None

@@ -1,0 +1,97 @@
+"""The ``record`` fixture's object: gathers one test's outcomes over all its Hypothesis examples."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from conformance.verdict import Outcome, Verdict
+
+from .results import finite
+
+
+class CellId(NamedTuple):
+    property: str
+    op: str
+    family: str
+    dtype: str
+
+    @property
+    def cell(self) -> str:
+        return f"{self.property}/{self.op}/{self.dtype}"
+
+
+def cell_of(item: Any) -> CellId:
+    """A test's cell: property from ``@pytest.mark.conformance(property=...)``, the rest from its ``case``."""
+    marker = item.get_closest_marker("conformance")
+    name = getattr(item, "originalname", None) or item.name.split("[")[0]
+    prop = (marker.kwargs.get("property") if marker else None) or name.removeprefix("test_")
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    case = params.get("case")
+    return CellId(
+        property=str(prop),
+        op=str(getattr(case, "op", "-")),
+        family=str(getattr(case, "family", "-")),
+        dtype=str(getattr(case, "dtype", "-")),
+    )
+
+
+def _example_token() -> object | None:
+    """Something that identifies the current Hypothesis example, or None outside one."""
+    try:
+        from hypothesis.control import current_build_context
+
+        return current_build_context()
+    except Exception:  # noqa: BLE001 - outside @given, or a Hypothesis without it
+        return None
+
+
+def _rank(outcome: Outcome) -> tuple[bool, float]:
+    """Failing outcomes first, then the largest error/tolerance ratio."""
+    return (Verdict(outcome.verdict).fails_test, outcome.ratio)
+
+
+@dataclass
+class Recorder:
+    """``record.add(outcome, repro=...)`` once per comparison; one recorder spans all examples of a test."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    examples: int = 0
+    worst: Outcome | None = None
+    failing: Outcome | None = None  # the last failing outcome: after shrinking, the minimal example's
+    repro: str | None = None
+    _token: object | None = None
+
+    def add(self, outcome: Outcome, *, repro: str | None = None) -> None:
+        if not isinstance(outcome, Outcome):
+            raise TypeError(f"record.add() takes a conformance.verdict.Outcome, not {type(outcome).__name__}")
+        verdict = Verdict(outcome.verdict)
+        self.counts[verdict.value] = self.counts.get(verdict.value, 0) + 1
+        token = _example_token()
+        if token is None or token is not self._token:
+            self.examples += 1
+            self._token = token
+        if self.worst is None or _rank(outcome) > _rank(self.worst):
+            self.worst = outcome
+        if verdict.fails_test:
+            self.failing = outcome
+            if repro is not None:
+                self.repro = repro
+
+    def verdict(self) -> str:
+        """The cell verdict of a test that did not fail: convention > pass > inconclusive."""
+        for verdict in ("convention", "pass", "inconclusive"):
+            if self.counts.get(verdict):
+                return verdict
+        return "inconclusive"
+
+    def summary(self) -> dict[str, Any]:
+        worst = self.worst
+        return {
+            "counts": dict(self.counts),
+            "worst_ratio": finite(worst.ratio) if worst else None,
+            "worst_error": finite(worst.error) if worst else None,
+            "worst_tol": finite(worst.tol) if worst else None,
+            "worst_oracle": worst.oracle if worst else None,
+            "examples": self.examples,
+        }
