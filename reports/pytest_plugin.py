@@ -185,7 +185,7 @@ class ConformancePlugin:
             "verdict": verdict,
             "known": entry is not None,
             "baseline": f"{entry.where}: {entry.reason} [{entry.ref}]" if entry else None,
-            **(recorder.summary() if recorder else {"counts": {}, "examples": 0}),
+            **(recorder or Recorder()).summary(),
             "duration_s": round(report.duration, 4),
             "message": message[:MAX_MESSAGE],
             "repro": repro,

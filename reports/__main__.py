@@ -1,0 +1,95 @@
+"""``python -m reports build|gate|not-run|schema``: see ``--help`` of each."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import build, gate, results
+from .baseline import BaselineError
+
+SCHEMA = Path(__file__).parent / "schema.json"
+
+
+def _load(paths: list[str], what: str) -> list[results.Run]:
+    files = [Path(p) for p in paths]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise SystemExit(f"error: {what} not found: {', '.join(missing)}; run `nox -s conformance` (or pytest suites) "
+                         "to write results, or pass existing results/*.jsonl files")
+    if not files:
+        raise SystemExit(f"error: no {what} given; pass results/*.jsonl")
+    try:
+        return results.load(files)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    runs = _load(args.results, "results files")
+    compare = _load(args.compare, "--compare files") if args.compare else None
+    baseline_dir = Path(args.baseline_dir) if args.baseline_dir else None
+    try:
+        out = build.build(runs, Path(args.output), compare=compare, baseline_dir=baseline_dir)
+    except BaselineError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"report: {out.resolve()}  ({sum(len(r.results) for r in runs)} results, {len(runs)} columns)")
+    return 0
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    runs = _load(args.results, "results files")
+    try:
+        report = gate.check(runs, Path(args.baseline_dir))
+    except BaselineError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    gate.print_report(report, sys.stdout)
+    return 0 if report.ok(allow_incomplete=args.allow_incomplete) else 1
+
+
+def cmd_not_run(args: argparse.Namespace) -> int:
+    out = Path(args.output or Path("results") / results.results_filename(args.label, args.device, args.path))
+    results.write_not_run(out, label=args.label, reason=args.reason, device=args.device, path=args.path)
+    print(f"recorded {args.label} ({args.device}, {args.path}) as not run: {args.reason} -> {out}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(SCHEMA.read_text(encoding="utf-8"), end="")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m reports", description=__doc__)
+    sub = top.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("build", help="render results into one self-contained HTML report")
+    p.add_argument("results", nargs="+", help="results files (results/*.jsonl)")
+    p.add_argument("-o", "--output", default="reports/html/index.html", help="HTML file to write")
+    p.add_argument("--baseline-dir", default=None, help="re-apply known failures from this folder (baselines)")
+    p.add_argument("--compare", nargs="+", default=None, metavar="OLD", help="older results to diff against")
+    p.set_defaults(func=cmd_build)
+    p = sub.add_parser("gate", help="exit 1 on any FAIL/ERROR cell not in its label's baseline")
+    p.add_argument("results", nargs="+", help="results files (results/*.jsonl)")
+    p.add_argument("--baseline-dir", default="baselines", help="folder of <label>.txt baselines (default: baselines)")
+    p.add_argument("--allow-incomplete", action="store_true", help="do not fail on runs that crashed or were killed")
+    p.set_defaults(func=cmd_gate)
+    p = sub.add_parser("not-run", help="record a column that could not run (e.g. torch failed to install)")
+    p.add_argument("--label", required=True, help="column label, e.g. torch-2.4.1")
+    p.add_argument("--reason", required=True, help="why it did not run")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--path", "--exec-path", dest="path", default="eager")
+    p.add_argument("-o", "--output", default=None, help="results file (default: results/<label>-<device>-<path>.jsonl)")
+    p.set_defaults(func=cmd_not_run)
+    p = sub.add_parser("schema", help="print the JSON Schema of the results format")
+    p.set_defaults(func=cmd_schema)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The gate over results files: any FAIL or ERROR cell not in its label's baseline fails it.
+
+``python -m reports gate results/*.jsonl --baseline-dir baselines`` re-applies
+the current baseline files (so a baseline edit needs no re-run), prints each new
+failure with its repro, lists stale baseline entries, and exits 1 on a new
+failure or on a run that never finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import baseline as baselines
+from .results import FAILING, Run
+
+
+@dataclass
+class GateReport:
+    new: list[tuple[Run, dict[str, Any]]] = field(default_factory=list)
+    known: list[tuple[Run, dict[str, Any], baselines.Entry]] = field(default_factory=list)
+    stale: list[tuple[Run, baselines.Entry]] = field(default_factory=list)
+    not_run: list[Run] = field(default_factory=list)
+    incomplete: list[Run] = field(default_factory=list)
+
+    def ok(self, *, allow_incomplete: bool = False) -> bool:
+        return not self.new and (allow_incomplete or not self.incomplete)
+
+
+def check(runs: list[Run], baseline_dir: Path) -> GateReport:
+    report = GateReport()
+    for run in runs:
+        if run.info.get("status") == "not_run":
+            report.not_run.append(run)
+            continue
+        if not run.complete:
+            report.incomplete.append(run)
+        base = baselines.load_for(baseline_dir, run.info["label"])
+        outcome: dict[baselines.Entry, list[str]] = {}
+        for result in run.results:
+            entry = base.find(
+                cell=result["cell"], device=result["device"], path=result["path"], test_id=result["test_id"]
+            )
+            if entry is not None:
+                outcome.setdefault(entry, []).append(result["verdict"])
+            if result["verdict"] in FAILING:
+                if entry is None:
+                    report.new.append((run, result))
+                else:
+                    report.known.append((run, result, entry))
+        for entry, verdicts in outcome.items():
+            if not any(v in FAILING for v in verdicts) and any(v != "not_run" for v in verdicts):
+                report.stale.append((run, entry))
+    return report
+
+
+def print_report(report: GateReport, out: TextIO) -> None:
+    for run in report.not_run:
+        print(f"not run: {run.key}: {run.info.get('reason')}", file=out)
+    for run in report.incomplete:
+        print(f"INCOMPLETE: {run.key} has no run_end in {', '.join(run.files)}: the run crashed or was killed; "
+              "rerun it", file=out)
+    for run, result, entry in report.known:
+        print(f"known {result['verdict']}: {run.key} {result['cell']} ({entry.where}: {entry.reason})", file=out)
+    for run, entry in report.stale:
+        print(f"stale baseline entry: {entry.where}: {entry.id} passed on {run.key}; remove it once it passes "
+              "reliably", file=out)
+    for run, result in report.new:
+        print(f"NEW {result['verdict'].upper()}: {run.key} {result['cell']} ({result['test_id']})", file=out)
+        if result.get("message"):
+            print(f"  {result['message'].splitlines()[0]}", file=out)
+        if result.get("repro"):
+            print("  repro:", file=out)
+            for line in result["repro"].splitlines():
+                print(f"    {line}", file=out)
+    verdict = "FAILED" if report.new else "passed"
+    print(f"gate {verdict}: {len(report.new)} new failures, {len(report.known)} known, "
+          f"{len(report.stale)} stale baseline entries, {len(report.not_run)} columns not run", file=out)
+    if report.new:
+        print("Fix the new failures, or add them to baselines/<label>.txt as `cell | reason | link`.", file=out)
