@@ -51,7 +51,7 @@ def _rank(outcome: Outcome) -> tuple[bool, float]:
     return (Verdict(outcome.verdict).fails_test, outcome.ratio)
 
 
-@dataclass
+@dataclass(repr=False)
 class Recorder:
     """``record.add(outcome, repro=...)`` once per comparison; one recorder spans all examples of a test."""
 
@@ -77,6 +77,9 @@ class Recorder:
             self.failing = outcome
             if repro is not None:
                 self.repro = repro
+
+    def __repr__(self) -> str:  # Hypothesis prints fixtures in its falsifying example: keep it short
+        return f"<record: {self.examples} examples, outcomes {self.counts}>"
 
     def verdict(self) -> str:
         """The cell verdict of a test that did not fail: convention > pass > inconclusive."""
