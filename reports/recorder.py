@@ -81,6 +81,9 @@ class Recorder:
     def __repr__(self) -> str:  # Hypothesis prints fixtures in its falsifying example: keep it short
         return f"<record: {self.examples} examples, outcomes {self.counts}>"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # Hypothesis's pretty printer
+        printer.text(repr(self))
+
     def verdict(self) -> str:
         """The cell verdict of a test that did not fail: convention > pass > inconclusive."""
         for verdict in ("convention", "pass", "inconclusive"):
