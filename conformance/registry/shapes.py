@@ -62,11 +62,16 @@ class Broadcast(ShapeRule):
     elementwise: bool = True
 
     def draw(self, draw: Draw, out: Shape) -> Call:
-        first = _shrink_for_broadcast(draw, out, "broadcast: x")
-        padded = (1,) * (len(out) - len(first)) + first
-        second = tuple(o if p != o else draw(st.sampled_from([o, 1]), f"broadcast: y dim {i}") for i, (o, p) in enumerate(zip(out, padded)))
-        drop = draw(st.integers(0, _leading_ones(second)), "broadcast: y drops leading dims")
-        return make_call([first, second[drop:]])
+        names = "xyzw"
+        free = [_shrink_for_broadcast(draw, out, f"broadcast: {names[k]}") for k in range(self.arity - 1)]
+        padded = [(1,) * (len(out) - len(f)) + f for f in free]
+        # The last input keeps every dim no other input kept, so together they give `out`.
+        last = tuple(
+            o if all(p[i] != o for p in padded) else draw(st.sampled_from([o, 1]), f"broadcast: {names[self.arity - 1]} dim {i}")
+            for i, o in enumerate(out)
+        )
+        drop = draw(st.integers(0, _leading_ones(last)), f"broadcast: {names[self.arity - 1]} drops leading dims")
+        return make_call([*free, last[drop:]])
 
 
 def _leading_ones(shape: Shape) -> int:
@@ -434,4 +439,119 @@ class PairLoss(ShapeRule):
 
     def draw(self, draw: Draw, out: Shape) -> Call:
         shape = draw(shapes(1, MAX_RANK), "input shape")
-        return make_call([shape, shape])
+        return make_call([shape] * self.arity)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+@dataclass(frozen=True)
+class Halve(ShapeRule):
+    """``glu(x, dim)``: the input is twice the output's size along ``dim``."""
+
+    min_rank: int = 1
+
+    def produces(self, out: Shape) -> bool:
+        return super().produces(out) and any(2 * s <= MAX_SIDE for s in out)
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        d = draw(st.sampled_from([i for i, s in enumerate(out) if 2 * s <= MAX_SIDE]), "dim")
+        shape = out[:d] + (2 * out[d],) + out[d + 1 :]
+        return make_call([shape], dim=draw(st.sampled_from([d, d - len(out)]), "dim sign"))
+
+
+@dataclass(frozen=True)
+class MoveDim(ShapeRule):
+    """``movedim(x, source, destination)``: one dim moves, the others keep their order."""
+
+    min_rank: int = 1
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        dst = draw(st.integers(0, len(out) - 1), "destination")
+        src = draw(st.integers(0, len(out) - 1), "source")
+        rest = list(out[:dst] + out[dst + 1 :])
+        shape = tuple(rest[:src] + [out[dst]] + rest[src:])
+        return make_call([shape], source=src, destination=dst)
+
+
+@dataclass(frozen=True)
+class Repeat(ShapeRule):
+    """``x.repeat(r)`` / ``torch.tile(x, r)``: each output side is an input side times its repeat count."""
+
+    min_rank: int = 1
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        reps = tuple(draw(st.sampled_from(_divisors(s)), f"repeats dim {i}") for i, s in enumerate(out))
+        return make_call([tuple(s // r for s, r in zip(out, reps))], repeats=reps)
+
+
+@dataclass(frozen=True)
+class Select(ShapeRule):
+    """``x.select(dim, index)`` / integer indexing: the input has one more dim than the output."""
+
+    max_rank: int = MAX_RANK - 1
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        d = draw(st.integers(0, len(out)), "dim")
+        size = draw(st.integers(1, MAX_SIDE), "selected dim size")
+        index = draw(st.integers(-size, size - 1), "index")
+        return make_call([out[:d] + (size,) + out[d:]], dim=d, index=index)
+
+
+@dataclass(frozen=True)
+class Outer(ShapeRule):
+    """``outer(u, v)``: vectors of sizes m and n to an ``m×n`` matrix."""
+
+    arity: int = 2
+    min_rank: int = 2
+    max_rank: int = 2
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        return make_call([(out[0],), (out[1],)])
+
+
+@dataclass(frozen=True)
+class Kron(ShapeRule):
+    """``kron(a, b)``: matrices whose sides multiply to the output's."""
+
+    arity: int = 2
+    min_rank: int = 2
+    max_rank: int = 2
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        a = tuple(draw(st.sampled_from(_divisors(s)), f"x side {i}") for i, s in enumerate(out))
+        return make_call([a, tuple(s // f for s, f in zip(out, a))])
+
+
+@dataclass(frozen=True)
+class Cross(ShapeRule):
+    """``linalg.cross(x, y)``: two same-shaped tensors whose last dim is 3."""
+
+    arity: int = 2
+    min_rank: int = 1
+    max_rank: int = 2
+
+    def produces(self, out: Shape) -> bool:
+        return super().produces(out) and out[-1] == 3
+
+    def out_shapes(self) -> st.SearchStrategy[Shape]:
+        return shapes(self.min_rank - 1, self.max_rank - 1).map(lambda s: s + (3,))
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        return make_call([out, out])
+
+
+@dataclass(frozen=True)
+class ReduceDimPair(ShapeRule):
+    """Two same-shaped tensors reduced over one dim, without keepdim (cosine_similarity, pairwise_distance)."""
+
+    arity: int = 2
+    max_rank: int = MAX_RANK - 1
+    last_dim: bool = False  # the op always reduces the last dim (pairwise_distance)
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        size = draw(st.integers(1, MAX_SIDE), "reduced dim size")
+        d = len(out) if self.last_dim else draw(st.integers(0, len(out)), "dim")
+        shape = out[:d] + (size,) + out[d:]
+        return make_call([shape, shape], dim=draw(st.sampled_from([d, d - len(shape)]), "dim sign"))

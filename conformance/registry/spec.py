@@ -96,6 +96,9 @@ class OpSpec:
     notes: str = ""
     in_trees: bool = True  # may appear inside random expression trees
 
+    def __repr__(self) -> str:  # Hypothesis prints draws: keep them short
+        return f"<op {self.name}>"
+
     @property
     def arity(self) -> int:
         return self.rule.arity

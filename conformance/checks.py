@@ -1,0 +1,228 @@
+"""The gradient properties, each a function from an Example to Outcomes (one per oracle).
+
+``vjp_matches_oracles``       y.backward(u) (or a scalar loss) vs JAX and finite differences
+``jvp_matches_oracles``       torch.func.jvp vs JAX and finite differences, and the dot-product identity
+``second_order_matches_jax``  double backward vs JAX, and vs forward-over-reverse
+``float32_matches_float64``   the float32 gradient vs the float64 oracle
+``layout_is_irrelevant``      non-contiguous inputs give the contiguous gradient
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from conformance import tolerances as tol
+from conformance.compare import arrays_match, scalars_match
+from conformance.example import Example, to_numpy
+from conformance.oracles import fd
+from conformance.oracles import jax_oracle
+from conformance.verdict import Outcome, Verdict
+
+KINK_MARGIN_FD = 1e-4  # FD steps are ~6e-6 relative: stay 16x clear of kinks
+KINK_MARGIN_EXACT = 1e-12  # "on" the kink, where torch and JAX may follow different conventions
+KINK_MARGIN_FLOAT32 = 1e-5  # float32 rounding can move an intermediate across a kink this close
+
+
+def guarded(oracle: str, what: str, fn: Callable[[], list[Outcome]]) -> list[Outcome]:
+    """Run a check; torch raising where it should not is an ERROR verdict, not a crash."""
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - every torch exception becomes a verdict
+        return [Outcome(Verdict.ERROR, oracle, message=f"{what}: torch raised {type(exc).__name__}: {exc}")]
+
+
+def _torch_vjp(ex: Example, *, seeded: bool, dtype: str | None = None, layouts: bool = True) -> list[np.ndarray]:
+    xs = ex.leaves(dtype=dtype, layouts=layouts)
+    y = ex.tree.torch_fn()(*xs)
+    u = ex.tensor(ex.cotangent, dtype=dtype)
+    if seeded:
+        y.backward(u)
+    else:
+        (y * u).sum().backward()
+    return [to_numpy(x.grad, s) for x, s in zip(xs, ex.tree.leaf_shapes)]
+
+
+def _at_kink(evaluation: jax_oracle.Evaluation, oracle: str, margin: float) -> Outcome | None:
+    bad = evaluation.out_of_domain(0.0)
+    if bad:
+        return Outcome(Verdict.INCONCLUSIVE, oracle, message=f"an input of {bad} leaves its domain")
+    kink = evaluation.near_kink(margin)
+    if kink:
+        return Outcome(Verdict.INCONCLUSIVE, oracle, message=f"an input of {kink} is within {margin:g} of a kink")
+    return None
+
+
+def _fd(ex: Example, v: list[np.ndarray]) -> fd.Directional:
+    xs = [torch.tensor(x, dtype=torch.float64) for x in ex.inputs]
+    vs = [torch.tensor(d, dtype=torch.float64) for d in v]
+    return fd.directional(ex.tree.torch_fn(), xs, vs, torch.tensor(ex.cotangent, dtype=torch.float64), ops=ex.tree.size)
+
+
+def rounding_sensitivity(ex: Example, evaluation: jax_oracle.Evaluation, expected_vjp: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """How far the oracle's VJP and JVP move when the inputs move by a few ulps.
+
+    Torch and JAX round differently inside the tree; where the tree cancels
+    (``var`` of nearly equal values), that rounding is amplified.  Re-evaluating
+    at inputs nudged by ``8·(ops+1)`` ulps measures the amplification: it is the
+    oracle's error term, so cancellation is not mistaken for a wrong gradient.
+    """
+    rng = np.random.default_rng(len(ex.inputs))
+    rel = 8 * (ex.tree.size + 1) * fd.EPS
+    nudged = [x * (1 + rel * rng.choice([-1.0, 1.0], size=x.shape)) for x in ex.inputs]
+    again = jax_oracle.evaluate(ex.tree, nudged, scaled_direction(ex))
+    vjp_sens = [4 * np.abs(a - b) for a, b in zip(again.vjp(ex.cotangent), expected_vjp)]
+    jvp_sens = 4 * np.abs(again.output_tangent - evaluation.output_tangent)
+    return [np.nan_to_num(s, nan=0.0, posinf=0.0) for s in vjp_sens], np.nan_to_num(jvp_sens, nan=0.0, posinf=0.0)
+
+
+def scaled_direction(ex: Example) -> list[np.ndarray]:
+    return [d * np.maximum(1.0, np.abs(x)) for x, d in zip(ex.inputs, ex.direction)]
+
+
+def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
+    """Reverse mode in float64 against JAX (elementwise) and finite differences (along v)."""
+    what = "y.backward(u)" if seeded else "(y * u).sum().backward()"
+    v = scaled_direction(ex)
+    evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, v)
+
+    def run() -> list[Outcome]:
+        grads = _torch_vjp(ex, seeded=seeded)
+        outcomes = []
+        kink = _at_kink(evaluation, "jax", KINK_MARGIN_EXACT)
+        if kink:
+            outcomes.append(kink)
+        else:
+            expected = evaluation.vjp(ex.cotangent)
+            sensitivity, _ = rounding_sensitivity(ex, evaluation, expected)
+            outcomes.append(
+                arrays_match(grads, expected, rtol=tol.jax_rtol(ex.tree.ops), oracle="jax", what=what, oracle_error=sensitivity)
+            )
+        inconclusive = _at_kink(evaluation, "fd", KINK_MARGIN_FD)
+        if inconclusive:
+            outcomes.append(inconclusive)
+        else:
+            estimate = _fd(ex, v)
+            terms = sum(float(np.sum(np.abs(g * d))) for g, d in zip(grads, v))
+            torch_value = sum(float(np.sum(g * d)) for g, d in zip(grads, v))
+            outcomes.append(
+                scalars_match(
+                    torch_value,
+                    estimate.value,
+                    scale=terms,
+                    rtol=tol.FD_RTOL,
+                    oracle_error=estimate.error,
+                    useful=tol.FD_USEFUL,
+                    oracle="fd",
+                    what=f"⟨{what} gradient, v⟩",
+                )
+            )
+        return outcomes
+
+    return guarded("torch", what, run)
+
+
+def jvp_matches_oracles(ex: Example) -> list[Outcome]:
+    """Forward mode (torch.func.jvp) against JAX, finite differences, and torch's own reverse mode."""
+    v = scaled_direction(ex)
+    evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, v)
+
+    def run() -> list[Outcome]:
+        xs = ex.leaves(requires_grad=False)
+        tangents = tuple(ex.tensor(d) for d in v)
+        _, jvp_out = torch.func.jvp(ex.tree.torch_fn(), tuple(xs), tangents)
+        jvp_np = to_numpy(jvp_out, evaluation.output.shape)
+        kink = _at_kink(evaluation, "jax", KINK_MARGIN_EXACT)
+        if kink:
+            return [kink]
+        _, sensitivity = rounding_sensitivity(ex, evaluation, evaluation.vjp(ex.cotangent))
+        outcomes = [
+            arrays_match(
+                [jvp_np], [evaluation.output_tangent], rtol=tol.jax_rtol(ex.tree.ops), oracle="jax", what="torch.func.jvp", oracle_error=[sensitivity]
+            )
+        ]
+        u_dot = float(np.sum(ex.cotangent * jvp_np))
+        u_terms = float(np.sum(np.abs(ex.cotangent * jvp_np)))
+        inconclusive = _at_kink(evaluation, "fd", KINK_MARGIN_FD)
+        if inconclusive:
+            outcomes.append(inconclusive)
+        else:
+            estimate = _fd(ex, v)
+            outcomes.append(
+                scalars_match(u_dot, estimate.value, scale=u_terms, rtol=tol.FD_RTOL, oracle_error=estimate.error, useful=tol.FD_USEFUL, oracle="fd", what="⟨u, torch.func.jvp⟩")
+            )
+        grads = _torch_vjp(ex, seeded=True)
+        rev = sum(float(np.sum(g * d)) for g, d in zip(grads, v))
+        rev_terms = sum(float(np.sum(np.abs(g * d))) for g, d in zip(grads, v))
+        outcomes.append(
+            scalars_match(
+                u_dot,
+                rev,
+                scale=max(u_terms, rev_terms),
+                rtol=max(tol.IDENTITY_RTOL[ex.dtype], tol.jax_rtol(ex.tree.ops)),
+                oracle_error=0.0,
+                useful=None,
+                oracle="reverse",
+                what="dot-product identity ⟨u, J v⟩ (forward) = ⟨Jᵀu, v⟩ (reverse)",
+            )
+        )
+        return outcomes
+
+    return guarded("torch", "torch.func.jvp", run)
+
+
+def second_order_matches_jax(ex: Example) -> list[Outcome]:
+    """∇ₓ⟨Jᵀu, w⟩ by double backward, against JAX and against torch's forward-over-reverse."""
+    evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, [np.zeros_like(x) for x in ex.inputs])
+
+    def run() -> list[Outcome]:
+        xs = ex.leaves()
+        y = ex.tree.torch_fn()(*xs)
+        grads = torch.autograd.grad(y, xs, ex.tensor(ex.cotangent), create_graph=True, allow_unused=True)
+        s = sum((g * ex.tensor(w)).sum() for g, w in zip(grads, ex.second) if g is not None and g.requires_grad)
+        if not isinstance(s, torch.Tensor):  # the first derivative is constant: the Hessian is zero
+            h = [np.zeros(sh) for sh in ex.tree.leaf_shapes]
+        else:
+            hs = torch.autograd.grad(s, xs, allow_unused=True)
+            h = [to_numpy(g, sh) for g, sh in zip(hs, ex.tree.leaf_shapes)]
+        expected = jax_oracle.second_order(ex.tree, ex.inputs, ex.cotangent, ex.second)
+        rtol = 10 * tol.jax_rtol(ex.tree.ops)
+        return [_at_kink(evaluation, "jax", KINK_MARGIN_FD) or arrays_match(h, expected, rtol=rtol, oracle="jax", what="double backward")]
+
+    return guarded("torch", "double backward", run)
+
+
+def float32_matches_float64(ex: Example) -> list[Outcome]:
+    """The float32 gradient at float32-exact inputs against the float64 oracle at the same inputs.
+
+    The oracle's error term is its sensitivity to float32-sized input rounding,
+    measured by re-evaluating at inputs perturbed by one float32 ulp.
+    """
+    evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, [np.zeros_like(x) for x in ex.inputs])
+
+    def run() -> list[Outcome]:
+        inconclusive = _at_kink(evaluation, "float64", KINK_MARGIN_FLOAT32)
+        if inconclusive:
+            return [inconclusive]
+        expected = evaluation.vjp(ex.cotangent)
+        rng = np.random.default_rng(0)
+        nudged = [x * (1 + 2.0**-23 * rng.choice([-1.0, 1.0], size=x.shape)) for x in ex.inputs]
+        nudged_grads = jax_oracle.evaluate(ex.tree, nudged, [np.zeros_like(x) for x in ex.inputs]).vjp(ex.cotangent)
+        sensitivity = [4 * np.abs(a - b) for a, b in zip(nudged_grads, expected)]
+        grads = _torch_vjp(ex, seeded=True)
+        return [arrays_match(grads, expected, rtol=tol.float32_rtol(ex.tree.ops), oracle="float64", what="float32 gradient", oracle_error=sensitivity)]
+
+    return guarded("torch", "float32 backward", run)
+
+
+def layout_is_irrelevant(ex: Example) -> list[Outcome]:
+    """Non-contiguous leaves (transposed, step-sliced, expanded) give the contiguous leaves' gradient."""
+
+    def run() -> list[Outcome]:
+        strided = _torch_vjp(ex, seeded=True, layouts=True)
+        contiguous = _torch_vjp(ex, seeded=True, layouts=False)
+        return [arrays_match(strided, contiguous, rtol=tol.LAYOUT_RTOL[ex.dtype], oracle="contiguous", what=f"gradient with layouts {ex.layouts}")]
+
+    return guarded("torch", "backward on non-contiguous inputs", run)

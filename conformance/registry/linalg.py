@@ -1,0 +1,102 @@
+"""Linear algebra: products, einsum, trace/diag/tril, and decompositions on well-conditioned or SPD leaves.
+
+Ops that need an invertible or SPD argument declare a matrix ``Domain``; the leaf
+sampler builds X + n·I (or (X + Xᵀ)/2 + n·I) from elements in (-1, 1), and such
+ops take only leaf children in trees.  Cholesky, eigh and logdet symmetrize in the
+template, so the function is defined on every square matrix.
+Simplest first: Hypothesis's ``sampled_from`` shrinks toward the first entry.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+import numpy as np
+
+from conformance.registry.shapes import Cross, Inner, Kron, MatMul, MatrixTo, MatrixTranspose, MatVec, Outer, Solve, SquareTo, VectorToDiag
+from conformance.registry.spec import REALS, SPD, WELL_CONDITIONED, OpSpec
+
+MM = MatMul()
+BMM = MatMul(batch=True)
+
+
+def la(name: str, torch: str, jax_fn, rule, domain=REALS, **kw) -> OpSpec:
+    return OpSpec(name=name, family="linalg", torch=torch, jax=jax_fn, rule=rule, domain=domain, **kw)
+
+
+def _gaps(values: np.ndarray, margin: float, with_zero: bool) -> bool:
+    v = np.sort(values)
+    scale = max(1.0, float(np.max(np.abs(v)))) if v.size else 1.0
+    tie = bool(np.any(np.diff(v) <= margin * scale))
+    return tie or (with_zero and bool(np.any(np.abs(v) <= margin * scale)))
+
+
+def _singular_tie(inputs, params, margin):
+    """svdvals: not differentiable where two singular values tie or one is 0."""
+    return _gaps(np.linalg.svd(inputs[0], compute_uv=False), margin, with_zero=True)
+
+
+def _singular_zero(inputs, params, margin):
+    """Nuclear norm: not differentiable where a singular value is 0."""
+    s = np.linalg.svd(inputs[0], compute_uv=False)
+    return bool(np.any(s <= margin * max(1.0, float(np.max(s)))))
+
+
+def _eigen_tie(inputs, params, margin):
+    """eigh/eigvalsh of the symmetrized matrix: not differentiable where two eigenvalues tie."""
+    x = inputs[0]
+    return _gaps(np.linalg.eigvalsh((x + x.T) / 2), margin, with_zero=False)
+
+
+def _zero_matrix(inputs, params, margin):
+    return bool(np.linalg.norm(inputs[0]) <= margin)
+
+
+def _sym(x):
+    return (x + jnp.swapaxes(x, -1, -2)) / 2
+
+
+OPS = [
+    la("matmul", "{x} @ {y}", jnp.matmul, MM),
+    la("torch_matmul", "torch.matmul({x}, {y})", jnp.matmul, MM),
+    la("mm", "torch.mm({x}, {y})", jnp.matmul, MM),
+    la("bmm", "torch.bmm({x}, {y})", jnp.matmul, BMM),
+    la("matmul_batched", "{x} @ {y}", jnp.matmul, BMM),
+    la("matvec", "{x} @ {y}", jnp.matmul, MatVec()),
+    la("mv", "torch.mv({x}, {y})", jnp.matmul, MatVec()),
+    la("dot", "torch.dot({x}, {y})", jnp.dot, Inner()),
+    la("inner", "torch.inner({x}, {y})", jnp.inner, Inner()),
+    la("vecdot", "torch.linalg.vecdot({x}, {y})", lambda x, y: jnp.sum(x * y, axis=-1), Inner()),
+    la("tensordot", "torch.tensordot({x}, {y}, dims=1)", lambda x, y: jnp.tensordot(x, y, axes=1), MM),
+    la("multi_dot", "torch.linalg.multi_dot([{x}, {y}])", jnp.matmul, MM),
+    la("outer", "torch.outer({x}, {y})", jnp.outer, Outer()),
+    la("einsum_mm", "torch.einsum('ij,jk->ik', {x}, {y})", lambda x, y: jnp.einsum("ij,jk->ik", x, y), MM),
+    la("einsum_inner", "torch.einsum('ij,ij->', {x}, {y})", lambda x, y: jnp.einsum("ij,ij->", x, y), Inner(in_rank=2)),
+    la("einsum_bmm", "torch.einsum('bij,bjk->bik', {x}, {y})", lambda x, y: jnp.einsum("bij,bjk->bik", x, y), BMM),
+    la("einsum_outer", "torch.einsum('i,j->ij', {x}, {y})", lambda x, y: jnp.einsum("i,j->ij", x, y), Outer()),
+    la("einsum_transpose", "torch.einsum('ij->ji', {x})", lambda x: jnp.einsum("ij->ji", x), MatrixTranspose()),
+    la("einsum_trace", "torch.einsum('ii->', {x})", lambda x, n: jnp.einsum("ii->", x), SquareTo(out_rank=0)),
+    la("kron", "torch.kron({x}, {y})", jnp.kron, Kron()),
+    la("cross", "torch.linalg.cross({x}, {y})", lambda x, y: jnp.cross(x, y), Cross()),
+    la("trace", "torch.trace({x})", jnp.trace, MatrixTo(out_rank=0), notes="m×n, square or not: the sum of the min(m, n) diagonal elements"),
+    la("diag_embed_vector", "torch.diag({x})", jnp.diag, VectorToDiag()),
+    la("diag_of_matrix", "torch.diag({x})", jnp.diag, MatrixTo(out_rank=1)),
+    la("diagonal", "torch.diagonal({x})", jnp.diagonal, MatrixTo(out_rank=1)),
+    la("tril", "torch.tril({x}, {diagonal})", lambda x, diagonal: jnp.tril(x, diagonal), MatrixTo(out_rank=2)),
+    la("triu", "{x}.triu({diagonal})", lambda x, diagonal: jnp.triu(x, diagonal), MatrixTo(out_rank=2)),
+    la("matrix_power", "torch.linalg.matrix_power({x}, 3)", lambda x, n: jnp.linalg.matrix_power(x, 3), SquareTo()),
+    la("matrix_norm_fro", "torch.linalg.matrix_norm({x})", lambda x: jnp.linalg.norm(x, "fro"), MatrixTo(out_rank=0), near_kink=_zero_matrix, conventions=("norm_at_0",)),
+    la("det", "torch.linalg.det({x})", lambda x, n: jnp.linalg.det(x), SquareTo(out_rank=0), WELL_CONDITIONED),
+    la("torch_det", "torch.det({x})", lambda x, n: jnp.linalg.det(x), SquareTo(out_rank=0), WELL_CONDITIONED),
+    la("slogdet", "torch.linalg.slogdet({x}).logabsdet", lambda x, n: jnp.linalg.slogdet(x)[1], SquareTo(out_rank=0), WELL_CONDITIONED),
+    la("logdet", "torch.logdet(({x} + {x}.mT) / 2)", lambda x, n: jnp.linalg.slogdet(_sym(x))[1], SquareTo(out_rank=0), SPD),
+    la("inv", "torch.linalg.inv({x})", lambda x, n: jnp.linalg.inv(x), SquareTo(), WELL_CONDITIONED),
+    la("inverse", "torch.inverse({x})", lambda x, n: jnp.linalg.inv(x), SquareTo(), WELL_CONDITIONED),
+    la("solve", "torch.linalg.solve({x}, {y})", lambda x, y, n: jnp.linalg.solve(x, y), Solve(), (WELL_CONDITIONED, REALS)),
+    la("cholesky", "torch.linalg.cholesky(({x} + {x}.mT) / 2)", lambda x, n: jnp.linalg.cholesky(_sym(x)), SquareTo(), SPD),
+    la("matrix_exp", "torch.linalg.matrix_exp({x})", lambda x, n: jsl.expm(x), SquareTo(), WELL_CONDITIONED, notes="entries kept near 1 so expm stays moderate"),
+    la("svdvals", "torch.linalg.svdvals({x})", jnp.linalg.svdvals, MatrixTo(out_rank=1), near_kink=_singular_tie),
+    la("nuclear_norm", "torch.linalg.matrix_norm({x}, ord='nuc')", lambda x: jnp.linalg.norm(x, "nuc"), MatrixTo(out_rank=0), near_kink=_singular_zero),
+    la("eigh_eigenvalues", "torch.linalg.eigh(({x} + {x}.mT) / 2).eigenvalues", lambda x, n: jnp.linalg.eigh(_sym(x))[0], SquareTo(out_rank=1), near_kink=_eigen_tie),
+    la("eigvalsh", "torch.linalg.eigvalsh(({x} + {x}.mT) / 2)", lambda x, n: jnp.linalg.eigvalsh(_sym(x)), SquareTo(out_rank=1), near_kink=_eigen_tie),
+]

@@ -1,0 +1,223 @@
+"""Reductions (full and over one dim, with keepdim), norms, statistics, sorting and cumulative ops.
+
+Max-like reductions are not differentiable where two candidates tie; ``near_kink``
+flags those inputs so smooth checks skip them and convention checks aim at them.
+Simplest first: Hypothesis's ``sampled_from`` shrinks toward the first entry.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jss
+import numpy as np
+from hypothesis import strategies as st
+
+from conformance.registry.shapes import AlongDim, PairLoss, ReduceAll, ReduceDim
+from conformance.registry.spec import REALS, Domain, OpSpec
+
+FULL = ReduceAll()
+DIM = ReduceDim()
+DIM2 = ReduceDim(min_size=2)  # std/var with correction=1 need two elements
+ALONG = AlongDim()
+
+
+# --- kink tests ---------------------------------------------------------------------------------
+
+
+def _close(a, b, margin):
+    return np.abs(a - b) <= margin * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+
+
+def _top2_tie(x: np.ndarray, axis: int | None, margin: float) -> bool:
+    """Whether the two largest elements (over ``axis``, or all) are within ``margin``."""
+    x = np.ravel(x) if axis is None else np.moveaxis(np.asarray(x), axis, -1)
+    if x.ndim == 0 or x.shape[-1] < 2:
+        return False
+    s = np.sort(x, axis=-1)
+    return bool(np.any(_close(s[..., -1], s[..., -2], margin)))
+
+
+def _max_tie(dim_key: str | None = "dim", sign: float = 1.0, absolute: bool = False):
+    def near(inputs, params, margin):
+        x = np.abs(inputs[0]) if absolute else sign * inputs[0]
+        return _top2_tie(x, params[dim_key] if dim_key else None, margin)
+
+    return near
+
+
+def _any_tie(inputs, params, margin):
+    """Any two elements along ``dim`` within margin (sort)."""
+    x = np.moveaxis(inputs[0], params["dim"], -1)
+    s = np.sort(x, axis=-1)
+    return bool(np.any(_close(s[..., 1:], s[..., :-1], margin)))
+
+
+def _median_tie(dim_key: str | None):
+    def near(inputs, params, margin):
+        x = np.ravel(inputs[0]) if dim_key is None else np.moveaxis(inputs[0], params[dim_key], -1)
+        n = x.shape[-1]
+        if n < 2:
+            return False
+        s = np.sort(x, axis=-1)
+        k = (n - 1) // 2
+        return bool(np.any(_close(s[..., k], s[..., k + 1], margin)) or (k > 0 and np.any(_close(s[..., k], s[..., k - 1], margin))))
+
+    return near
+
+
+def _cum_tie(sign: float):
+    """cummax/cummin: a new element ties the running extreme of the elements before it."""
+
+    def near(inputs, params, margin):
+        x = sign * np.moveaxis(inputs[0], params["dim"], -1)
+        if x.shape[-1] < 2:
+            return False
+        running = np.maximum.accumulate(x, axis=-1)
+        return bool(np.any(_close(x[..., 1:], running[..., :-1], margin)))
+
+    return near
+
+
+def _norm_near_0(dim_key: str | None):
+    def near(inputs, params, margin):
+        x = inputs[0]
+        norms = np.linalg.norm(x.reshape(-1)) if dim_key is None else np.linalg.norm(x, axis=params[dim_key])
+        return bool(np.any(norms <= margin))
+
+    return near
+
+
+def _dist_near_0(inputs, params, margin):
+    return bool(np.linalg.norm((inputs[0] - inputs[1]).reshape(-1)) <= margin)
+
+
+def _spread_near_0(dim_key: str | None):
+    """std: not differentiable where all elements are equal (std = 0)."""
+
+    def near(inputs, params, margin):
+        x = inputs[0]
+        spread = np.ptp(x) if dim_key is None else np.ptp(x, axis=params[dim_key])
+        return bool(np.any(spread <= margin))
+
+    return near
+
+
+# --- JAX references -----------------------------------------------------------------------------
+
+
+def _lower_median(x, axis=None, keepdims=False):
+    """torch.median: the lower of the two middle elements (JAX's median averages them)."""
+    if axis is None:
+        x, axis = jnp.ravel(x), 0
+    n = x.shape[axis]
+    out = jnp.take(jnp.sort(x, axis=axis), (n - 1) // 2, axis=axis)
+    return jnp.expand_dims(out, axis) if keepdims else out
+
+
+def _cum(fn):
+    return lambda x, dim: fn(x, axis=dim % max(x.ndim, 1)) if x.ndim else x
+
+
+def _keep(fn):
+    return lambda x, dim, keepdim: fn(x, axis=dim, keepdims=keepdim)
+
+
+def _vector_norm_p(x, ord):
+    return jnp.sum(jnp.abs(x) ** ord) ** (1.0 / ord)
+
+
+ORD = st.sampled_from((2.0, 3.0))
+CORRECTION = st.sampled_from((1, 0))
+
+REDUCTIONS = [
+    OpSpec("sum", "reduction", "torch.sum({x})", jnp.sum, FULL),
+    OpSpec("sum_method", "reduction", "{x}.sum()", jnp.sum, FULL),
+    OpSpec("sum_dim", "reduction", "{x}.sum(dim={dim}, keepdim={keepdim})", _keep(jnp.sum), DIM),
+    OpSpec("nansum", "reduction", "torch.nansum({x})", jnp.nansum, FULL),
+    OpSpec("mean", "reduction", "torch.mean({x})", jnp.mean, FULL),
+    OpSpec("mean_dim", "reduction", "{x}.mean(dim={dim}, keepdim={keepdim})", _keep(jnp.mean), DIM),
+    OpSpec("nanmean", "reduction", "torch.nanmean({x})", jnp.nanmean, FULL),
+    OpSpec("prod", "reduction", "torch.prod({x})", jnp.prod, FULL, notes="zeros make the gradient special (products of the others)"),
+    OpSpec("prod_dim", "reduction", "{x}.prod(dim={dim}, keepdim={keepdim})", _keep(jnp.prod), DIM),
+    OpSpec("logsumexp", "reduction", "torch.logsumexp({x}, dim={dim}, keepdim={keepdim})", lambda x, dim, keepdim: jss.logsumexp(x, axis=dim, keepdims=keepdim), DIM),
+    OpSpec("amax", "reduction", "torch.amax({x}, dim={dim}, keepdim={keepdim})", _keep(jnp.max), DIM, near_kink=_max_tie(), conventions=("max_tie",)),
+    OpSpec("amin", "reduction", "{x}.amin(dim={dim}, keepdim={keepdim})", _keep(jnp.min), DIM, near_kink=_max_tie(sign=-1.0), conventions=("max_tie",)),
+    OpSpec("max", "reduction", "torch.max({x})", jnp.max, FULL, near_kink=_max_tie(None), conventions=("max_tie",)),
+    OpSpec("min", "reduction", "{x}.min()", jnp.min, FULL, near_kink=_max_tie(None, sign=-1.0), conventions=("max_tie",)),
+    OpSpec("max_dim", "reduction", "torch.max({x}, dim={dim}, keepdim={keepdim}).values", _keep(jnp.max), DIM, near_kink=_max_tie(), conventions=("max_dim_tie",)),
+    OpSpec("min_dim", "reduction", "torch.min({x}, dim={dim}, keepdim={keepdim}).values", _keep(jnp.min), DIM, near_kink=_max_tie(sign=-1.0), conventions=("max_dim_tie",)),
+    OpSpec("norm", "norm", "torch.norm({x})", jnp.linalg.norm, FULL, near_kink=_norm_near_0(None), conventions=("norm_at_0",)),
+    OpSpec("vector_norm", "norm", "torch.linalg.vector_norm({x}, ord={ord})", _vector_norm_p, FULL, params={"ord": ORD}, near_kink=_norm_near_0(None), conventions=("norm_at_0",)),
+    OpSpec(
+        "vector_norm_dim",
+        "norm",
+        "torch.linalg.vector_norm({x}, dim={dim}, keepdim={keepdim})",
+        lambda x, dim, keepdim: jnp.linalg.norm(x, axis=dim, keepdims=keepdim),
+        DIM,
+        near_kink=_norm_near_0("dim"),
+        conventions=("norm_at_0",),
+    ),
+    OpSpec("vector_norm_1", "norm", "torch.linalg.vector_norm({x}, ord=1)", lambda x: jnp.sum(jnp.abs(x)), FULL, domain=Domain(kinks=(0.0,)), conventions=("abs_at_0",)),
+    OpSpec("vector_norm_inf", "norm", "torch.linalg.vector_norm({x}, ord=float('inf'))", lambda x: jnp.max(jnp.abs(x)), FULL, near_kink=_max_tie(None, absolute=True), conventions=("max_tie",)),
+    OpSpec("dist", "norm", "torch.dist({x}, {y})", lambda x, y: jnp.linalg.norm(jnp.ravel(x - y)), PairLoss(), near_kink=_dist_near_0, conventions=("norm_at_0",)),
+    OpSpec("var", "statistics", "torch.var({x})", lambda x: jnp.var(x, ddof=1), ReduceAll(min_numel=2)),
+    OpSpec(
+        "var_dim",
+        "statistics",
+        "torch.var({x}, dim={dim}, correction={correction}, keepdim={keepdim})",
+        lambda x, dim, keepdim, correction: jnp.var(x, axis=dim, ddof=correction, keepdims=keepdim),
+        DIM2,
+        params={"correction": CORRECTION},
+    ),
+    OpSpec("std", "statistics", "torch.std({x})", lambda x: jnp.std(x, ddof=1), ReduceAll(min_numel=2), near_kink=_spread_near_0(None), conventions=("std_constant",)),
+    OpSpec(
+        "std_dim",
+        "statistics",
+        "{x}.std(dim={dim}, correction={correction}, keepdim={keepdim})",
+        lambda x, dim, keepdim, correction: jnp.std(x, axis=dim, ddof=correction, keepdims=keepdim),
+        DIM2,
+        params={"correction": CORRECTION},
+        near_kink=_spread_near_0("dim"),
+        conventions=("std_constant",),
+    ),
+    OpSpec(
+        "var_mean_var",
+        "statistics",
+        "torch.var_mean({x}, dim={dim}, keepdim={keepdim})[0]",
+        lambda x, dim, keepdim: jnp.var(x, axis=dim, ddof=1, keepdims=keepdim),
+        DIM2,
+    ),
+    OpSpec(
+        "std_mean_std",
+        "statistics",
+        "torch.std_mean({x}, dim={dim}, keepdim={keepdim})[0]",
+        lambda x, dim, keepdim: jnp.std(x, axis=dim, ddof=1, keepdims=keepdim),
+        DIM2,
+        near_kink=_spread_near_0("dim"),
+        conventions=("std_constant",),
+    ),
+    OpSpec("median", "statistics", "torch.median({x})", _lower_median, FULL, near_kink=_median_tie(None), conventions=("median_tie", "median_even")),
+    OpSpec(
+        "median_dim",
+        "statistics",
+        "torch.median({x}, dim={dim}, keepdim={keepdim}).values",
+        lambda x, dim, keepdim: _lower_median(x, dim, keepdim),
+        DIM,
+        near_kink=_median_tie("dim"),
+        conventions=("median_tie", "median_even"),
+    ),
+    OpSpec("sort", "sort", "torch.sort({x}, dim={dim}).values", lambda x, dim: jnp.sort(x, axis=dim), ALONG, near_kink=_any_tie),
+    OpSpec("sort_descending", "sort", "{x}.sort(dim={dim}, descending=True).values", lambda x, dim: -jnp.sort(-x, axis=dim), ALONG, near_kink=_any_tie),
+]
+
+CUMULATIVE = [
+    OpSpec("cumsum", "cumulative", "torch.cumsum({x}, dim={dim})", lambda x, dim: jnp.cumsum(x, axis=dim), ALONG),
+    OpSpec("cumsum_method", "cumulative", "{x}.cumsum({dim})", lambda x, dim: jnp.cumsum(x, axis=dim), ALONG),
+    OpSpec("cumprod", "cumulative", "torch.cumprod({x}, dim={dim})", lambda x, dim: jnp.cumprod(x, axis=dim), ALONG),
+    OpSpec("logcumsumexp", "cumulative", "torch.logcumsumexp({x}, dim={dim})", _cum(jax.lax.cumlogsumexp), ALONG),
+    OpSpec("cummax", "cumulative", "torch.cummax({x}, dim={dim}).values", _cum(jax.lax.cummax), ALONG, near_kink=_cum_tie(1.0), conventions=("max_dim_tie",)),
+    OpSpec("cummin", "cumulative", "torch.cummin({x}, dim={dim}).values", _cum(jax.lax.cummin), ALONG, near_kink=_cum_tie(-1.0), conventions=("max_dim_tie",)),
+]
+
+OPS = REDUCTIONS + CUMULATIVE

@@ -1,0 +1,46 @@
+"""Self-contained repro scripts: paste into Python, run, see the discrepancy."""
+
+from __future__ import annotations
+
+import platform
+
+import numpy as np
+import torch
+
+from conformance.example import Example, layout_code
+from conformance.jaxsetup import JAX_VERSION
+from conformance.verdict import Outcome
+
+
+def _lit(a: np.ndarray) -> str:
+    return repr(a.tolist())
+
+
+def repro_script(ex: Example, prop: str, outcome: Outcome, *, expected: list[np.ndarray] | None = None, seed_note: str = "") -> str:
+    """A script that rebuilds the example's inputs exactly, runs the tree as torch code, and shows the values."""
+    dt = f"torch.{ex.dtype}"
+    lines = [
+        f"# autograd conformance repro: property {prop!r}, tree {ex.tree.label}",
+        f"# torch {torch.__version__}, jax {JAX_VERSION}, python {platform.python_version()}, dtype {ex.dtype}, device {ex.device}",
+        f"# verdict {outcome.verdict.value.upper()} against {outcome.oracle}: {outcome.message}",
+    ]
+    if seed_note:
+        lines.append(f"# {seed_note}")
+    lines += ["import torch", ""]
+    for i, x in enumerate(ex.inputs):
+        lines.append(f"x{i} = torch.tensor({_lit(x)}, dtype={dt})")
+        code = layout_code(f"x{i}", ex.layout(i), x.ndim)
+        if code:
+            lines.append(code.rstrip("\n"))
+        lines.append(f"x{i}.requires_grad_()")
+    lines.append(f"u = torch.tensor({_lit(ex.cotangent)}, dtype={dt})  # the vector seed")
+    lines.append(f"y = {ex.tree.source}")
+    lines.append("y.backward(u)")
+    for i in range(len(ex.inputs)):
+        lines.append(f"print('x{i}.grad =', x{i}.grad)")
+    if expected is not None:
+        lines.append("# what the oracle expects:")
+        for i, e in enumerate(expected):
+            lines.append(f"expected{i} = torch.tensor({_lit(e)}, dtype=torch.float64)")
+            lines.append(f"print('expected{i} =', expected{i})")
+    return "\n".join(lines) + "\n"

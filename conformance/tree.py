@@ -1,0 +1,132 @@
+"""Expression trees over registry ops.
+
+A :class:`Tree` is a root :class:`Node` (or a bare :class:`Leaf`) plus the shapes
+and domains of its inputs ``x0, x1, ...``.  The same leaf may appear twice
+(``x0 * x0``).  A tree renders as plain torch code, and that code *is* what runs:
+``Tree.torch_fn()`` compiles the rendered source once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Callable, Union
+
+from conformance.registry.spec import Call, Domain, OpSpec, Shape
+
+
+@dataclass(frozen=True, eq=False)
+class Leaf:
+    index: int
+
+    def code(self) -> str:
+        return f"x{self.index}"
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    op: OpSpec
+    call: Call
+    children: tuple[Union["Node", Leaf], ...]
+
+    def code(self) -> str:
+        return self.op.code([c.code() for c in self.children], self.call.kwargs)
+
+
+Expr = Union[Node, Leaf]
+
+
+@dataclass(frozen=True, eq=False)
+class Tree:
+    root: Expr
+    leaf_shapes: tuple[Shape, ...]
+    leaf_domains: tuple[Domain, ...]
+
+    @property
+    def arity(self) -> int:
+        return len(self.leaf_shapes)
+
+    @cached_property
+    def source(self) -> str:
+        """The tree as a torch expression over ``x0, x1, ...``."""
+        return self.root.code()
+
+    @cached_property
+    def label(self) -> str:
+        """A short readable id: ``sin(mul(x0, x1))``."""
+        return _label(self.root)
+
+    @cached_property
+    def nodes(self) -> list[Node]:
+        """Every op node, children before parents (post-order)."""
+        out: list[Node] = []
+
+        def visit(e: Expr) -> None:
+            if isinstance(e, Node):
+                for c in e.children:
+                    visit(c)
+                out.append(e)
+
+        visit(self.root)
+        return out
+
+    @property
+    def ops(self) -> list[OpSpec]:
+        return [n.op for n in self.nodes]
+
+    @property
+    def size(self) -> int:
+        return len(self.nodes)
+
+    @cached_property
+    def params(self) -> str:
+        return ", ".join(f"x{i}" for i in range(self.arity))
+
+    def torch_fn(self) -> Callable[..., Any]:
+        return _compile(self.params, self.source)
+
+    def jax_fn(self) -> Callable[..., Any]:
+        """The same tree composed from the registry's JAX callables."""
+
+        def run(*arrays: Any) -> Any:
+            return _jax_eval(self.root, arrays)
+
+        return run
+
+    @cached_property
+    def key(self) -> str:
+        """Structure, parameters and shapes: equal keys compute the same function."""
+        return f"{self.source} | {self.leaf_shapes}"
+
+
+def _label(e: Expr) -> str:
+    if isinstance(e, Leaf):
+        return e.code()
+    return f"{e.op.name}({', '.join(_label(c) for c in e.children)})"
+
+
+def _jax_eval(e: Expr, arrays: tuple[Any, ...]) -> Any:
+    if isinstance(e, Leaf):
+        return arrays[e.index]
+    return e.op.jax(*(_jax_eval(c, arrays) for c in e.children), **e.call.kwargs)
+
+
+_COMPILED: dict[tuple[str, str], Callable[..., Any]] = {}
+
+
+def _compile(params: str, source: str) -> Callable[..., Any]:
+    fn = _COMPILED.get((params, source))
+    if fn is None:
+        import torch
+        import torch.nn.functional as F  # noqa: N812
+
+        fn = eval(f"lambda {params}: {source}", {"torch": torch, "F": F})  # noqa: S307 - registry templates only
+        _COMPILED[(params, source)] = fn
+    return fn
+
+
+def single_op_tree(op: OpSpec, call: Call, domains: tuple[Domain, ...] | None = None) -> Tree:
+    """The one-node tree ``op(x0, x1, ...)`` used by the per-op properties."""
+    leaves = tuple(Leaf(i) for i in range(op.arity))
+    domains = domains or tuple(op.domain_of(i) for i in range(op.arity))
+    return Tree(Node(op, call, leaves), call.input_shapes, domains)

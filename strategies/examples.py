@@ -1,0 +1,56 @@
+"""Whole examples: a tree, its inputs, seeds and layouts, ready for ``conformance.checks``."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from conformance.example import LAYOUTS, Example
+from conformance.registry.shapes import Draw
+from conformance.registry.spec import OpSpec
+from conformance.tree import Tree
+from strategies.tensors import KINK_MARGIN, arrays, seeds
+from strategies.trees import draw_op_tree, draw_tree
+
+
+def draw_inputs(draw: Draw, tree: Tree, dtype: str) -> list[np.ndarray]:
+    return [draw(arrays(s, d, dtype), f"x{i}") for i, (s, d) in enumerate(zip(tree.leaf_shapes, tree.leaf_domains))]
+
+
+def draw_example(draw: Draw, tree: Tree, dtype: str = "float64", *, layouts: bool = False, second: bool = False) -> Example:
+    inputs = draw_inputs(draw, tree, dtype)
+    import torch
+
+    with torch.no_grad():
+        out_shape = tuple(tree.torch_fn()(*[torch.tensor(x) for x in inputs]).shape)
+    ex = Example(
+        tree=tree,
+        inputs=inputs,
+        dtype=dtype,
+        cotangent=draw(seeds(out_shape), "u (vector seed)"),
+        direction=[draw(seeds(x.shape), f"v{i} (direction)") for i, x in enumerate(inputs)],
+    )
+    if second:
+        ex.second = [draw(seeds(x.shape), f"w{i} (second-order seed)") for i, x in enumerate(inputs)]
+    if layouts:
+        ex.layouts = tuple(draw(st.sampled_from(LAYOUTS[1:]), f"x{i} layout") for i in range(len(inputs)))
+        ex.inputs = [_constant_along_0(x) if lay == "expanded" else x for x, lay in zip(inputs, ex.layouts)]
+    return ex
+
+
+def _constant_along_0(x: np.ndarray) -> np.ndarray:
+    """An expanded leaf repeats one row: make the values agree with that layout."""
+    return np.broadcast_to(x[:1], x.shape).copy() if x.ndim else x
+
+
+def draw_op_example(draw: Draw, op: OpSpec, dtype: str = "float64", **kw: bool) -> Example:
+    """One op on fresh inputs, kept off the op's kinks and ties (smooth checks)."""
+    tree = draw_op_tree(draw, op)
+    ex = draw_example(draw, tree, dtype, **kw)
+    assume(not op.is_near_kink(ex.inputs, tree.nodes[0].call.kwargs, KINK_MARGIN))
+    return ex
+
+
+def draw_tree_example(draw: Draw, dtype: str = "float64", *, max_ops: int = 8, **kw: bool) -> Example:
+    return draw_example(draw, draw_tree(draw, max_ops=max_ops), dtype, **kw)

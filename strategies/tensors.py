@@ -1,0 +1,69 @@
+"""Tensor values from ``hypothesis.extra.numpy``: inside the domain, off the kinks, exact in the dtype.
+
+Values are drawn as exact Python floats of the test's width (32 or 64 bits), so
+a falsifying example pastes straight into a test and the float64 oracles see
+exactly what torch saw.  Every element is drawn (``fill=st.nothing()``): a
+single fill value would put ties on every kink.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from conformance.registry.spec import Domain, Shape
+
+BOUND = 3.0  # |x| ≤ 3 keeps exp-of-exp trees finite
+EDGE_MARGIN = 1e-2  # relative distance from a domain's open end
+KINK_MARGIN = 1e-3  # relative distance from a kink for smooth checks
+# Magnitudes below this snap to 0.  Hypothesis likes 1e-250; gradients there live in
+# underflow, where "right" depends on each library's approximation, not on autograd.
+MIN_MAGNITUDE = 2.0**-20
+
+WIDTH = {"float64": 64, "float32": 32}
+
+
+def elements(domain: Domain, dtype: str = "float64") -> st.SearchStrategy[float]:
+    lo = max(domain.low, -BOUND)
+    hi = min(domain.high, BOUND)
+    if domain.low > -math.inf:
+        lo = domain.low + EDGE_MARGIN * max(1.0, abs(domain.low))
+    if domain.high < math.inf:
+        hi = domain.high - EDGE_MARGIN * max(1.0, abs(domain.high))
+    if hi <= lo:  # a narrow domain: sample its middle
+        lo = hi = (domain.low + domain.high) / 2
+    values = st.floats(lo, hi, width=WIDTH[dtype], allow_subnormal=False, allow_nan=False, allow_infinity=False)
+    if lo < 0 < hi:
+        values = values.map(lambda v: v if abs(v) >= MIN_MAGNITUDE else 0.0)
+    if domain.kinks:
+        values = values.filter(lambda v: all(abs(v - k) > KINK_MARGIN * max(1.0, abs(k)) for k in domain.kinks))
+    return values
+
+
+def arrays(shape: Shape, domain: Domain, dtype: str = "float64") -> st.SearchStrategy[np.ndarray]:
+    """Float64 arrays whose every element is exact in ``dtype`` and inside ``domain``."""
+    if domain.matrix:
+        return _structured(shape, domain, dtype)
+    return hnp.arrays(np.float64, shape, elements=elements(domain, dtype), fill=st.nothing())
+
+
+def _structured(shape: Shape, domain: Domain, dtype: str) -> st.SearchStrategy[np.ndarray]:
+    """Linear-algebra leaves: X + n·I (diagonally dominant) or (X + Xᵀ)/2 + n·I (SPD)."""
+    n = shape[-1]
+    base = hnp.arrays(np.float64, shape, elements=elements(Domain(-1.0, 1.0), dtype), fill=st.nothing())
+
+    def build(x: np.ndarray) -> np.ndarray:
+        if domain.matrix == "spd":
+            x = (x + np.swapaxes(x, -1, -2)) / 2
+        out = x + n * np.eye(n)
+        return out.astype(np.float32).astype(np.float64) if dtype == "float32" else out
+
+    return base.map(build)
+
+
+def seeds(shape: Shape) -> st.SearchStrategy[np.ndarray]:
+    """A seed vector (cotangent u, tangent v, or second-order w): exact in float32, in [-1, 1]."""
+    return hnp.arrays(np.float64, shape, elements=st.floats(-1, 1, width=32, allow_subnormal=False), fill=st.nothing())
