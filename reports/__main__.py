@@ -16,8 +16,10 @@ def _load(paths: list[str], what: str) -> list[results.Run]:
     files = [Path(p) for p in paths]
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
-        raise SystemExit(f"error: {what} not found: {', '.join(missing)}; run `nox -s conformance` (or pytest suites) "
-                         "to write results, or pass existing results/*.jsonl files")
+        raise SystemExit(
+            f"error: {what} not found: {', '.join(missing)}; run `nox -s conformance` (or pytest suites) "
+            "to write results, or pass existing results/*.jsonl files"
+        )
     if not files:
         raise SystemExit(f"error: no {what} given; pass results/*.jsonl")
     try:

@@ -30,7 +30,9 @@ def script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def context(runs: list[Run], *, compare: list[Run] | None = None, title: str = "Autograd conformance") -> dict[str, Any]:
+def context(
+    runs: list[Run], *, compare: list[Run] | None = None, title: str = "Autograd conformance"
+) -> dict[str, Any]:
     columns = [model.column(run) for run in runs]
     rows, cells = model.matrix(runs)
     data = {"columns": columns, "rows": rows, "cells": cells, "verdicts": list(VERDICTS)}

@@ -59,13 +59,17 @@ def print_report(report: GateReport, out: TextIO) -> None:
     for run in report.not_run:
         print(f"not run: {run.key}: {run.info.get('reason')}", file=out)
     for run in report.incomplete:
-        print(f"INCOMPLETE: {run.key} has no run_end in {', '.join(run.files)}: the run crashed or was killed; "
-              "rerun it", file=out)
+        print(
+            f"INCOMPLETE: {run.key} has no run_end in {', '.join(run.files)}: the run crashed or was killed; rerun it",
+            file=out,
+        )
     for run, result, entry in report.known:
         print(f"known {result['verdict']}: {run.key} {result['cell']} ({entry.where}: {entry.reason})", file=out)
     for run, entry in report.stale:
-        print(f"stale baseline entry: {entry.where}: {entry.id} passed on {run.key}; remove it once it passes "
-              "reliably", file=out)
+        print(
+            f"stale baseline entry: {entry.where}: {entry.id} passed on {run.key}; remove it once it passes reliably",
+            file=out,
+        )
     for run, result in report.new:
         print(f"NEW {result['verdict'].upper()}: {run.key} {result['cell']} ({result['test_id']})", file=out)
         if result.get("message"):
@@ -75,7 +79,10 @@ def print_report(report: GateReport, out: TextIO) -> None:
             for line in result["repro"].splitlines():
                 print(f"    {line}", file=out)
     verdict = "FAILED" if report.new else "passed"
-    print(f"gate {verdict}: {len(report.new)} new failures, {len(report.known)} known, "
-          f"{len(report.stale)} stale baseline entries, {len(report.not_run)} columns not run", file=out)
+    print(
+        f"gate {verdict}: {len(report.new)} new failures, {len(report.known)} known, "
+        f"{len(report.stale)} stale baseline entries, {len(report.not_run)} columns not run",
+        file=out,
+    )
     if report.new:
         print("Fix the new failures, or add them to baselines/<label>.txt as `cell | reason | link`.", file=out)

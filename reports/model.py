@@ -150,9 +150,15 @@ def diff(old: list[Run], new: list[Run], limit: int = 500) -> dict[str, Any]:
         before, after = old_cols.get(partner, {}) if partner else {}, new_cols[run.key]
         for cell in sorted(set(before) | set(after)):
             a, b = before.get(cell), after.get(cell)
-            item = {"column": run.key, "against": partner, "cell": cell,
-                    "old": a["verdict"] if a else None, "new": b["verdict"] if b else None,
-                    "message": _short((b or a or {}).get("message"), 300), "repro": (b or {}).get("repro")}
+            item = {
+                "column": run.key,
+                "against": partner,
+                "cell": cell,
+                "old": a["verdict"] if a else None,
+                "new": b["verdict"] if b else None,
+                "message": _short((b or a or {}).get("message"), 300),
+                "repro": (b or {}).get("repro"),
+            }
             if a is None:
                 groups["new"].append(item)
             elif b is None:

@@ -41,8 +41,10 @@ def family_svg(family: str, lanes: list[tuple[str, list[float]]]) -> str:
         y0 = TOP + lane * LANE
         counts = histogram(ratios)
         peak = max(counts) or 1
-        parts.append(f'<text x="{LEFT - 6}" y="{y0 + LANE / 2 + 4:.1f}" text-anchor="end" class="lane">'
-                     f"{escape(label)} ({len(ratios)})</text>")
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y0 + LANE / 2 + 4:.1f}" text-anchor="end" class="lane">'
+            f"{escape(label)} ({len(ratios)})</text>"
+        )
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 10}" y1="{y0 + LANE - 2}" y2="{y0 + LANE - 2}" class="base"/>')
         for i, count in enumerate(counts):
             if count:
@@ -61,7 +63,9 @@ def family_svg(family: str, lanes: list[tuple[str, list[float]]]) -> str:
     return "".join(parts)
 
 
-def family_plots(columns: list[dict[str, Any]], rows: list[list[Any]], cells: list[dict[str, Any]]) -> list[dict[str, str]]:
+def family_plots(
+    columns: list[dict[str, Any]], rows: list[list[Any]], cells: list[dict[str, Any]]
+) -> list[dict[str, str]]:
     """``[{"family": name, "svg": markup}]`` for every family with at least one measured ratio."""
     by_family: dict[str, list[list[float]]] = {}
     for family, _prop, _op, _dtype, _changed, refs in rows:

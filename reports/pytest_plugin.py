@@ -165,7 +165,9 @@ class ConformancePlugin:
         elif report.failed or expected_failure:
             verdict = "error" if report.when == "setup" else _verdict_of_exception(call, recorder)
             failing = recorder.failing if recorder else None
-            message = failing.message if failing and failing.message else (call.excinfo.exconly() if call.excinfo else "")
+            message = (
+                failing.message if failing and failing.message else (call.excinfo.exconly() if call.excinfo else "")
+            )
             repro = recorder.repro if recorder else None
         else:
             verdict = recorder.verdict() if recorder else "inconclusive"
@@ -240,7 +242,9 @@ class ConformancePlugin:
             for result in stale:
                 write.write_line(f"{result['baseline']}  ({result['cell']}: {result['verdict']})")
             write.write_line("Remove them from the baseline once they pass reliably.")
-        files = f"{self.results_dir}/{results_filename(self.label, self.device, self.path, '*' if self._xdist() else None)}"
+        files = (
+            f"{self.results_dir}/{results_filename(self.label, self.device, self.path, '*' if self._xdist() else None)}"
+        )
         write.section("conformance results", bold=True)
         write.write_line(f"{len(self.results)} cells written to {files}")
         write.write_line(f"report: python -m reports build {self.results_dir}/*.jsonl -o reports/html/index.html")

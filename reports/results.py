@@ -26,7 +26,7 @@ FAILING = ("fail", "error")
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds")
 
 
 def new_run_id() -> str:
@@ -154,7 +154,9 @@ def read_file(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], 
             record = json.loads(line)
         except json.JSONDecodeError:
             if number == len(lines):
-                warnings.warn(f"{path}:{number}: skipping a torn last line (the run was killed mid-write)", stacklevel=2)
+                warnings.warn(
+                    f"{path}:{number}: skipping a torn last line (the run was killed mid-write)", stacklevel=2
+                )
                 continue
             raise ValueError(f"{path}:{number}: not valid JSON; is this a results file written by reports?") from None
         kind = record.get("kind")

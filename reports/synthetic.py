@@ -13,36 +13,73 @@ DTYPES = ("float64", "float32")
 VERDICT_WEIGHTS = {"pass": 80, "convention": 4, "inconclusive": 6, "fail": 6, "error": 2, "not_run": 2}
 
 
-def result(run_id: str, family: str, prop: str, op: str, dtype: str, verdict: str, rng: random.Random,
-           *, device: str = "cpu", path: str = "eager") -> dict[str, object]:
+def result(
+    run_id: str,
+    family: str,
+    prop: str,
+    op: str,
+    dtype: str,
+    verdict: str,
+    rng: random.Random,
+    *,
+    device: str = "cpu",
+    path: str = "eager",
+) -> dict[str, object]:
     failing = verdict in ("fail", "error")
     ratio = rng.uniform(1.2, 50.0) if failing else 10 ** rng.uniform(-7, -0.05)
     tol = 1e-7 if dtype == "float64" else 1e-4
     examples = 0 if verdict == "not_run" else rng.randint(1, 25)
     return {
-        "kind": "result", "run_id": run_id, "cell": f"{prop}/{op}/{dtype}",
-        "test_id": f"suites/test_{prop}.py::test_{prop}[{op}-{dtype}]", "property": prop, "op": op,
-        "family": family, "dtype": dtype, "device": device, "path": path, "verdict": verdict, "known": False,
-        "baseline": None, "counts": {} if verdict == "not_run" else {verdict: examples},
+        "kind": "result",
+        "run_id": run_id,
+        "cell": f"{prop}/{op}/{dtype}",
+        "test_id": f"suites/test_{prop}.py::test_{prop}[{op}-{dtype}]",
+        "property": prop,
+        "op": op,
+        "family": family,
+        "dtype": dtype,
+        "device": device,
+        "path": path,
+        "verdict": verdict,
+        "known": False,
+        "baseline": None,
+        "counts": {} if verdict == "not_run" else {verdict: examples},
         "worst_ratio": None if verdict == "not_run" else ratio,
         "worst_error": None if verdict == "not_run" else ratio * tol,
-        "worst_tol": None if verdict == "not_run" else tol, "worst_oracle": "fd", "examples": examples,
+        "worst_tol": None if verdict == "not_run" else tol,
+        "worst_oracle": "fd",
+        "examples": examples,
         "duration_s": round(rng.uniform(0.01, 2.0), 3),
-        "message": "skipped: no CUDA device" if verdict == "not_run" else
-        (f"gradient of {op} differs from the oracle: error {ratio * tol:.3g} > tol {tol:.3g}" if failing else ""),
-        "repro": (f"import torch\nx = torch.tensor([0.5], dtype=torch.{dtype}, requires_grad=True)\n"
-                  f"torch.{op}(x).sum().backward()\nprint(x.grad)  # {prop} expected differently\n") if failing else None,
+        "message": "skipped: no CUDA device"
+        if verdict == "not_run"
+        else (f"gradient of {op} differs from the oracle: error {ratio * tol:.3g} > tol {tol:.3g}" if failing else ""),
+        "repro": (
+            f"import torch\nx = torch.tensor([0.5], dtype=torch.{dtype}, requires_grad=True)\n"
+            f"torch.{op}(x).sum().backward()\nprint(x.grad)  # {prop} expected differently\n"
+        )
+        if failing
+        else None,
     }
 
 
-def write_synthetic(directory: Path, *, rows: int = 200, label: str = "torch-2.13.0", seed: int = 0,
-                    device: str = "cpu", path: str = "eager", flip: float = 0.0) -> Path:
+def write_synthetic(
+    directory: Path,
+    *,
+    rows: int = 200,
+    label: str = "torch-2.13.0",
+    seed: int = 0,
+    device: str = "cpu",
+    path: str = "eager",
+    flip: float = 0.0,
+) -> Path:
     """A finished results file with about ``rows`` cells; ``flip`` changes that share of verdicts (a 2nd version)."""
     rng = random.Random(seed)
     run_id = new_run_id()
-    writer = ResultsWriter(directory / results_filename(label, device, path),
-                           run_record(run_id=run_id, label=label, device=device, path=path, profile="ci"))
-    verdicts, weights = zip(*VERDICT_WEIGHTS.items())
+    writer = ResultsWriter(
+        directory / results_filename(label, device, path),
+        run_record(run_id=run_id, label=label, device=device, path=path, profile="ci"),
+    )
+    verdicts, weights = zip(*VERDICT_WEIGHTS.items(), strict=True)
     per = max(1, rows // (len(PROPERTIES) * len(DTYPES)))
     count = 0
     for i in range(per):

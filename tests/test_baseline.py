@@ -25,12 +25,16 @@ suites/test_trees.py::test_tree[seed-3] | tree node id | https://example.invalid
 def test_parses_entries_skipping_comments_and_blank_lines() -> None:
     base = baseline.parse(GOOD, file="baselines/torch-2.13.0.txt")
     assert [e.id for e in base.entries] == [
-        "vjp/digamma/float64", "jvp/mm/float32@cuda", "hvp/sin/float64@cuda/compile",
+        "vjp/digamma/float64",
+        "jvp/mm/float32@cuda",
+        "hvp/sin/float64@cuda/compile",
         "suites/test_trees.py::test_tree[seed-3]",
     ]
     first = base.entries[0]
     assert (first.reason, first.ref, first.where) == (
-        "wrong sign near the poles", "https://github.com/pytorch/pytorch/issues/1", "baselines/torch-2.13.0.txt:3"
+        "wrong sign near the poles",
+        "https://github.com/pytorch/pytorch/issues/1",
+        "baselines/torch-2.13.0.txt:3",
     )
 
 
@@ -43,8 +47,13 @@ def test_parses_entries_skipping_comments_and_blank_lines() -> None:
         ("jvp/mm/float32", "cpu", "eager", "t", None),
         ("hvp/sin/float64", "cuda", "compile", "t", "hvp/sin/float64@cuda/compile"),
         ("hvp/sin/float64", "cuda", "eager", "t", None),
-        ("tree/tree/float64", "cpu", "eager", "suites/test_trees.py::test_tree[seed-3]",
-         "suites/test_trees.py::test_tree[seed-3]"),
+        (
+            "tree/tree/float64",
+            "cpu",
+            "eager",
+            "suites/test_trees.py::test_tree[seed-3]",
+            "suites/test_trees.py::test_tree[seed-3]",
+        ),
     ],
 )
 def test_entries_match_cells_by_device_and_path(

@@ -26,8 +26,9 @@ def _results(path: Path, label: str, cells: dict[str, str], *, finished: bool = 
 
 
 def _gate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reports", "gate", *args], cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "reports", "gate", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
 
 
 def test_known_failures_pass_the_gate_and_stale_entries_are_listed(tmp_path: Path) -> None:
@@ -66,7 +67,10 @@ def test_not_run_columns_are_reported_not_failed(tmp_path: Path) -> None:
     out = tmp_path / "torch-2.4.1.jsonl"
     cli = subprocess.run(
         [sys.executable, "-m", "reports", "not-run", "--label", "torch-2.4.1", "--reason", "no wheel", "-o", str(out)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert cli.returncode == 0, cli.stderr
     run = json.loads(out.read_text().splitlines()[0])

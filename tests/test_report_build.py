@@ -74,8 +74,11 @@ def test_diff_sorts_cells_into_regressed_fixed_new_gone(tmp_path: Path) -> None:
     diff = model.diff(results.load([old]), results.load([new]))
     cells = {name: [i["cell"] for i in group["items"]] for name, group in diff.items()}
     assert cells == {
-        "regressed": ["vjp/a/float64"], "fixed": ["vjp/b/float64"], "new": ["vjp/fresh/float64"],
-        "gone": ["vjp/gone/float64"], "changed": ["vjp/c/float64"],
+        "regressed": ["vjp/a/float64"],
+        "fixed": ["vjp/b/float64"],
+        "new": ["vjp/fresh/float64"],
+        "gone": ["vjp/gone/float64"],
+        "changed": ["vjp/c/float64"],
     }
 
 
@@ -97,7 +100,10 @@ def test_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
 
 
 def test_20000_rows_build_fast_and_page_lazily(tmp_path: Path) -> None:
-    paths = [write_synthetic(tmp_path, rows=20_000), write_synthetic(tmp_path, rows=20_000, label="torch-2.9.1", seed=1)]
+    paths = [
+        write_synthetic(tmp_path, rows=20_000),
+        write_synthetic(tmp_path, rows=20_000, label="torch-2.9.1", seed=1),
+    ]
     start = time.perf_counter()
     out = build.build(results.load(paths), tmp_path / "index.html")
     elapsed = time.perf_counter() - start
@@ -118,9 +124,23 @@ def test_build_cli_writes_the_report_and_prints_its_path(tmp_path: Path) -> None
     old = write_synthetic(tmp_path / "old", rows=100, seed=2, flip=0.2)
     out = tmp_path / "html" / "index.html"
     cli = subprocess.run(
-        [sys.executable, "-m", "reports", "build", str(path), "-o", str(out), "--compare", str(old),
-         "--baseline-dir", str(ROOT / "baselines")],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "reports",
+            "build",
+            str(path),
+            "-o",
+            str(out),
+            "--compare",
+            str(old),
+            "--baseline-dir",
+            str(ROOT / "baselines"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert cli.returncode == 0, cli.stderr
     assert f"report: {out.resolve()}" in cli.stdout
@@ -130,7 +150,10 @@ def test_build_cli_writes_the_report_and_prints_its_path(tmp_path: Path) -> None
 def test_build_cli_explains_missing_results(tmp_path: Path) -> None:
     cli = subprocess.run(
         [sys.executable, "-m", "reports", "build", str(tmp_path / "nope.jsonl")],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert cli.returncode != 0
     assert "results files not found" in cli.stderr and "nox -s conformance" in cli.stderr

@@ -146,7 +146,9 @@ def test_stale_baseline_entry_is_listed_without_failing(pytester: pytest.Pyteste
     outcome = run(pytester)
     assert outcome.ret == pytest.ExitCode.OK
     outcome.assert_outcomes(passed=4, xpassed=1, skipped=1)
-    outcome.stdout.fnmatch_lines(["*stale baseline entries*", f"baselines/{LABEL}.txt:1: bad poles*vjp/digamma/float64: pass*"])
+    outcome.stdout.fnmatch_lines(
+        ["*stale baseline entries*", f"baselines/{LABEL}.txt:1: bad poles*vjp/digamma/float64: pass*"]
+    )
 
 
 def test_malformed_baseline_is_a_usage_error_naming_file_and_line(pytester: pytest.Pytester) -> None:
@@ -186,7 +188,10 @@ def test_killed_run_leaves_a_readable_file_and_the_report_renders(
     out = pytester.path / "report.html"
     build = subprocess.run(
         [sys.executable, "-m", "reports", "build", str(path), "-o", str(out)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert build.returncode == 0, build.stderr
     assert "incomplete: the run crashed or was killed" in out.read_text()
