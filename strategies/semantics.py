@@ -1,0 +1,220 @@
+"""Strategies and checking helpers for the autograd API's semantics (``suites/test_semantics_*.py``).
+
+Every draw is labelled (``draw(strategy, label)`` from :func:`strategies.labelled`).
+The values here are exact on purpose: dyadic inputs and coefficients make many
+expected gradients exact in float64, so a check can demand bit equality.
+
+:class:`Checks` gathers the expectations of one example, records one Outcome and
+fails with a self-explaining message and a paste-and-run repro.  Error and warning
+messages are compared on their stable fragments only, case-insensitively, so a
+reworded suffix in a newer torch is not a failure.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+import pytest
+from hypothesis import note
+from hypothesis import strategies as st
+
+from conformance.registry.shapes import Draw
+from conformance.tree import Tree
+from conformance.verdict import Outcome, Verdict
+from strategies.examples import draw_inputs
+from strategies.trees import draw_tree
+
+ORACLE = "semantics"
+
+# The documented messages, reduced to the fragments that have been stable across releases.
+SCALAR_ONLY = ("grad can be implicitly created only for scalar outputs",)
+SEED_SHAPE = ("mismatch in shape",)
+SECOND_BACKWARD = ("trying to backward through the graph a second time",)
+NON_LEAF_GRAD = ("the .grad attribute of a tensor that is not a leaf tensor is being accessed",)
+INPLACE_SAVED = ("one of the variables needed for gradient computation has been modified by an inplace operation",)
+INPLACE_LEAF = ("leaf variable that requires grad is being used in an in-place operation",)
+NON_LEAF_FLAG = ("you can only change requires_grad flags of leaf variables",)
+INTEGER_FLAG = ("only tensors of floating point", "can require gradients")
+UNUSED = ("appears to not have been used in the graph",)
+VOLATILE = ("volatile", "no effect")
+
+
+class SemCase(NamedTuple):
+    """A non-op semantics cell: op names the scenario, family is "semantics"."""
+
+    op: str
+    family: str
+    dtype: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.op}-{self.dtype}"
+
+
+def sem_cases(*names: str, dtype: str = "float64") -> list:
+    return [pytest.param(SemCase(n, "semantics", dtype), id=SemCase(n, "semantics", dtype).id) for n in names]
+
+
+def stable_match(message: str, fragments: tuple[str, ...]) -> bool:
+    low = message.lower()
+    return all(f.lower() in low for f in fragments)
+
+
+# -- repro snippets ------------------------------------------------------------------------------
+def lit(a: Any) -> str:
+    return repr(np.asarray(a).tolist())
+
+
+def leaf_code(name: str, values: np.ndarray, requires: bool, dtype: str = "float64") -> str:
+    flag = ", requires_grad=True" if requires else ""
+    return f"{name} = torch.tensor({lit(values)}, dtype=torch.{dtype}{flag})"
+
+
+def leaves_code(inputs: list[np.ndarray], mask: list[bool], dtype: str = "float64") -> list[str]:
+    return [leaf_code(f"x{i}", x, r, dtype) for i, (x, r) in enumerate(zip(inputs, mask))]
+
+
+# -- the checker -----------------------------------------------------------------------------------
+class Checks:
+    """The expectations of one example.  ``finish(record)`` records PASS or FAIL and raises on FAIL."""
+
+    def __init__(self, prop: str, repro: list[str] | None = None) -> None:
+        self.prop = prop
+        self.repro: list[str] = ["import torch", *(repro or [])]
+        self.problems: list[str] = []
+
+    def code(self, *lines: str) -> None:
+        self.repro.extend(lines)
+
+    def expect(self, ok: bool, problem: str) -> bool:
+        if not ok:
+            self.problems.append(problem)
+        return ok
+
+    def same(self, got: Any, want: Any, what: str, *, rtol: float = 0.0) -> bool:
+        """Tensors equal exactly (rtol=0) or within rtol of the larger magnitude; None equals None only."""
+        import torch
+
+        if got is None or want is None:
+            return self.expect(got is None and want is None, f"{what}: got {got!r}, expected {want!r}")
+        g = torch.as_tensor(got).detach().to(torch.float64)
+        w = torch.as_tensor(want).detach().to(torch.float64)
+        if g.shape != w.shape:
+            return self.expect(False, f"{what}: shape {tuple(g.shape)}, expected {tuple(w.shape)}")
+        if rtol == 0.0:
+            ok = torch.equal(g.isnan(), w.isnan()) and torch.equal(g.nan_to_num(0.0), w.nan_to_num(0.0))
+        else:
+            scale = torch.maximum(g.abs(), w.abs()).clamp_min(1e-300)
+            ok = torch.equal(g.isnan(), w.isnan()) and bool(((g - w).abs() <= rtol * scale).logical_or(g == w).logical_or(g.isnan()).all())
+        return self.expect(ok, f"{what}: got {g.tolist()}, expected {w.tolist()}" + (f" (rtol {rtol:g})" if rtol else " (exactly)"))
+
+    def raises(self, fn: Callable[[], Any], fragments: tuple[str, ...], what: str, exc: type = RuntimeError) -> bool:
+        try:
+            fn()
+        except exc as e:  # noqa: PERF203
+            return self.expect(stable_match(str(e), fragments), f"{what}: raised {type(e).__name__}({str(e)[:200]!r}), expected a message with {fragments}")
+        return self.expect(False, f"{what}: did not raise; expected {exc.__name__} with {fragments}")
+
+    def quiet(self, fn: Callable[[], Any], what: str) -> Any:
+        """Run fn, which must not raise; a raise is a FAIL of this property, with the message."""
+        try:
+            return fn()
+        except Exception as e:  # noqa: BLE001
+            self.problems.append(f"{what}: raised {type(e).__name__}: {str(e)[:300]}")
+            return None
+
+    def warns(self, fn: Callable[[], Any], fragments: tuple[str, ...], what: str) -> Any:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = fn()
+        msgs = [str(w.message) for w in caught]
+        self.expect(any(stable_match(m, fragments) for m in msgs), f"{what}: warnings {[m[:120] for m in msgs]}, expected one with {fragments}")
+        return out
+
+    def finish(self, record: Any) -> None:
+        repro = "\n".join(self.repro) + "\n"
+        if not self.problems:
+            record.add(Outcome(Verdict.PASS, ORACLE))
+            return
+        message = "; ".join(self.problems)
+        record.add(Outcome(Verdict.FAIL, ORACLE, message=message[:2000], details={"problems": self.problems[:10]}), repro=repro)
+        raise AssertionError(f"{self.prop}: FAIL\n  " + "\n  ".join(self.problems) + f"\nRepro (paste and run):\n{repro}")
+
+
+# -- strategies ------------------------------------------------------------------------------------
+def dyadics(limit: int = 24, denominator: int = 8) -> st.SearchStrategy[float]:
+    """n / denominator for |n| <= limit: exact, with few significant bits."""
+    return st.integers(-limit, limit).map(lambda n: n / denominator)
+
+
+def dyadic_array(draw: Draw, shape: tuple[int, ...], label: str) -> np.ndarray:
+    from hypothesis.extra import numpy as hnp
+
+    return draw(hnp.arrays(np.float64, shape, elements=dyadics(), fill=st.nothing()), label)
+
+
+def masks(draw: Draw, n: int, *, at_least_one: bool = False) -> list[bool]:
+    mask = [draw(st.booleans(), f"x{i} requires grad") for i in range(n)]
+    if at_least_one and not any(mask):
+        mask[draw(st.integers(0, n - 1), "the input that requires grad")] = True
+    return mask
+
+
+@dataclass(frozen=True)
+class Polynomial:
+    """Σ coeffs[k]·x^k (k ≥ 0), rendered in one of three forms; the derivative is computed exactly."""
+
+    coeffs: tuple[int, ...]
+    form: str  # "powers" (c*x**k), "pow" (torch.pow), "horner"
+
+    @property
+    def source(self) -> str:
+        c = self.coeffs
+        if self.form == "horner":
+            expr = f"{c[-1]}"
+            for k in range(len(c) - 2, -1, -1):
+                expr = f"({expr}) * x + {c[k]}"
+            return expr
+        terms = []
+        for k, ck in enumerate(c):
+            if k == 0:
+                terms.append(f"{ck}")
+            elif self.form == "pow":
+                terms.append(f"{ck} * torch.pow(x, {k})")
+            else:
+                terms.append(f"{ck} * x ** {k}" if k > 1 else f"{ck} * x")
+        return " + ".join(reversed(terms))
+
+    def derivative(self, x: float) -> float:
+        fx = Fraction(x)
+        exact = sum((k * ck * fx ** (k - 1) for k, ck in enumerate(self.coeffs) if k), Fraction(0))
+        return float(exact)
+
+
+@st.composite
+def polynomials(draw_: Any, max_degree: int = 5) -> Polynomial:
+    degree = draw_(st.integers(1, max_degree))
+    coeffs = draw_(st.lists(st.integers(-9, 9), min_size=degree + 1, max_size=degree + 1))
+    if coeffs[-1] == 0:
+        coeffs[-1] = 1
+    return Polynomial(tuple(coeffs), draw_(st.sampled_from(["powers", "pow", "horner"])))
+
+
+def draw_tree_inputs(draw: Draw, *, max_ops: int = 4, dtype: str = "float64") -> tuple[Tree, list[np.ndarray]]:
+    tree = draw_tree(draw, max_ops=max_ops)
+    inputs = draw_inputs(draw, tree, dtype)
+    note(f"tree: {tree.source}")
+    return tree, inputs
+
+
+def wrong_shapes(shape: tuple[int, ...]) -> st.SearchStrategy[tuple[int, ...]]:
+    """Shapes different from ``shape``: one more or one fewer dimension, or one size changed."""
+    options = [(*shape, 2), (2, *shape)]
+    if shape:
+        options.append(shape[:-1])
+        options += [shape[:i] + (shape[i] + 1,) + shape[i + 1 :] for i in range(len(shape))]
+    return st.sampled_from([s for s in options if s != shape])
