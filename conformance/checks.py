@@ -55,13 +55,17 @@ def _at_kink(evaluation: jax_oracle.Evaluation, oracle: str, margin: float) -> O
     return None
 
 
-def _fd(ex: Example, v: list[np.ndarray]) -> fd.Directional:
+def _fd(ex: Example, v: list[np.ndarray], grads: list[np.ndarray]) -> fd.Directional:
     xs = [torch.tensor(x, dtype=torch.float64) for x in ex.inputs]
     vs = [torch.tensor(d, dtype=torch.float64) for d in v]
-    return fd.directional(ex.tree.torch_fn(), xs, vs, torch.tensor(ex.cotangent, dtype=torch.float64), ops=ex.tree.size)
+    gs = [torch.tensor(g, dtype=torch.float64) for g in grads]
+    u = torch.tensor(ex.cotangent, dtype=torch.float64)
+    return fd.directional(ex.tree.torch_fn(), xs, vs, u, grad=gs, ops=ex.tree.size)
 
 
-def rounding_sensitivity(ex: Example, evaluation: jax_oracle.Evaluation, expected_vjp: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+def rounding_sensitivity(
+    ex: Example, evaluation: jax_oracle.Evaluation, expected_vjp: list[np.ndarray]
+) -> tuple[list[np.ndarray], np.ndarray]:
     """How far the oracle's VJP and JVP move when the inputs move by a few ulps.
 
     Torch and JAX round differently inside the tree; where the tree cancels
@@ -76,6 +80,10 @@ def rounding_sensitivity(ex: Example, evaluation: jax_oracle.Evaluation, expecte
     vjp_sens = [4 * np.abs(a - b) for a, b in zip(again.vjp(ex.cotangent), expected_vjp)]
     jvp_sens = 4 * np.abs(again.output_tangent - evaluation.output_tangent)
     return [np.nan_to_num(s, nan=0.0, posinf=0.0) for s in vjp_sens], np.nan_to_num(jvp_sens, nan=0.0, posinf=0.0)
+
+
+def _seed(a: np.ndarray) -> float:
+    return float(np.max(np.abs(a))) if a.size else 0.0
 
 
 def scaled_direction(ex: Example) -> list[np.ndarray]:
@@ -98,13 +106,21 @@ def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
             expected = evaluation.vjp(ex.cotangent)
             sensitivity, _ = rounding_sensitivity(ex, evaluation, expected)
             outcomes.append(
-                arrays_match(grads, expected, rtol=tol.jax_rtol(ex.tree.ops), oracle="jax", what=what, oracle_error=sensitivity)
+                arrays_match(
+                    grads,
+                    expected,
+                    rtol=tol.jax_rtol(ex.tree.ops),
+                    oracle="jax",
+                    what=what,
+                    oracle_error=sensitivity,
+                    seed_scale=_seed(ex.cotangent),
+                )
             )
         inconclusive = _at_kink(evaluation, "fd", KINK_MARGIN_FD)
         if inconclusive:
             outcomes.append(inconclusive)
         else:
-            estimate = _fd(ex, v)
+            estimate = _fd(ex, v, grads)
             terms = sum(float(np.sum(np.abs(g * d))) for g, d in zip(grads, v))
             torch_value = sum(float(np.sum(g * d)) for g, d in zip(grads, v))
             outcomes.append(
@@ -112,7 +128,7 @@ def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
                     torch_value,
                     estimate.value,
                     scale=terms,
-                    rtol=tol.FD_RTOL,
+                    rtol=tol.fd_rtol(ex.tree.ops),
                     oracle_error=estimate.error,
                     useful=tol.FD_USEFUL,
                     oracle="fd",
@@ -140,20 +156,35 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
         _, sensitivity = rounding_sensitivity(ex, evaluation, evaluation.vjp(ex.cotangent))
         outcomes = [
             arrays_match(
-                [jvp_np], [evaluation.output_tangent], rtol=tol.jax_rtol(ex.tree.ops), oracle="jax", what="torch.func.jvp", oracle_error=[sensitivity]
+                [jvp_np],
+                [evaluation.output_tangent],
+                rtol=tol.jax_rtol(ex.tree.ops),
+                oracle="jax",
+                what="torch.func.jvp",
+                oracle_error=[sensitivity],
+                seed_scale=max(_seed(d) for d in v) if v else 0.0,
             )
         ]
         u_dot = float(np.sum(ex.cotangent * jvp_np))
         u_terms = float(np.sum(np.abs(ex.cotangent * jvp_np)))
+        grads = _torch_vjp(ex, seeded=True)
         inconclusive = _at_kink(evaluation, "fd", KINK_MARGIN_FD)
         if inconclusive:
             outcomes.append(inconclusive)
         else:
-            estimate = _fd(ex, v)
+            estimate = _fd(ex, v, grads)
             outcomes.append(
-                scalars_match(u_dot, estimate.value, scale=u_terms, rtol=tol.FD_RTOL, oracle_error=estimate.error, useful=tol.FD_USEFUL, oracle="fd", what="⟨u, torch.func.jvp⟩")
+                scalars_match(
+                    u_dot,
+                    estimate.value,
+                    scale=u_terms,
+                    rtol=tol.fd_rtol(ex.tree.ops),
+                    oracle_error=estimate.error,
+                    useful=tol.FD_USEFUL,
+                    oracle="fd",
+                    what="⟨u, torch.func.jvp⟩",
+                )
             )
-        grads = _torch_vjp(ex, seeded=True)
         rev = sum(float(np.sum(g * d)) for g, d in zip(grads, v))
         rev_terms = sum(float(np.sum(np.abs(g * d))) for g, d in zip(grads, v))
         outcomes.append(
@@ -189,7 +220,17 @@ def second_order_matches_jax(ex: Example) -> list[Outcome]:
             h = [to_numpy(g, sh) for g, sh in zip(hs, ex.tree.leaf_shapes)]
         expected = jax_oracle.second_order(ex.tree, ex.inputs, ex.cotangent, ex.second)
         rtol = 10 * tol.jax_rtol(ex.tree.ops)
-        return [_at_kink(evaluation, "jax", KINK_MARGIN_FD) or arrays_match(h, expected, rtol=rtol, oracle="jax", what="double backward")]
+        return [
+            _at_kink(evaluation, "jax", KINK_MARGIN_FD)
+            or arrays_match(
+                h,
+                expected,
+                rtol=rtol,
+                oracle="jax",
+                what="double backward",
+                seed_scale=_seed(ex.cotangent) * max(map(_seed, ex.second), default=0.0),
+            )
+        ]
 
     return guarded("torch", "double backward", run)
 
@@ -212,7 +253,17 @@ def float32_matches_float64(ex: Example) -> list[Outcome]:
         nudged_grads = jax_oracle.evaluate(ex.tree, nudged, [np.zeros_like(x) for x in ex.inputs]).vjp(ex.cotangent)
         sensitivity = [4 * np.abs(a - b) for a, b in zip(nudged_grads, expected)]
         grads = _torch_vjp(ex, seeded=True)
-        return [arrays_match(grads, expected, rtol=tol.float32_rtol(ex.tree.ops), oracle="float64", what="float32 gradient", oracle_error=sensitivity)]
+        return [
+            arrays_match(
+                grads,
+                expected,
+                rtol=tol.float32_rtol(ex.tree.ops),
+                oracle="float64",
+                what="float32 gradient",
+                oracle_error=sensitivity,
+                seed_scale=_seed(ex.cotangent),
+            )
+        ]
 
     return guarded("torch", "float32 backward", run)
 
@@ -223,6 +274,15 @@ def layout_is_irrelevant(ex: Example) -> list[Outcome]:
     def run() -> list[Outcome]:
         strided = _torch_vjp(ex, seeded=True, layouts=True)
         contiguous = _torch_vjp(ex, seeded=True, layouts=False)
-        return [arrays_match(strided, contiguous, rtol=tol.LAYOUT_RTOL[ex.dtype], oracle="contiguous", what=f"gradient with layouts {ex.layouts}")]
+        return [
+            arrays_match(
+                strided,
+                contiguous,
+                rtol=tol.LAYOUT_RTOL[ex.dtype],
+                oracle="contiguous",
+                what=f"gradient with layouts {ex.layouts}",
+                seed_scale=_seed(ex.cotangent),
+            )
+        ]
 
     return guarded("torch", "backward on non-contiguous inputs", run)

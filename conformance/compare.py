@@ -19,21 +19,37 @@ def arrays_match(
     oracle: str,
     what: str,
     oracle_error: list[np.ndarray] | None = None,
+    seed_scale: float = 0.0,
 ) -> Outcome:
-    """Elementwise: |a - e| ≤ rtol·(|e| + max|e|) + oracle_error, over every array of the list.
+    """Elementwise: |a - e| ≤ rtol·(|e| + max(max|e|, seed_scale)) + oracle_error, over every array of the list.
 
+    ``seed_scale`` (the size of the seed u or v) is an absolute floor: where a
+    gradient cancels to ~0 (cosine_similarity of parallel vectors), rounding
+    noise of ~eps·|seed| is not a wrong gradient.
     A non-finite oracle value that torch does not reproduce means the oracle cannot tell.
     """
-    scale = _max_abs([np.where(np.isfinite(e), e, 0.0) for e in expected])
+    scale = max(seed_scale, _max_abs([np.where(np.isfinite(e), e, 0.0) for e in expected]))
     worst = Outcome(Verdict.PASS, oracle, 0.0, rtol * scale, f"{what}: torch matches {oracle}")
     worst_ratio = -1.0
     for i, (a, e) in enumerate(zip(actual, expected)):
         a = np.asarray(a, dtype=np.float64)
         if a.shape != e.shape:
-            return Outcome(Verdict.FAIL, oracle, float("inf"), 0.0, f"{what}: input {i} has gradient shape {a.shape}, {oracle} says {e.shape}")
+            return Outcome(
+                Verdict.FAIL,
+                oracle,
+                float("inf"),
+                0.0,
+                f"{what}: input {i} has gradient shape {a.shape}, {oracle} says {e.shape}",
+            )
         both_nan = np.isnan(a) & np.isnan(e)
         if not np.all(np.isfinite(e) | both_nan | (a == e)):
-            return Outcome(Verdict.INCONCLUSIVE, oracle, 0.0, 0.0, f"{what}: {oracle} gives a non-finite value torch does not; the oracle cannot tell")
+            return Outcome(
+                Verdict.INCONCLUSIVE,
+                oracle,
+                0.0,
+                0.0,
+                f"{what}: {oracle} gives a non-finite value torch does not; the oracle cannot tell",
+            )
         tol = rtol * (np.abs(e) + scale)
         if oracle_error is not None:
             tol = tol + oracle_error[i]
@@ -72,10 +88,18 @@ def scalars_match(
         return Outcome(Verdict.INCONCLUSIVE, oracle, 0.0, tol, f"{what}: both sides are non-finite")
     if useful is not None and oracle_error > useful * max(scale, abs(expected)):
         return Outcome(
-            Verdict.INCONCLUSIVE, oracle, err, tol, f"{what}: {oracle}'s own error estimate {oracle_error:.3g} is too large at scale {scale:.3g}"
+            Verdict.INCONCLUSIVE,
+            oracle,
+            err,
+            tol,
+            f"{what}: {oracle}'s own error estimate {oracle_error:.3g} is too large at scale {scale:.3g}",
         )
     if not np.isfinite(err) or err > tol:
         return Outcome(
-            Verdict.FAIL, oracle, err, tol, f"{what}: torch gives {actual!r}, {oracle} gives {expected!r} (|diff| {err:.3g} > tolerance {tol:.3g})"
+            Verdict.FAIL,
+            oracle,
+            err,
+            tol,
+            f"{what}: torch gives {actual!r}, {oracle} gives {expected!r} (|diff| {err:.3g} > tolerance {tol:.3g})",
         )
     return Outcome(Verdict.PASS, oracle, err, tol, f"{what}: torch matches {oracle}")

@@ -35,7 +35,9 @@ class Example:
     def layout(self, i: int) -> str:
         return self.layouts[i] if i < len(self.layouts) else "contiguous"
 
-    def leaves(self, *, dtype: str | None = None, layouts: bool = True, requires_grad: bool = True) -> list[torch.Tensor]:
+    def leaves(
+        self, *, dtype: str | None = None, layouts: bool = True, requires_grad: bool = True
+    ) -> list[torch.Tensor]:
         """Fresh leaf tensors holding the inputs, in their layouts, on the example's device."""
         dt = DTYPES[dtype or self.dtype]
         return [
@@ -76,6 +78,6 @@ def layout_code(name: str, layout: str, ndim: int) -> str:
 
 
 def to_numpy(t: torch.Tensor | None, shape: tuple[int, ...]) -> np.ndarray:
-    if t is None:
+    if t is None or t._is_zerotensor():  # autograd may hand back a lazy ZeroTensor (abs's double backward)
         return np.zeros(shape)
     return t.detach().to("cpu", torch.float64).numpy()

@@ -16,7 +16,9 @@ def _lit(a: np.ndarray) -> str:
     return repr(a.tolist())
 
 
-def repro_script(ex: Example, prop: str, outcome: Outcome, *, expected: list[np.ndarray] | None = None, seed_note: str = "") -> str:
+def repro_script(
+    ex: Example, prop: str, outcome: Outcome, *, expected: list[np.ndarray] | None = None, seed_note: str = ""
+) -> str:
     """A script that rebuilds the example's inputs exactly, runs the tree as torch code, and shows the values."""
     dt = f"torch.{ex.dtype}"
     lines = [

@@ -38,5 +38,14 @@ def jax_rtol(ops: list[OpSpec], dtype: str = "float64") -> float:
     return max([JAX_RTOL["float64"], *(op.rtol.get("float64", 0.0) for op in ops)])
 
 
+def fd_rtol(ops: list[OpSpec]) -> float:
+    """Torch's own accuracy, for the FD comparison: the ops' calibrated float64 tolerances apply here too."""
+    return max([FD_RTOL, *(op.rtol.get("float64", 0.0) for op in ops)])
+
+
 def float32_rtol(ops: list[OpSpec]) -> float:
-    return FLOAT32_RTOL_PER_OP * max(1, len(ops)) + max(op.rtol.get("float32", 0.0) for op in ops) if ops else FLOAT32_RTOL_PER_OP
+    return (
+        FLOAT32_RTOL_PER_OP * max(1, len(ops)) + max(op.rtol.get("float32", 0.0) for op in ops)
+        if ops
+        else FLOAT32_RTOL_PER_OP
+    )

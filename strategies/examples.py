@@ -18,7 +18,9 @@ def draw_inputs(draw: Draw, tree: Tree, dtype: str) -> list[np.ndarray]:
     return [draw(arrays(s, d, dtype), f"x{i}") for i, (s, d) in enumerate(zip(tree.leaf_shapes, tree.leaf_domains))]
 
 
-def draw_example(draw: Draw, tree: Tree, dtype: str = "float64", *, layouts: bool = False, second: bool = False) -> Example:
+def draw_example(
+    draw: Draw, tree: Tree, dtype: str = "float64", *, layouts: bool = False, second: bool = False
+) -> Example:
     inputs = draw_inputs(draw, tree, dtype)
     import torch
 

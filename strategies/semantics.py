@@ -109,14 +109,21 @@ class Checks:
             ok = torch.equal(g.isnan(), w.isnan()) and torch.equal(g.nan_to_num(0.0), w.nan_to_num(0.0))
         else:
             scale = torch.maximum(g.abs(), w.abs()).clamp_min(1e-300)
-            ok = torch.equal(g.isnan(), w.isnan()) and bool(((g - w).abs() <= rtol * scale).logical_or(g == w).logical_or(g.isnan()).all())
-        return self.expect(ok, f"{what}: got {g.tolist()}, expected {w.tolist()}" + (f" (rtol {rtol:g})" if rtol else " (exactly)"))
+            ok = torch.equal(g.isnan(), w.isnan()) and bool(
+                ((g - w).abs() <= rtol * scale).logical_or(g == w).logical_or(g.isnan()).all()
+            )
+        return self.expect(
+            ok, f"{what}: got {g.tolist()}, expected {w.tolist()}" + (f" (rtol {rtol:g})" if rtol else " (exactly)")
+        )
 
     def raises(self, fn: Callable[[], Any], fragments: tuple[str, ...], what: str, exc: type = RuntimeError) -> bool:
         try:
             fn()
         except exc as e:  # noqa: PERF203
-            return self.expect(stable_match(str(e), fragments), f"{what}: raised {type(e).__name__}({str(e)[:200]!r}), expected a message with {fragments}")
+            return self.expect(
+                stable_match(str(e), fragments),
+                f"{what}: raised {type(e).__name__}({str(e)[:200]!r}), expected a message with {fragments}",
+            )
         return self.expect(False, f"{what}: did not raise; expected {exc.__name__} with {fragments}")
 
     def quiet(self, fn: Callable[[], Any], what: str) -> Any:
@@ -132,7 +139,10 @@ class Checks:
             warnings.simplefilter("always")
             out = fn()
         msgs = [str(w.message) for w in caught]
-        self.expect(any(stable_match(m, fragments) for m in msgs), f"{what}: warnings {[m[:120] for m in msgs]}, expected one with {fragments}")
+        self.expect(
+            any(stable_match(m, fragments) for m in msgs),
+            f"{what}: warnings {[m[:120] for m in msgs]}, expected one with {fragments}",
+        )
         return out
 
     def finish(self, record: Any) -> None:
@@ -141,8 +151,12 @@ class Checks:
             record.add(Outcome(Verdict.PASS, ORACLE))
             return
         message = "; ".join(self.problems)
-        record.add(Outcome(Verdict.FAIL, ORACLE, message=message[:2000], details={"problems": self.problems[:10]}), repro=repro)
-        raise AssertionError(f"{self.prop}: FAIL\n  " + "\n  ".join(self.problems) + f"\nRepro (paste and run):\n{repro}")
+        record.add(
+            Outcome(Verdict.FAIL, ORACLE, message=message[:2000], details={"problems": self.problems[:10]}), repro=repro
+        )
+        raise AssertionError(
+            f"{self.prop}: FAIL\n  " + "\n  ".join(self.problems) + f"\nRepro (paste and run):\n{repro}"
+        )
 
 
 # -- strategies ------------------------------------------------------------------------------------

@@ -32,7 +32,12 @@ WRITES = {"add_": "d.add_(1.5)", "mul_": "d.mul_(-2.0)", "fill_": "d.fill_(0.25)
 
 
 def _apply(write: str, expected: np.ndarray) -> np.ndarray:
-    return {"add_": expected + 1.5, "mul_": expected * -2.0, "fill_": np.full_like(expected, 0.25), "copy_": expected * 4}[write]
+    return {
+        "add_": expected + 1.5,
+        "mul_": expected * -2.0,
+        "fill_": np.full_like(expected, 0.25),
+        "copy_": expected * 4,
+    }[write]
 
 
 @pytest.mark.conformance(property="semantics.variable")
@@ -50,13 +55,18 @@ def test_variable(case: SemCase, data, record) -> None:
     check = Checks("semantics.variable", [leaf_code("t", values, source != "plain tensor")])
     if source == "non-leaf":
         check.code("t = t * 1  # a non-leaf")
-    check.code(f"v = torch.autograd.Variable(t, requires_grad={r})", "print(type(v), v.requires_grad, v.is_leaf, v.grad, v.grad_fn)")
+    check.code(
+        f"v = torch.autograd.Variable(t, requires_grad={r})",
+        "print(type(v), v.requires_grad, v.is_leaf, v.grad, v.grad_fn)",
+    )
     v = check.quiet(lambda: torch.autograd.Variable(t, requires_grad=r), "Variable(t, requires_grad=r)")
     if v is not None:
         check.expect(type(v) is torch.Tensor, f"type(v) is {type(v).__name__}, expected torch.Tensor")
         check.expect(isinstance(v, torch.autograd.Variable), "isinstance(v, Variable) is False")
         check.expect(isinstance(t, torch.autograd.Variable), "isinstance(t, Variable) is False for a plain tensor t")
-        check.expect(v.dtype == t.dtype and v.shape == t.shape, f"v is {v.dtype}{tuple(v.shape)}, t is {t.dtype}{tuple(t.shape)}")
+        check.expect(
+            v.dtype == t.dtype and v.shape == t.shape, f"v is {v.dtype}{tuple(v.shape)}, t is {t.dtype}{tuple(t.shape)}"
+        )
         check.same(v.detach(), t.detach(), "v's values")
         check.expect(v.requires_grad == r, f"v.requires_grad is {v.requires_grad}, expected {r}")
         check.expect(v.is_leaf, "v.is_leaf is False")
@@ -78,13 +88,28 @@ def test_data_shares_storage(case: SemCase, data, record) -> None:
     x = torch.tensor(values, requires_grad=True)
     t = x * 2 if nonleaf else x
     expected = _apply(write, values * 2 if nonleaf else values)
-    check = Checks("semantics.variable", [leaf_code("x", values, True), f"t = {'x * 2' if nonleaf else 'x'}", "d = t.data", WRITES[write], "print(t, d)"])
+    check = Checks(
+        "semantics.variable",
+        [
+            leaf_code("x", values, True),
+            f"t = {'x * 2' if nonleaf else 'x'}",
+            "d = t.data",
+            WRITES[write],
+            "print(t, d)",
+        ],
+    )
     d = t.data
-    check.expect(not d.requires_grad and d.grad_fn is None and d.is_leaf, f"t.data: requires_grad {d.requires_grad}, grad_fn {d.grad_fn}, is_leaf {d.is_leaf}; expected a leaf cut from the graph")
+    check.expect(
+        not d.requires_grad and d.grad_fn is None and d.is_leaf,
+        f"t.data: requires_grad {d.requires_grad}, grad_fn {d.grad_fn}, is_leaf {d.is_leaf}; expected a leaf cut from the graph",
+    )
     check.expect(d.data_ptr() == t.data_ptr(), "t.data does not share t's storage (data_ptr differs)")
     exec(WRITES[write], {}, {"d": d})  # noqa: S102 - one of the four writes above
     check.same(t.detach(), torch.tensor(expected), f"t after {WRITES[write]} through t.data")
-    check.expect(t.requires_grad and (t.grad_fn is not None) == nonleaf, "t lost its place in the graph after a write through .data")
+    check.expect(
+        t.requires_grad and (t.grad_fn is not None) == nonleaf,
+        "t lost its place in the graph after a write through .data",
+    )
     check.finish(record)
 
 
@@ -99,14 +124,27 @@ def test_volatile_warns(case: SemCase, data, record) -> None:
     draw = labelled(data)
     values = dyadic_array(draw, draw(shapes(0, 2), "shape"), "t")
     r = draw(st.booleans(), "requires_grad")
-    check = Checks("semantics.variable", [leaf_code("t", values, False), f"v = torch.autograd.Variable(t, requires_grad={r}, volatile=True)"])
+    check = Checks(
+        "semantics.variable",
+        [leaf_code("t", values, False), f"v = torch.autograd.Variable(t, requires_grad={r}, volatile=True)"],
+    )
     t = torch.tensor(values)
     if r:
-        check.raises(lambda: torch.autograd.Variable(t, requires_grad=True, volatile=True), ("volatile",), "Variable(t, requires_grad=True, volatile=True)", exc=ValueError)
+        check.raises(
+            lambda: torch.autograd.Variable(t, requires_grad=True, volatile=True),
+            ("volatile",),
+            "Variable(t, requires_grad=True, volatile=True)",
+            exc=ValueError,
+        )
     else:
         check.code("v.volatile")
-        v = check.warns(lambda: torch.autograd.Variable(t, volatile=True), ("volatile was removed",), "Variable(t, volatile=True)")
-        check.expect(not v.requires_grad and v.is_leaf, f"volatile=True gave requires_grad {v.requires_grad}, is_leaf {v.is_leaf}")
+        v = check.warns(
+            lambda: torch.autograd.Variable(t, volatile=True), ("volatile was removed",), "Variable(t, volatile=True)"
+        )
+        check.expect(
+            not v.requires_grad and v.is_leaf,
+            f"volatile=True gave requires_grad {v.requires_grad}, is_leaf {v.is_leaf}",
+        )
         flag = check.warns(lambda: v.volatile, ("volatile was removed",), "v.volatile")
         check.expect(flag is False, f"v.volatile is {flag!r}, expected False")
     check.finish(record)
@@ -125,7 +163,9 @@ def test_requires_grad_flag_of_non_leaf(case: SemCase, data, record) -> None:
     mask = masks(draw, len(inputs), at_least_one=True)
     xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
     y = tree.torch_fn()(*xs)
-    check = Checks("semantics.requires_grad_errors", [*leaves_code(inputs, mask), f"y = {tree.source}", "y.requires_grad_(False)"])
+    check = Checks(
+        "semantics.requires_grad_errors", [*leaves_code(inputs, mask), f"y = {tree.source}", "y.requires_grad_(False)"]
+    )
     if check.expect(not y.is_leaf and y.requires_grad, f"y = {tree.source} is not a non-leaf requiring grad"):
         check.raises(lambda: y.requires_grad_(False), NON_LEAF_FLAG, "y.requires_grad_(False) on a non-leaf")
 
@@ -148,14 +188,21 @@ def test_requires_grad_flag_of_integer(case: SemCase, data, record) -> None:
     shape = draw(shapes(0, 2), "shape")
     values = np.asarray(dyadic_array(draw, shape, "values") * 8).astype(np.int64) % (2 if dt == "bool" else 100)
     t = torch.tensor(values).to(getattr(torch, dt))
-    check = Checks("semantics.requires_grad_errors", [f"t = torch.tensor({values.tolist()}, dtype=torch.{dt})", "t.requires_grad_()"])
+    check = Checks(
+        "semantics.requires_grad_errors",
+        [f"t = torch.tensor({values.tolist()}, dtype=torch.{dt})", "t.requires_grad_()"],
+    )
     check.raises(lambda: t.requires_grad_(), INTEGER_FLAG, f"requires_grad_() on a {dt} tensor")
 
     def assign() -> None:
         t.requires_grad = True
 
     check.raises(assign, INTEGER_FLAG, f"requires_grad = True on a {dt} tensor")
-    check.raises(lambda: torch.tensor(values.tolist(), dtype=getattr(torch, dt), requires_grad=True), INTEGER_FLAG, f"torch.tensor(..., dtype={dt}, requires_grad=True)")
+    check.raises(
+        lambda: torch.tensor(values.tolist(), dtype=getattr(torch, dt), requires_grad=True),
+        INTEGER_FLAG,
+        f"torch.tensor(..., dtype={dt}, requires_grad=True)",
+    )
     check.quiet(lambda: t.requires_grad_(False), f"requires_grad_(False) on a {dt} tensor")
     check.expect(not t.requires_grad, f"a {dt} tensor requires grad after the refused requests")
     check.finish(record)

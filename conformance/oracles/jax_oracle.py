@@ -84,7 +84,9 @@ class _Elementwise:
         return [sum_to_shape(self.unflat(g), s) for g, s in zip(cts, self.shapes)]
 
 
-def op_jvp(op: OpSpec, call: Call, primals: list[np.ndarray], tangents: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def op_jvp(
+    op: OpSpec, call: Call, primals: list[np.ndarray], tangents: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     if op.elementwise:
         return _Elementwise(op, call, primals).jvp(primals, tangents)
     out, tout = _jvp(op, call.params, call.input_shapes)(primals, tangents)

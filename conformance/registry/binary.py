@@ -58,7 +58,13 @@ OPS = [
         jax=lambda x, y, z: x + z * (y - x),
         rule=B3,
     ),
-    OpSpec(name="addcmul", family="ternary", torch="torch.addcmul({x}, {y}, {z}, value=0.5)", jax=lambda x, y, z: x + 0.5 * y * z, rule=B3),
+    OpSpec(
+        name="addcmul",
+        family="ternary",
+        torch="torch.addcmul({x}, {y}, {z}, value=0.5)",
+        jax=lambda x, y, z: x + 0.5 * y * z,
+        rule=B3,
+    ),
     OpSpec(
         name="addcdiv",
         family="ternary",

@@ -61,7 +61,9 @@ def _kl_div(x, y):
 
 def _zero_vector_pair(inputs, params, margin):
     d = params["dim"]
-    return bool(np.any(np.linalg.norm(inputs[0], axis=d) <= margin) or np.any(np.linalg.norm(inputs[1], axis=d) <= margin))
+    return bool(
+        np.any(np.linalg.norm(inputs[0], axis=d) <= margin) or np.any(np.linalg.norm(inputs[1], axis=d) <= margin)
+    )
 
 
 def _cosine_similarity(x, y, dim):
@@ -80,8 +82,20 @@ def _pairwise_near_0(inputs, params, margin):
 
 
 OPS = [
-    loss("mse_loss", "F.mse_loss({x}, {y}, reduction={reduction})", lambda x, y, reduction: _reduce((x - y) ** 2, reduction), params={"reduction": REDUCTION}),
-    loss("l1_loss", "F.l1_loss({x}, {y}, reduction={reduction})", lambda x, y, reduction: _reduce(jnp.abs(x - y), reduction), params={"reduction": REDUCTION}, near_kink=_diff_near(None), conventions=("abs_at_0",)),
+    loss(
+        "mse_loss",
+        "F.mse_loss({x}, {y}, reduction={reduction})",
+        lambda x, y, reduction: _reduce((x - y) ** 2, reduction),
+        params={"reduction": REDUCTION},
+    ),
+    loss(
+        "l1_loss",
+        "F.l1_loss({x}, {y}, reduction={reduction})",
+        lambda x, y, reduction: _reduce(jnp.abs(x - y), reduction),
+        params={"reduction": REDUCTION},
+        near_kink=_diff_near(None),
+        conventions=("abs_at_0",),
+    ),
     loss(
         "smooth_l1_loss",
         "F.smooth_l1_loss({x}, {y}, reduction={reduction}, beta={beta})",
@@ -112,7 +126,13 @@ OPS = [
         lambda x, y: -jnp.mean(y * jnp.log(x) + (1 - y) * jnp.log1p(-x)),
         domain=(PROB, PROB),
     ),
-    loss("kl_div", "F.kl_div({x}, {y}, reduction='batchmean')", _kl_div, domain=(REALS, PROB), notes="x holds log-probabilities, y probabilities"),
+    loss(
+        "kl_div",
+        "F.kl_div({x}, {y}, reduction='batchmean')",
+        _kl_div,
+        domain=(REALS, PROB),
+        notes="x holds log-probabilities, y probabilities",
+    ),
     loss("soft_margin_loss", "F.soft_margin_loss({x}, {y})", lambda x, y: jnp.mean(jax.nn.softplus(-y * x))),
     loss(
         "poisson_nll_loss",

@@ -61,7 +61,10 @@ def _median_tie(dim_key: str | None):
             return False
         s = np.sort(x, axis=-1)
         k = (n - 1) // 2
-        return bool(np.any(_close(s[..., k], s[..., k + 1], margin)) or (k > 0 and np.any(_close(s[..., k], s[..., k - 1], margin))))
+        return bool(
+            np.any(_close(s[..., k], s[..., k + 1], margin))
+            or (k > 0 and np.any(_close(s[..., k], s[..., k - 1], margin)))
+        )
 
     return near
 
@@ -138,17 +141,81 @@ REDUCTIONS = [
     OpSpec("mean", "reduction", "torch.mean({x})", jnp.mean, FULL),
     OpSpec("mean_dim", "reduction", "{x}.mean(dim={dim}, keepdim={keepdim})", _keep(jnp.mean), DIM),
     OpSpec("nanmean", "reduction", "torch.nanmean({x})", jnp.nanmean, FULL),
-    OpSpec("prod", "reduction", "torch.prod({x})", jnp.prod, FULL, notes="zeros make the gradient special (products of the others)"),
+    OpSpec(
+        "prod",
+        "reduction",
+        "torch.prod({x})",
+        jnp.prod,
+        FULL,
+        notes="zeros make the gradient special (products of the others)",
+    ),
     OpSpec("prod_dim", "reduction", "{x}.prod(dim={dim}, keepdim={keepdim})", _keep(jnp.prod), DIM),
-    OpSpec("logsumexp", "reduction", "torch.logsumexp({x}, dim={dim}, keepdim={keepdim})", lambda x, dim, keepdim: jss.logsumexp(x, axis=dim, keepdims=keepdim), DIM),
-    OpSpec("amax", "reduction", "torch.amax({x}, dim={dim}, keepdim={keepdim})", _keep(jnp.max), DIM, near_kink=_max_tie(), conventions=("max_tie",)),
-    OpSpec("amin", "reduction", "{x}.amin(dim={dim}, keepdim={keepdim})", _keep(jnp.min), DIM, near_kink=_max_tie(sign=-1.0), conventions=("max_tie",)),
+    OpSpec(
+        "logsumexp",
+        "reduction",
+        "torch.logsumexp({x}, dim={dim}, keepdim={keepdim})",
+        lambda x, dim, keepdim: jss.logsumexp(x, axis=dim, keepdims=keepdim),
+        DIM,
+    ),
+    OpSpec(
+        "amax",
+        "reduction",
+        "torch.amax({x}, dim={dim}, keepdim={keepdim})",
+        _keep(jnp.max),
+        DIM,
+        near_kink=_max_tie(),
+        conventions=("max_tie",),
+    ),
+    OpSpec(
+        "amin",
+        "reduction",
+        "{x}.amin(dim={dim}, keepdim={keepdim})",
+        _keep(jnp.min),
+        DIM,
+        near_kink=_max_tie(sign=-1.0),
+        conventions=("max_tie",),
+    ),
     OpSpec("max", "reduction", "torch.max({x})", jnp.max, FULL, near_kink=_max_tie(None), conventions=("max_tie",)),
-    OpSpec("min", "reduction", "{x}.min()", jnp.min, FULL, near_kink=_max_tie(None, sign=-1.0), conventions=("max_tie",)),
-    OpSpec("max_dim", "reduction", "torch.max({x}, dim={dim}, keepdim={keepdim}).values", _keep(jnp.max), DIM, near_kink=_max_tie(), conventions=("max_dim_tie",)),
-    OpSpec("min_dim", "reduction", "torch.min({x}, dim={dim}, keepdim={keepdim}).values", _keep(jnp.min), DIM, near_kink=_max_tie(sign=-1.0), conventions=("max_dim_tie",)),
-    OpSpec("norm", "norm", "torch.norm({x})", jnp.linalg.norm, FULL, near_kink=_norm_near_0(None), conventions=("norm_at_0",)),
-    OpSpec("vector_norm", "norm", "torch.linalg.vector_norm({x}, ord={ord})", _vector_norm_p, FULL, params={"ord": ORD}, near_kink=_norm_near_0(None), conventions=("norm_at_0",)),
+    OpSpec(
+        "min", "reduction", "{x}.min()", jnp.min, FULL, near_kink=_max_tie(None, sign=-1.0), conventions=("max_tie",)
+    ),
+    OpSpec(
+        "max_dim",
+        "reduction",
+        "torch.max({x}, dim={dim}, keepdim={keepdim}).values",
+        _keep(jnp.max),
+        DIM,
+        near_kink=_max_tie(),
+        conventions=("max_dim_tie",),
+    ),
+    OpSpec(
+        "min_dim",
+        "reduction",
+        "torch.min({x}, dim={dim}, keepdim={keepdim}).values",
+        _keep(jnp.min),
+        DIM,
+        near_kink=_max_tie(sign=-1.0),
+        conventions=("max_dim_tie",),
+    ),
+    OpSpec(
+        "norm",
+        "norm",
+        "torch.norm({x})",
+        jnp.linalg.norm,
+        FULL,
+        near_kink=_norm_near_0(None),
+        conventions=("norm_at_0",),
+    ),
+    OpSpec(
+        "vector_norm",
+        "norm",
+        "torch.linalg.vector_norm({x}, ord={ord})",
+        _vector_norm_p,
+        FULL,
+        params={"ord": ORD},
+        near_kink=_norm_near_0(None),
+        conventions=("norm_at_0",),
+    ),
     OpSpec(
         "vector_norm_dim",
         "norm",
@@ -158,9 +225,33 @@ REDUCTIONS = [
         near_kink=_norm_near_0("dim"),
         conventions=("norm_at_0",),
     ),
-    OpSpec("vector_norm_1", "norm", "torch.linalg.vector_norm({x}, ord=1)", lambda x: jnp.sum(jnp.abs(x)), FULL, domain=Domain(kinks=(0.0,)), conventions=("abs_at_0",)),
-    OpSpec("vector_norm_inf", "norm", "torch.linalg.vector_norm({x}, ord=float('inf'))", lambda x: jnp.max(jnp.abs(x)), FULL, near_kink=_max_tie(None, absolute=True), conventions=("max_tie",)),
-    OpSpec("dist", "norm", "torch.dist({x}, {y})", lambda x, y: jnp.linalg.norm(jnp.ravel(x - y)), PairLoss(), near_kink=_dist_near_0, conventions=("norm_at_0",)),
+    OpSpec(
+        "vector_norm_1",
+        "norm",
+        "torch.linalg.vector_norm({x}, ord=1)",
+        lambda x: jnp.sum(jnp.abs(x)),
+        FULL,
+        domain=Domain(kinks=(0.0,)),
+        conventions=("abs_at_0",),
+    ),
+    OpSpec(
+        "vector_norm_inf",
+        "norm",
+        "torch.linalg.vector_norm({x}, ord=float('inf'))",
+        lambda x: jnp.max(jnp.abs(x)),
+        FULL,
+        near_kink=_max_tie(None, absolute=True),
+        conventions=("max_tie",),
+    ),
+    OpSpec(
+        "dist",
+        "norm",
+        "torch.dist({x}, {y})",
+        lambda x, y: jnp.linalg.norm(jnp.ravel(x - y)),
+        PairLoss(),
+        near_kink=_dist_near_0,
+        conventions=("norm_at_0",),
+    ),
     OpSpec("var", "statistics", "torch.var({x})", lambda x: jnp.var(x, ddof=1), ReduceAll(min_numel=2)),
     OpSpec(
         "var_dim",
@@ -170,7 +261,15 @@ REDUCTIONS = [
         DIM2,
         params={"correction": CORRECTION},
     ),
-    OpSpec("std", "statistics", "torch.std({x})", lambda x: jnp.std(x, ddof=1), ReduceAll(min_numel=2), near_kink=_spread_near_0(None), conventions=("std_constant",)),
+    OpSpec(
+        "std",
+        "statistics",
+        "torch.std({x})",
+        lambda x: jnp.std(x, ddof=1),
+        ReduceAll(min_numel=2),
+        near_kink=_spread_near_0(None),
+        conventions=("std_constant",),
+    ),
     OpSpec(
         "std_dim",
         "statistics",
@@ -197,7 +296,15 @@ REDUCTIONS = [
         near_kink=_spread_near_0("dim"),
         conventions=("std_constant",),
     ),
-    OpSpec("median", "statistics", "torch.median({x})", _lower_median, FULL, near_kink=_median_tie(None), conventions=("median_tie", "median_even")),
+    OpSpec(
+        "median",
+        "statistics",
+        "torch.median({x})",
+        _lower_median,
+        FULL,
+        near_kink=_median_tie(None),
+        conventions=("median_tie", "median_even"),
+    ),
     OpSpec(
         "median_dim",
         "statistics",
@@ -207,8 +314,22 @@ REDUCTIONS = [
         near_kink=_median_tie("dim"),
         conventions=("median_tie", "median_even"),
     ),
-    OpSpec("sort", "sort", "torch.sort({x}, dim={dim}).values", lambda x, dim: jnp.sort(x, axis=dim), ALONG, near_kink=_any_tie),
-    OpSpec("sort_descending", "sort", "{x}.sort(dim={dim}, descending=True).values", lambda x, dim: -jnp.sort(-x, axis=dim), ALONG, near_kink=_any_tie),
+    OpSpec(
+        "sort",
+        "sort",
+        "torch.sort({x}, dim={dim}).values",
+        lambda x, dim: jnp.sort(x, axis=dim),
+        ALONG,
+        near_kink=_any_tie,
+    ),
+    OpSpec(
+        "sort_descending",
+        "sort",
+        "{x}.sort(dim={dim}, descending=True).values",
+        lambda x, dim: -jnp.sort(-x, axis=dim),
+        ALONG,
+        near_kink=_any_tie,
+    ),
 ]
 
 CUMULATIVE = [
@@ -216,8 +337,24 @@ CUMULATIVE = [
     OpSpec("cumsum_method", "cumulative", "{x}.cumsum({dim})", lambda x, dim: jnp.cumsum(x, axis=dim), ALONG),
     OpSpec("cumprod", "cumulative", "torch.cumprod({x}, dim={dim})", lambda x, dim: jnp.cumprod(x, axis=dim), ALONG),
     OpSpec("logcumsumexp", "cumulative", "torch.logcumsumexp({x}, dim={dim})", _cum(jax.lax.cumlogsumexp), ALONG),
-    OpSpec("cummax", "cumulative", "torch.cummax({x}, dim={dim}).values", _cum(jax.lax.cummax), ALONG, near_kink=_cum_tie(1.0), conventions=("max_dim_tie",)),
-    OpSpec("cummin", "cumulative", "torch.cummin({x}, dim={dim}).values", _cum(jax.lax.cummin), ALONG, near_kink=_cum_tie(-1.0), conventions=("max_dim_tie",)),
+    OpSpec(
+        "cummax",
+        "cumulative",
+        "torch.cummax({x}, dim={dim}).values",
+        _cum(jax.lax.cummax),
+        ALONG,
+        near_kink=_cum_tie(1.0),
+        conventions=("max_dim_tie",),
+    ),
+    OpSpec(
+        "cummin",
+        "cumulative",
+        "torch.cummin({x}, dim={dim}).values",
+        _cum(jax.lax.cummin),
+        ALONG,
+        near_kink=_cum_tie(-1.0),
+        conventions=("max_dim_tie",),
+    ),
 ]
 
 OPS = REDUCTIONS + CUMULATIVE

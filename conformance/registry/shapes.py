@@ -38,7 +38,7 @@ class ShapeRule:
         return self.min_rank <= len(out) <= self.max_rank
 
     def out_shapes(self) -> st.SearchStrategy[Shape]:
-        return shapes(self.min_rank, self.max_rank)
+        return shapes(self.min_rank, self.max_rank).filter(self.produces)
 
     def draw(self, draw: Draw, out: Shape) -> Call:
         raise NotImplementedError
@@ -67,7 +67,9 @@ class Broadcast(ShapeRule):
         padded = [(1,) * (len(out) - len(f)) + f for f in free]
         # The last input keeps every dim no other input kept, so together they give `out`.
         last = tuple(
-            o if all(p[i] != o for p in padded) else draw(st.sampled_from([o, 1]), f"broadcast: {names[self.arity - 1]} dim {i}")
+            o
+            if all(p[i] != o for p in padded)
+            else draw(st.sampled_from([o, 1]), f"broadcast: {names[self.arity - 1]} dim {i}")
             for i, o in enumerate(out)
         )
         drop = draw(st.integers(0, _leading_ones(last)), f"broadcast: {names[self.arity - 1]} drops leading dims")
