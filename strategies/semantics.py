@@ -13,9 +13,10 @@ reworded suffix in a newer torch is not a failure.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -86,6 +87,11 @@ class Checks:
         self.prop = prop
         self.repro: list[str] = ["import torch", *(repro or [])]
         self.problems: list[str] = []
+        self.conventions: list[str] = []
+
+    def convention(self, message: str) -> None:
+        """A documented, deliberate deviation: recorded as a CONVENTION verdict (visible in the report), not a FAIL."""
+        self.conventions.append(message)
 
     def code(self, *lines: str) -> None:
         self.repro.extend(lines)
@@ -148,7 +154,10 @@ class Checks:
     def finish(self, record: Any) -> None:
         repro = "\n".join(self.repro) + "\n"
         if not self.problems:
-            record.add(Outcome(Verdict.PASS, ORACLE))
+            if self.conventions:
+                record.add(Outcome(Verdict.CONVENTION, ORACLE, message="; ".join(self.conventions)[:2000]))
+            else:
+                record.add(Outcome(Verdict.PASS, ORACLE))
             return
         message = "; ".join(self.problems)
         record.add(

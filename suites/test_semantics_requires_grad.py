@@ -9,11 +9,12 @@ do not require grad are leaves with no grad_fn; integer and bool results and
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from strategies import labelled
@@ -78,24 +79,28 @@ def test_requires_grad(case: OpCase, data, record) -> None:
         ],
     )
     with mode():
-        y = check.quiet(lambda: tree.torch_fn()(*xs), f"y = {tree.source}")
+        try:
+            y = tree.torch_fn()(*xs)
+        except RuntimeError as e:
+            # torch declares some inputs non-differentiable (F.soft_margin_loss's target): not this property's case
+            assume(not (recorded and "not differentiable with respect to argument" in str(e)))
+            check.quiet(lambda: tree.torch_fn()(*xs), f"y = {tree.source}")
+            y = None
         if y is not None:
             z = INTEGER_VIEWS[integer](y)
             check.expect(not z.requires_grad, f"{integer} requires grad (dtype {z.dtype}) under {name}")
-    if y is not None:
+    if y is not None and any(y is x for x in xs):  # documented: .contiguous() of a contiguous tensor returns it
+        check.expect(y.requires_grad == mask[[y is x for x in xs].index(True)], "y is an input, but its flag changed")
+    elif y is not None:
         want = any(mask) and recorded
-        check.expect(
-            y.requires_grad == want,
-            f"under {name} with inputs requiring grad {mask}: y.requires_grad is {y.requires_grad}, expected {want}",
-        )
-        check.expect(y.is_leaf == (not want), f"y.is_leaf is {y.is_leaf}, expected {not want}")
-        check.expect(
-            (y.grad_fn is not None) == want, f"y.grad_fn is {y.grad_fn!r} with y.requires_grad expected {want}"
-        )
+        if y.requires_grad and not want and y._is_view() and y.grad_fn is None and y.is_leaf:
+            check.convention(f"a view made under {name} of an input requiring grad reports requires_grad=True (pytorch#11390); it records no grad_fn")
+        else:
+            check.expect(y.requires_grad == want, f"under {name} with inputs requiring grad {mask}: y.requires_grad is {y.requires_grad}, expected {want}")
+            check.expect(y.is_leaf == (not want), f"y.is_leaf is {y.is_leaf}, expected {not want}")
+        check.expect((y.grad_fn is not None) == want, f"y.grad_fn is {y.grad_fn!r}, expected {'a node' if want else 'None'}")
         d = y.detach()
-        check.expect(
-            not d.requires_grad and d.is_leaf and d.grad_fn is None, "y.detach() requires grad or is not a leaf"
-        )
+        check.expect(not d.requires_grad and d.is_leaf and d.grad_fn is None, "y.detach() requires grad or is not a leaf")
         check.expect(d.data_ptr() == y.data_ptr(), "y.detach() does not share y's storage")
     check.finish(record)
 
