@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -17,8 +17,7 @@ import torch
 from conformance import tolerances as tol
 from conformance.compare import arrays_match, scalars_match
 from conformance.example import Example, to_numpy
-from conformance.oracles import fd
-from conformance.oracles import jax_oracle
+from conformance.oracles import fd, jax_oracle
 from conformance.verdict import Outcome, Verdict
 
 KINK_MARGIN_FD = 1e-4  # FD steps are ~6e-6 relative: stay 16x clear of kinks

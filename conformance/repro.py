@@ -28,7 +28,7 @@ def repro_script(
     ]
     if seed_note:
         lines.append(f"# {seed_note}")
-    lines += ["import torch", ""]
+    lines += ["import torch", "import torch.nn.functional as F", ""]
     for i, x in enumerate(ex.inputs):
         lines.append(f"x{i} = torch.tensor({_lit(x)}, dtype={dt})")
         code = layout_code(f"x{i}", ex.layout(i), x.ndim)

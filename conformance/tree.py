@@ -8,9 +8,10 @@ and domains of its inputs ``x0, x1, ...``.  The same leaf may appear twice
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Callable, Union
+from typing import Any, Union
 
 from conformance.registry.spec import Call, Domain, OpSpec, Shape
 
@@ -27,7 +28,7 @@ class Leaf:
 class Node:
     op: OpSpec
     call: Call
-    children: tuple[Union["Node", Leaf], ...]
+    children: tuple[Node | Leaf, ...]
 
     def code(self) -> str:
         return self.op.code([c.code() for c in self.children], self.call.kwargs)

@@ -65,5 +65,15 @@ def _structured(shape: Shape, domain: Domain, dtype: str) -> st.SearchStrategy[n
 
 
 def seeds(shape: Shape) -> st.SearchStrategy[np.ndarray]:
-    """A seed vector (cotangent u, tangent v, or second-order w): exact in float32, in [-1, 1]."""
-    return hnp.arrays(np.float64, shape, elements=st.floats(-1, 1, width=32, allow_subnormal=False), fill=st.nothing())
+    """A seed vector (cotangent u, tangent v, or second-order w): exact in float32, in [-1, 1].
+
+    Seeds come from one drawn integer through NumPy's generator, not element by
+    element: they need no shrinking (the repro prints their values), and drawing
+    64 elements one at a time made Hypothesis itself the suite's bottleneck.
+    """
+    return st.integers(0, 2**32 - 1).map(lambda seed: _uniform(seed, shape))
+
+
+def _uniform(seed: int, shape: Shape) -> np.ndarray:
+    values = np.random.default_rng(seed).uniform(-1.0, 1.0, size=shape)
+    return values.astype(np.float32).astype(np.float64)

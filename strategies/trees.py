@@ -10,7 +10,7 @@ the registry's first (simplest) entries, so a failure shrinks to a small tree.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from hypothesis import strategies as st
 

@@ -10,15 +10,14 @@ Second order uses a jitted function per whole tree (fewer examples need it).
 from __future__ import annotations
 
 import math
-from functools import lru_cache, partial
+from functools import cache, partial
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 import conformance.jaxsetup  # noqa: F401
-import jax
-import jax.numpy as jnp
-
 from conformance.registry.spec import Call, OpSpec
 from conformance.tree import Leaf, Node, Tree
 
@@ -32,13 +31,13 @@ def bucket(n: int) -> int:
     return 1 << max(0, n - 1).bit_length()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _jvp(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     f = partial(op.jax, **dict(params))
     return jax.jit(lambda primals, tangents: jax.jvp(f, tuple(primals), tuple(tangents)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _vjp(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     f = partial(op.jax, **dict(params))
     return jax.jit(lambda primals, ct: jax.vjp(f, *primals)[1](ct))

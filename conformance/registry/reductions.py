@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.registry.shapes import AlongDim, PairLoss, ReduceAll, ReduceDim
-from conformance.registry.spec import REALS, Domain, OpSpec
+from conformance.registry.spec import Domain, OpSpec
 
 FULL = ReduceAll()
 DIM = ReduceDim()

@@ -9,8 +9,9 @@ Shapes stay small (rank ≤ 3, sides ≤ 4) so the JAX oracle's compile cache is
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from hypothesis import strategies as st
 
