@@ -1,0 +1,156 @@
+"""Documented, deliberate differences between torch and JAX at non-differentiable points.
+
+Each entry was measured (float64, CPU; torch 2.13.0 against JAX 0.10.2) and says
+what each library returns for the derivative at the point.  Conventions change
+between torch releases, so an entry may name the torch versions it holds for.
+At a kink, torch and JAX may disagree only as documented here: an agreement is
+PASS, a documented difference is CONVENTION, and anything else is FAIL -- either
+torch changed its convention or a gradient is wrong.  To add an entry, measure
+both values and give a source.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+NAN = math.nan
+
+
+class Convention(NamedTuple):
+    key: str
+    ops: tuple[str, ...]
+    point: str  # "x=0", "x=-0.5", "tie", "origin"
+    torch: tuple[float, ...]  # d/d(input i) at the point, as torch computes it
+    jax: tuple[float, ...]
+    source: str
+    torch_min: tuple[int, int] = (0, 0)  # the entry holds for torch versions in [min, max)
+    torch_max: tuple[int, int] = (99, 0)
+
+
+_DERIVATIVES_YAML = "https://github.com/pytorch/pytorch/blob/main/tools/autograd/derivatives.yaml"
+
+CONVENTIONS: tuple[Convention, ...] = (
+    Convention(
+        "abs_at_0",
+        ("abs",),
+        "x=0",
+        (0.0,),
+        (1.0,),
+        f"{_DERIVATIVES_YAML} (abs: grad * self.sgn()); JAX: d|x| = sign-select with 1 at 0",
+    ),
+    Convention(
+        "leaky_relu_at_0",
+        ("leaky_relu",),
+        "x=0",
+        (0.1,),
+        (1.0,),
+        "torch leaky_relu_backward uses self > 0; jax.nn.leaky_relu uses where(x >= 0)",
+    ),
+    Convention(
+        "rrelu_eval_at_0",
+        ("rrelu_eval",),
+        "x=0",
+        ((1 / 8 + 1 / 3) / 2,),
+        (1.0,),
+        "eval-mode rrelu is leaky_relu with slope (lower+upper)/2, taken at 0 by torch",
+    ),
+    Convention(
+        "hardtanh_at_bound",
+        ("hardtanh",),
+        "x=-1",
+        (0.0,),
+        (0.5,),
+        "torch hardtanh_backward masks min_val < x < max_val; JAX clip splits ties",
+    ),
+    Convention(
+        "hardtanh_at_bound",
+        ("hardtanh",),
+        "x=1",
+        (0.0,),
+        (0.5,),
+        "torch hardtanh_backward masks min_val < x < max_val; JAX clip splits ties",
+    ),
+    Convention(
+        "clamp_at_bound",
+        ("clamp",),
+        "x=-0.5",
+        (1.0,),
+        (0.5,),
+        f"{_DERIVATIVES_YAML} (clamp: where(min <= self <= max)); jnp.clip splits ties",
+    ),
+    Convention(
+        "clamp_at_bound",
+        ("clamp",),
+        "x=0.5",
+        (1.0,),
+        (0.5,),
+        f"{_DERIVATIVES_YAML} (clamp: where(min <= self <= max)); jnp.clip splits ties",
+    ),
+    Convention(
+        "clamp_at_bound",
+        ("clamp_min",),
+        "x=0.25",
+        (1.0,),
+        (0.5,),
+        f"{_DERIVATIVES_YAML} (clamp_min: where(self >= min)); jnp.maximum splits ties",
+    ),
+    Convention(
+        "i0_at_0",
+        ("i0",),
+        "x=0",
+        (0.0,),
+        (1.0,),
+        "true i0'(0) = i1(0) = 0; jax.scipy.special.i0 = exp(|x|)·i0e(x) inherits abs's 1 at 0: an oracle artifact",
+    ),
+    Convention(
+        "fmax_tie",
+        ("fmax", "fmin"),
+        "tie",
+        (1.0, 0.0),
+        (0.0, 1.0),
+        f"{_DERIVATIVES_YAML} (fmax: self >= other goes to self); JAX picks the second",
+    ),
+    Convention(
+        "atan2_at_origin",
+        ("atan2",),
+        "origin",
+        (0.0, 0.0),
+        (NAN, NAN),
+        "torch special-cases atan2(0, 0) to a zero gradient (nan before late 2025); JAX divides by x²+y²",
+    ),
+    Convention(
+        "hypot_at_origin",
+        ("hypot",),
+        "origin",
+        (NAN, NAN),
+        (0.5, 0.5),
+        "torch divides by hypot(0, 0) = 0; JAX's hypot VJP splits the tie",
+    ),
+    Convention(
+        "copysign_at_0",
+        ("copysign",),
+        "origin",
+        (0.0, 0.0),
+        (1.0, 0.0),
+        "torch copysign backward is zero where self == 0; JAX differentiates abs(x) with 1 at 0",
+    ),
+)
+
+
+def torch_version_tuple(version: str) -> tuple[int, int]:
+    major, minor = version.split("+")[0].split(".")[:2]
+    return int(major), int(minor)
+
+
+def documented(op: str, point: str, torch_version: str) -> Convention | None:
+    """The convention for ``op`` at ``point`` that holds for this torch version, if any."""
+    v = torch_version_tuple(torch_version)
+    for c in CONVENTIONS:
+        if op in c.ops and c.point == point and c.torch_min <= v < c.torch_max:
+            return c
+    return None
+
+
+def same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
