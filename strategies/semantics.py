@@ -180,10 +180,37 @@ def dyadic_array(draw: Draw, shape: tuple[int, ...], label: str) -> np.ndarray:
     return draw(hnp.arrays(np.float64, shape, elements=dyadics(), fill=st.nothing()), label)
 
 
-def masks(draw: Draw, n: int, *, at_least_one: bool = False) -> list[bool]:
+def connected(tree: Tree) -> list[bool]:
+    """Which leaves feed the output differentiably: a template's ``{y}.detach()`` cuts its argument off."""
+    from conformance.registry.spec import TENSOR_NAMES
+    from conformance.tree import Leaf
+
+    out = [False] * tree.arity
+
+    def visit(e: Any) -> None:
+        if isinstance(e, Leaf):
+            out[e.index] = True
+            return
+        for i, child in enumerate(e.children):
+            if "{" + TENSOR_NAMES[i] + "}.detach()" not in e.op.torch:
+                visit(child)
+
+    visit(tree.root)
+    return out
+
+
+def live(tree: Tree, mask: list[bool]) -> list[bool]:
+    """The leaves that require grad and feed the output differentiably."""
+    return [m and c for m, c in zip(mask, connected(tree))]
+
+
+def masks(draw: Draw, n: int, *, at_least_one: bool = False, tree: Tree | None = None) -> list[bool]:
+    """Which inputs require grad; ``at_least_one``: at least one (connected, when ``tree`` is given) does."""
     mask = [draw(st.booleans(), f"x{i} requires grad") for i in range(n)]
-    if at_least_one and not any(mask):
-        mask[draw(st.integers(0, n - 1), "the input that requires grad")] = True
+    among = connected(tree) if tree is not None else [True] * n
+    if at_least_one and not any(m and a for m, a in zip(mask, among)):
+        choices = [i for i in range(n) if among[i]]
+        mask[draw(st.sampled_from(choices), "the input that requires grad")] = True
     return mask
 
 

@@ -14,7 +14,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from strategies import labelled
-from strategies.semantics import SECOND_BACKWARD, Checks, SemCase, draw_tree_inputs, leaves_code, lit, masks, sem_cases
+from strategies.semantics import (
+    SECOND_BACKWARD,
+    Checks,
+    SemCase,
+    draw_tree_inputs,
+    leaves_code,
+    lit,
+    live,
+    masks,
+    sem_cases,
+)
 
 ZEROINGS = {
     "x.grad.zero_()": lambda x: x.grad.zero_(),
@@ -26,7 +36,7 @@ ZEROINGS = {
 def _setup(draw, prop: str):
     """A tree, its leaves (some requiring grad), a seed u, and fresh reference gradients of (y * u).sum()."""
     tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True)
+    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
     xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
     with torch.no_grad():
         shape = tuple(tree.torch_fn()(*xs).shape)
@@ -37,7 +47,7 @@ def _setup(draw, prop: str):
     def loss(seed: torch.Tensor = u) -> torch.Tensor:
         return (tree.torch_fn()(*xs) * seed).sum()
 
-    wanted = [x for x in xs if x.requires_grad]
+    wanted = [x for x, lv in zip(xs, live(tree, mask)) if lv]
     fresh = list(torch.autograd.grad(loss(), wanted))
     check = Checks(
         prop,
@@ -194,7 +204,7 @@ def test_retain_and_create_graph(case: SemCase, data, record) -> None:
                 (tree.torch_fn()(*xs) ** 2).sum(), wanted, create_graph=case.op == "create_graph"
             )
         ]
-    check.code("loss = (({}) ** 2).sum()  # saves y for backward".format(tree.source))
+    check.code(f"loss = (({tree.source}) ** 2).sum()  # saves y for backward")
     loss = (tree.torch_fn()(*xs) ** 2).sum()
     if case.op == "freed":
         retain = draw(st.booleans(), "retain_graph on the first backward")
@@ -210,7 +220,7 @@ def test_retain_and_create_graph(case: SemCase, data, record) -> None:
     else:
         check.code(
             "loss.backward(create_graph=True); g0 = x0.grad",
-            "(({}) ** 2).sum().backward(create_graph=True)".format(tree.source),
+            f"(({tree.source}) ** 2).sum().backward(create_graph=True)",
             "print(x0.grad is g0)",
         )
         with warnings.catch_warnings():

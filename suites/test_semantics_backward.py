@@ -45,7 +45,10 @@ def test_scalar_backward_polynomial(case: SemCase, data, record) -> None:
     values = dyadic_array(draw, draw(shapes(0, 1), "shape of x"), "x")
     x = torch.tensor(values, requires_grad=True)
     loss = "y" if x.dim() == 0 else "y.sum()"
-    check = Checks("semantics.scalar_backward", [leaf_code("x", values, True), f"y = {p.source}", f"{loss}.backward()", "print(x.grad)"])
+    check = Checks(
+        "semantics.scalar_backward",
+        [leaf_code("x", values, True), f"y = {p.source}", f"{loss}.backward()", "print(x.grad)"],
+    )
     y = eval(p.source, {"torch": torch}, {"x": x})  # noqa: S307 - rendered from drawn integer coefficients
     check.quiet(lambda: (y if x.dim() == 0 else y.sum()).backward(), f"{loss}.backward()")
     want = np.vectorize(p.derivative, otypes=[np.float64])(values)
@@ -74,7 +77,17 @@ def test_vector_backward_linear(case: SemCase, data, record) -> None:
     a, b = draw(st.integers(-4, 4), "a"), draw(st.integers(-4, 4), "b")
     r2 = draw(st.booleans(), "x2 requires grad")
     x1, x2 = torch.tensor(x1v, requires_grad=True), torch.tensor(x2v, requires_grad=r2)
-    check = Checks("semantics.vector_backward", [leaf_code("x1", x1v, True), leaf_code("x2", x2v, r2), f"v = torch.tensor({lit(v)}, dtype=torch.float64)", f"y = x1 * {a} + x2 * {b}", "y.backward(v)", "print(x1.grad, x2.grad)"])
+    check = Checks(
+        "semantics.vector_backward",
+        [
+            leaf_code("x1", x1v, True),
+            leaf_code("x2", x2v, r2),
+            f"v = torch.tensor({lit(v)}, dtype=torch.float64)",
+            f"y = x1 * {a} + x2 * {b}",
+            "y.backward(v)",
+            "print(x1.grad, x2.grad)",
+        ],
+    )
     check.quiet(lambda: (x1 * a + x2 * b).backward(torch.tensor(v)), "y.backward(v)")
     check.same(x1.grad, torch.tensor(a * v), "x1.grad")
     check.same(x2.grad, torch.tensor(b * v) if r2 else None, "x2.grad")
@@ -88,17 +101,33 @@ def test_vector_backward_tree(case: SemCase, data, record) -> None:
     """y.backward(v) gives vᵀJ: the same as (y * v).sum().backward(), and 2v gives twice the gradient."""
     draw = labelled(data)
     tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True)
+    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
     with torch.no_grad():
         out_shape = tuple(tree.torch_fn()(*[torch.tensor(x) for x in inputs]).shape)
     v = dyadic_array(draw, out_shape, "v (vector seed)")
-    check = Checks("semantics.vector_backward", [*leaves_code(inputs, mask), f"v = torch.tensor({lit(v)}, dtype=torch.float64)", f"y = {tree.source}", "y.backward(v)", "print([x.grad for x in (x0,)])"])
+    check = Checks(
+        "semantics.vector_backward",
+        [
+            *leaves_code(inputs, mask),
+            f"v = torch.tensor({lit(v)}, dtype=torch.float64)",
+            f"y = {tree.source}",
+            "y.backward(v)",
+            "print([x.grad for x in (x0,)])",
+        ],
+    )
 
     def grads(how: str) -> list:
         xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
         y = tree.torch_fn()(*xs)
         vt = torch.tensor(v)
-        check.quiet({"seed": lambda: y.backward(vt), "double": lambda: y.backward(2 * vt), "sum": lambda: (y * vt).sum().backward()}[how], f"backward ({how})")
+        check.quiet(
+            {
+                "seed": lambda: y.backward(vt),
+                "double": lambda: y.backward(2 * vt),
+                "sum": lambda: (y * vt).sum().backward(),
+            }[how],
+            f"backward ({how})",
+        )
         return [x.grad for x in xs]
 
     seeded, doubled, summed = grads("seed"), grads("double"), grads("sum")
@@ -106,7 +135,9 @@ def test_vector_backward_tree(case: SemCase, data, record) -> None:
         if mask[i]:
             check.same(seeded[i], summed[i], f"x{i}.grad from y.backward(v) vs (y * v).sum().backward()", rtol=1e-13)
             if seeded[i] is not None and doubled[i] is not None:
-                check.same(doubled[i], 2 * seeded[i], f"x{i}.grad from y.backward(2 * v) vs twice y.backward(v)", rtol=1e-13)
+                check.same(
+                    doubled[i], 2 * seeded[i], f"x{i}.grad from y.backward(2 * v) vs twice y.backward(v)", rtol=1e-13
+                )
         else:
             check.expect(seeded[i] is None, f"x{i} does not require grad, yet x{i}.grad is {seeded[i]!r}")
     check.finish(record)
@@ -119,22 +150,36 @@ def test_seed_errors(case: SemCase, data, record) -> None:
     """backward() without a seed needs a one-element output; a seed of another shape raises."""
     draw = labelled(data)
     tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True)
+    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
     xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
     y = tree.torch_fn()(*xs)
     check = Checks("semantics.seed_errors", [*leaves_code(inputs, mask), f"y = {tree.source}"])
     if y.numel() != 1:
         check.code("y.backward()  # non-scalar, no seed")
-        check.raises(lambda: y.backward(retain_graph=True), SCALAR_ONLY, f"backward() without a seed on a {tuple(y.shape)} output")
+        check.raises(
+            lambda: y.backward(retain_graph=True),
+            SCALAR_ONLY,
+            f"backward() without a seed on a {tuple(y.shape)} output",
+        )
     else:
         check.code("y.backward()  # one element: allowed without a seed")
-        check.quiet(lambda: y.backward(retain_graph=True), f"backward() without a seed on a one-element {tuple(y.shape)} output")
+        check.quiet(
+            lambda: y.backward(retain_graph=True), f"backward() without a seed on a one-element {tuple(y.shape)} output"
+        )
         implicit = [x.grad for x in xs]
         again = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
         tree.torch_fn()(*again).backward(torch.ones(y.shape, dtype=y.dtype))
         for i in range(len(xs)):
-            check.same(implicit[i], again[i].grad, f"x{i}.grad from the implicit seed vs backward(torch.ones({tuple(y.shape)}))")
+            check.same(
+                implicit[i],
+                again[i].grad,
+                f"x{i}.grad from the implicit seed vs backward(torch.ones({tuple(y.shape)}))",
+            )
     bad = draw(wrong_shapes(tuple(y.shape)), "a seed of the wrong shape")
     check.code(f"y.backward(torch.ones({bad}, dtype=torch.float64))  # wrong shape")
-    check.raises(lambda: y.backward(torch.ones(bad, dtype=y.dtype), retain_graph=True), SEED_SHAPE, f"backward with a {bad} seed on a {tuple(y.shape)} output")
+    check.raises(
+        lambda: y.backward(torch.ones(bad, dtype=y.dtype), retain_graph=True),
+        SEED_SHAPE,
+        f"backward with a {bad} seed on a {tuple(y.shape)} output",
+    )
     check.finish(record)

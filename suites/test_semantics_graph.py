@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from conformance.profiles import tree_examples
 from strategies import labelled
 from strategies.examples import draw_inputs
-from strategies.semantics import Checks, SemCase, draw_tree_inputs, leaves_code, masks, sem_cases
+from strategies.semantics import Checks, SemCase, draw_tree_inputs, leaves_code, live, masks, sem_cases
 from strategies.trees import draw_op_tree
 from suites.cases import OpCase, op_cases
 
@@ -73,9 +73,15 @@ def check_graph(check: Checks, y: torch.Tensor, xs: list[torch.Tensor], mask: li
     nodes = walk(y.grad_fn)
     for node in nodes:
         name = normalise(node.name())
-        check.expect(name == "AccumulateGrad" or name.endswith("Backward"), f"node {node.name()!r} is neither AccumulateGrad nor a *Backward node")
+        check.expect(
+            name == "AccumulateGrad" or name.endswith("Backward"),
+            f"node {node.name()!r} is neither AccumulateGrad nor a *Backward node",
+        )
         for entry in node.next_functions:
-            check.expect(isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], int), f"{node.name()}.next_functions entry {entry!r} is not (node, index)")
+            check.expect(
+                isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], int),
+                f"{node.name()}.next_functions entry {entry!r} is not (node, index)",
+            )
     accs = [n for n in nodes if is_accumulate(n)]
     for n in accs:
         check.expect(not n.next_functions, f"AccumulateGrad has next_functions {n.next_functions}")
@@ -84,11 +90,17 @@ def check_graph(check: Checks, y: torch.Tensor, xs: list[torch.Tensor], mask: li
     for i, x in enumerate(xs):
         hits = [n for n in accs if n.variable is x]
         if mask[i]:
-            check.expect(len(hits) == 1, f"x{i} requires grad: {len(hits)} AccumulateGrad nodes with .variable is x{i}, expected exactly 1")
+            check.expect(
+                len(hits) == 1,
+                f"x{i} requires grad: {len(hits)} AccumulateGrad nodes with .variable is x{i}, expected exactly 1",
+            )
         else:
             check.expect(not hits, f"x{i} does not require grad, yet an AccumulateGrad node holds it")
     strays = [v for v in reached if not any(v is x for x in wanted)]
-    check.expect(not strays, f"{len(strays)} AccumulateGrad nodes hold tensors that are not leaves of this graph (shapes {[tuple(v.shape) for v in strays]})")
+    check.expect(
+        not strays,
+        f"{len(strays)} AccumulateGrad nodes hold tensors that are not leaves of this graph (shapes {[tuple(v.shape) for v in strays]})",
+    )
 
 
 def _run(tree, inputs, mask, check: Checks):
@@ -111,21 +123,34 @@ def test_graph(case: OpCase, data, record) -> None:
     tree = draw_op_tree(draw, case.spec)
     inputs = draw_inputs(draw, tree, "float64")
     mask = masks(draw, len(inputs))
-    check = Checks("semantics.graph", [*leaves_code(inputs, mask), f"y = {tree.source}", "print(y.grad_fn, y.grad_fn.next_functions)"])
+    check = Checks(
+        "semantics.graph",
+        [*leaves_code(inputs, mask), f"y = {tree.source}", "print(y.grad_fn, y.grad_fn.next_functions)"],
+    )
     xs, y = _run(tree, inputs, mask, check)
+    mask = live(tree, mask)  # what the graph must reach
     check_graph(check, y, xs, mask)
     expected = NODE_NAMES.get(case.op)
     if expected and any(mask) and not check.problems:
-        check.expect(normalise(y.grad_fn.name()) == expected, f"y.grad_fn is {y.grad_fn.name()!r}, expected {expected} (normalised)")
+        check.expect(
+            normalise(y.grad_fn.name()) == expected,
+            f"y.grad_fn is {y.grad_fn.name()!r}, expected {expected} (normalised)",
+        )
         entries = [fn for fn, _ in y.grad_fn.next_functions]
         if len(entries) == len(xs):  # one entry per tensor input, None where the input does not require grad
             for i, (fn, x, m) in enumerate(zip(entries, xs, mask)):
                 ok = (fn is None) if not m else (fn is not None and is_accumulate(fn) and fn.variable is x)
-                check.expect(ok, f"next_functions[{i}] is {fn!r} for x{i} (requires grad {m}); expected {'AccumulateGrad of x%d' % i if m else 'None'}")
+                check.expect(
+                    ok,
+                    f"next_functions[{i}] is {fn!r} for x{i} (requires grad {m}); expected {f'AccumulateGrad of x{i}' if m else 'None'}",
+                )
         else:  # another release's arity: the non-None entries are the inputs requiring grad, in order
             held = [fn.variable for fn in entries if fn is not None and is_accumulate(fn)]
             want = [x for x, m in zip(xs, mask) if m]
-            check.expect(len(held) == len(want) and all(a is b for a, b in zip(held, want)), f"next_functions {y.grad_fn.next_functions} do not hold the inputs requiring grad {mask} in order")
+            check.expect(
+                len(held) == len(want) and all(a is b for a, b in zip(held, want)),
+                f"next_functions {y.grad_fn.next_functions} do not hold the inputs requiring grad {mask} in order",
+            )
     check.finish(record)
 
 
@@ -138,7 +163,11 @@ def test_graph_tree(case: SemCase, data, record) -> None:
     draw = labelled(data)
     tree, inputs = draw_tree_inputs(draw, max_ops=6)
     mask = masks(draw, len(inputs))
-    check = Checks("semantics.graph", [*leaves_code(inputs, mask), f"y = {tree.source}", "print(y.grad_fn, y.grad_fn.next_functions)"])
+    check = Checks(
+        "semantics.graph",
+        [*leaves_code(inputs, mask), f"y = {tree.source}", "print(y.grad_fn, y.grad_fn.next_functions)"],
+    )
     xs, y = _run(tree, inputs, mask, check)
+    mask = live(tree, mask)  # what the graph must reach
     check_graph(check, y, xs, mask)
     check.finish(record)

@@ -22,6 +22,7 @@ from strategies.semantics import (
     dyadic_array,
     leaves_code,
     lit,
+    live,
     masks,
     sem_cases,
 )
@@ -36,11 +37,21 @@ def test_leaves_and_non_leaves(case: SemCase, data, record) -> None:
     """Leaves not requiring grad keep .grad None; a non-leaf's .grad warns and is None; retain_grad() fills it with dL/dy."""
     draw = labelled(data)
     tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True)
+    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
     xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
     y = tree.torch_fn()(*xs)
     u = dyadic_array(draw, tuple(y.shape), "u (seed of the loss)")
-    check = Checks("semantics.leaves", [*leaves_code(inputs, mask), f"y = {tree.source}", "y.grad  # warns", "y.retain_grad()", f"(y * torch.tensor({lit(u)}, dtype=torch.float64)).sum().backward()", "print(y.grad)"])
+    check = Checks(
+        "semantics.leaves",
+        [
+            *leaves_code(inputs, mask),
+            f"y = {tree.source}",
+            "y.grad  # warns",
+            "y.retain_grad()",
+            f"(y * torch.tensor({lit(u)}, dtype=torch.float64)).sum().backward()",
+            "print(y.grad)",
+        ],
+    )
     if any(y is x for x in xs):
         check.finish(record)
         return
@@ -57,7 +68,7 @@ def test_leaves_and_non_leaves(case: SemCase, data, record) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             check.expect(y.grad is None, "a non-leaf's .grad was filled without retain_grad()")
-    for i, (x, m) in enumerate(zip(xs, mask)):
+    for i, (x, m) in enumerate(zip(xs, live(tree, mask))):
         if not m:
             check.expect(x.grad is None, f"x{i} does not require grad, yet x{i}.grad is {x.grad!r} after backward")
         else:
@@ -72,15 +83,23 @@ def test_autograd_grad(case: SemCase, data, record) -> None:
     """torch.autograd.grad gives backward's gradient and leaves .grad alone; an unused input raises unless allow_unused."""
     draw = labelled(data)
     tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True)
+    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
     xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
-    wanted = [x for x in xs if x.requires_grad]
+    wanted = [x for x, lv in zip(xs, live(tree, mask)) if lv]
     unused = torch.tensor(dyadic_array(draw, (2,), "an unused input"), requires_grad=True)
     prior = draw(st.booleans(), "x.grad already holds a gradient")
     if prior:
         for x in wanted:
             x.grad = torch.full_like(x, 0.5)
-    check = Checks("semantics.leaves", [*leaves_code(inputs, mask), "z = torch.ones(2, requires_grad=True)  # unused", f"loss = ({tree.source}).sum()", "g = torch.autograd.grad(loss, [x0])"])
+    check = Checks(
+        "semantics.leaves",
+        [
+            *leaves_code(inputs, mask),
+            "z = torch.ones(2, requires_grad=True)  # unused",
+            f"loss = ({tree.source}).sum()",
+            "g = torch.autograd.grad(loss, [x0])",
+        ],
+    )
     before = [None if x.grad is None else x.grad.clone() for x in wanted]
     grads = check.quiet(lambda: torch.autograd.grad(tree.torch_fn()(*xs).sum(), wanted), "torch.autograd.grad")
     for i, x in enumerate(wanted):
@@ -91,23 +110,51 @@ def test_autograd_grad(case: SemCase, data, record) -> None:
     if grads is not None:
         for i, x in enumerate(wanted):
             check.same(grads[i], x.grad, "torch.autograd.grad vs backward", rtol=1e-13)
-    check.code("torch.autograd.grad(loss, [x0, z])  # raises", "torch.autograd.grad(loss, [x0, z], allow_unused=True)  # (g, None)")
-    check.raises(lambda: torch.autograd.grad(tree.torch_fn()(*xs).sum(), [*wanted, unused]), UNUSED, "torch.autograd.grad with an unused input")
-    out = check.quiet(lambda: torch.autograd.grad(tree.torch_fn()(*xs).sum(), [*wanted, unused], allow_unused=True), "allow_unused=True")
+    check.code(
+        "torch.autograd.grad(loss, [x0, z])  # raises",
+        "torch.autograd.grad(loss, [x0, z], allow_unused=True)  # (g, None)",
+    )
+    check.raises(
+        lambda: torch.autograd.grad(tree.torch_fn()(*xs).sum(), [*wanted, unused]),
+        UNUSED,
+        "torch.autograd.grad with an unused input",
+    )
+    out = check.quiet(
+        lambda: torch.autograd.grad(tree.torch_fn()(*xs).sum(), [*wanted, unused], allow_unused=True),
+        "allow_unused=True",
+    )
     if out is not None:
         check.expect(out[-1] is None, f"allow_unused=True gave {out[-1]!r} for the unused input, expected None")
         if grads is not None:
             for i in range(len(wanted)):
                 check.same(out[i], grads[i], "allow_unused=True: the used inputs' gradients", rtol=1e-13)
     if MATERIALIZE:
-        out = check.quiet(lambda: torch.autograd.grad(tree.torch_fn()(*xs).sum(), [*wanted, unused], allow_unused=True, materialize_grads=True), "materialize_grads=True")
+        out = check.quiet(
+            lambda: torch.autograd.grad(
+                tree.torch_fn()(*xs).sum(), [*wanted, unused], allow_unused=True, materialize_grads=True
+            ),
+            "materialize_grads=True",
+        )
         if out is not None:
-            check.same(out[-1], torch.zeros(2, dtype=torch.float64), "materialize_grads=True: the unused input's gradient")
+            check.same(
+                out[-1], torch.zeros(2, dtype=torch.float64), "materialize_grads=True: the unused input's gradient"
+            )
     check.finish(record)
 
 
-INPLACE = {"add_(0.5)": lambda t: t.add_(0.5), "mul_(2)": lambda t: t.mul_(2), "zero_()": lambda t: t.zero_(), "[...] = 1": lambda t: t.__setitem__(..., 1.0), "copy_(t * 1)": lambda t: t.copy_(t.detach() * 1)}
-SAVERS = {"y * y": (lambda y: y * y, "y"), "y.exp()": (lambda y: y.exp(), "out"), "torch.sin(y)": (lambda y: torch.sin(y), "y"), "y ** 3": (lambda y: y**3, "y")}
+INPLACE = {
+    "add_(0.5)": lambda t: t.add_(0.5),
+    "mul_(2)": lambda t: t.mul_(2),
+    "zero_()": lambda t: t.zero_(),
+    "[...] = 1": lambda t: t.__setitem__(..., 1.0),
+    "copy_(t * 1)": lambda t: t.copy_(t.detach() * 1),
+}
+SAVERS = {
+    "y * y": (lambda y: y * y, "y"),
+    "y.exp()": (lambda y: y.exp(), "out"),
+    "torch.sin(y)": (lambda y: torch.sin(y), "y"),
+    "y ** 3": (lambda y: y**3, "y"),
+}
 
 
 @pytest.mark.conformance(property="semantics.inplace")
@@ -117,7 +164,7 @@ def test_inplace(case: SemCase, data, record) -> None:
     """Modifying a tensor saved for backward makes backward raise; an in-place op on a leaf requiring grad raises."""
     draw = labelled(data)
     tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True)
+    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
     xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
     op = draw(st.sampled_from(sorted(INPLACE)), "in-place op")
     check = Checks("semantics.inplace", leaves_code(inputs, mask))
@@ -130,7 +177,10 @@ def test_inplace(case: SemCase, data, record) -> None:
         version = x._version
         with torch.no_grad():
             check.quiet(lambda: INPLACE[op](x), f"x{i}.{op} under no_grad")
-        check.expect(x.is_leaf and x.requires_grad and x.grad_fn is None, "x is no longer a leaf requiring grad after an in-place op under no_grad")
+        check.expect(
+            x.is_leaf and x.requires_grad and x.grad_fn is None,
+            "x is no longer a leaf requiring grad after an in-place op under no_grad",
+        )
         check.expect(x._version > version, f"x._version did not increase after x.{op} under no_grad")
     else:
         saver = draw(st.sampled_from(sorted(SAVERS)), "an op that saves a tensor")
@@ -139,9 +189,16 @@ def test_inplace(case: SemCase, data, record) -> None:
         z = fn(y)
         target = y if which == "y" else z
         name = "y" if which == "y" else "z"
-        check.code(f"y = ({tree.source}) * 1", f"z = {saver}", f"{name}.{op}" if not op.startswith("[") else f"{name}{op}", "z.sum().backward()")
+        check.code(
+            f"y = ({tree.source}) * 1",
+            f"z = {saver}",
+            f"{name}.{op}" if not op.startswith("[") else f"{name}{op}",
+            "z.sum().backward()",
+        )
         version = target._version
         INPLACE[op](target)
         check.expect(target._version > version, f"{name}._version did not increase after {name}.{op}")
-        check.raises(lambda: z.sum().backward(), INPLACE_SAVED, f"backward after {name}.{op} modified a tensor {saver} saved")
+        check.raises(
+            lambda: z.sum().backward(), INPLACE_SAVED, f"backward after {name}.{op} modified a tensor {saver} saved"
+        )
     check.finish(record)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from strategies import labelled
 from strategies.examples import draw_inputs
-from strategies.semantics import Checks, SemCase, leaves_code, masks, sem_cases
+from strategies.semantics import Checks, SemCase, leaves_code, live, masks, sem_cases
 from strategies.trees import draw_op_tree
 from suites.cases import OpCase, op_cases
 
@@ -92,15 +92,24 @@ def test_requires_grad(case: OpCase, data, record) -> None:
     if y is not None and any(y is x for x in xs):  # documented: .contiguous() of a contiguous tensor returns it
         check.expect(y.requires_grad == mask[[y is x for x in xs].index(True)], "y is an input, but its flag changed")
     elif y is not None:
-        want = any(mask) and recorded
+        want = any(live(tree, mask)) and recorded
         if y.requires_grad and not want and y._is_view() and y.grad_fn is None and y.is_leaf:
-            check.convention(f"a view made under {name} of an input requiring grad reports requires_grad=True (pytorch#11390); it records no grad_fn")
+            check.convention(
+                f"a view made under {name} of an input requiring grad reports requires_grad=True (pytorch#11390); it records no grad_fn"
+            )
         else:
-            check.expect(y.requires_grad == want, f"under {name} with inputs requiring grad {mask}: y.requires_grad is {y.requires_grad}, expected {want}")
+            check.expect(
+                y.requires_grad == want,
+                f"under {name} with inputs requiring grad {mask}: y.requires_grad is {y.requires_grad}, expected {want}",
+            )
             check.expect(y.is_leaf == (not want), f"y.is_leaf is {y.is_leaf}, expected {not want}")
-        check.expect((y.grad_fn is not None) == want, f"y.grad_fn is {y.grad_fn!r}, expected {'a node' if want else 'None'}")
+        check.expect(
+            (y.grad_fn is not None) == want, f"y.grad_fn is {y.grad_fn!r}, expected {'a node' if want else 'None'}"
+        )
         d = y.detach()
-        check.expect(not d.requires_grad and d.is_leaf and d.grad_fn is None, "y.detach() requires grad or is not a leaf")
+        check.expect(
+            not d.requires_grad and d.is_leaf and d.grad_fn is None, "y.detach() requires grad or is not a leaf"
+        )
         check.expect(d.data_ptr() == y.data_ptr(), "y.detach() does not share y's storage")
     check.finish(record)
 

@@ -160,7 +160,7 @@ def test_requires_grad_flag_of_non_leaf(case: SemCase, data, record) -> None:
     """requires_grad_(False) (or requires_grad = False) on a non-leaf raises; requires_grad_(True) is a no-op."""
     draw = labelled(data)
     tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True)
+    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
     xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
     y = tree.torch_fn()(*xs)
     check = Checks(
