@@ -73,7 +73,9 @@ class Broadcast(ShapeRule):
             else draw(st.sampled_from([o, 1]), f"broadcast: {names[self.arity - 1]} dim {i}")
             for i, o in enumerate(out)
         )
-        drop = draw(st.integers(0, _leading_ones(last)), f"broadcast: {names[self.arity - 1]} drops leading dims")
+        # The last input may drop leading dims only if another input keeps the full rank, or the result shrinks.
+        max_drop = _leading_ones(last) if any(len(f) == len(out) for f in free) else 0
+        drop = draw(st.integers(0, max_drop), f"broadcast: {names[self.arity - 1]} drops leading dims")
         return make_call([*free, last[drop:]])
 
 
