@@ -133,7 +133,12 @@ OPS = [
         domain=(REALS, PROB),
         notes="x holds log-probabilities, y probabilities",
     ),
-    loss("soft_margin_loss", "F.soft_margin_loss({x}, {y})", lambda x, y: jnp.mean(jax.nn.softplus(-y * x))),
+    loss(
+        "soft_margin_loss",
+        "F.soft_margin_loss({x}, {y}.detach())",
+        lambda x, y: jnp.mean(jax.nn.softplus(-jax.lax.stop_gradient(y) * x)),
+        notes="torch refuses a target that requires grad, so the template detaches it",
+    ),
     loss(
         "poisson_nll_loss",
         "F.poisson_nll_loss({x}, {y})",

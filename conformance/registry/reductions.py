@@ -39,8 +39,12 @@ def _top2_tie(x: np.ndarray, axis: int | None, margin: float) -> bool:
 
 
 def _max_tie(dim_key: str | None = "dim", sign: float = 1.0, absolute: bool = False):
+    """With ``absolute`` (the inf-norm) a largest |x| at 0 is a kink too: |x| is not differentiable there."""
+
     def near(inputs, params, margin):
         x = np.abs(inputs[0]) if absolute else sign * inputs[0]
+        if absolute and np.max(x, initial=0.0) <= margin:
+            return True
         return _top2_tie(x, params[dim_key] if dim_key else None, margin)
 
     return near
