@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -34,6 +35,14 @@ def guarded(oracle: str, what: str, fn: Callable[[], list[Outcome]]) -> list[Out
 
 
 def _torch_vjp(ex: Example, *, seeded: bool, dtype: str | None = None, layouts: bool = True) -> list[np.ndarray]:
+    """torch's Jᵀu for the example's leaves (cached: the reverse-mode checks share it)."""
+    key = ("torch_vjp", seeded, dtype, layouts)
+    if key not in ex.cache:
+        ex.cache[key] = _run_torch_vjp(ex, seeded=seeded, dtype=dtype, layouts=layouts)
+    return ex.cache[key]
+
+
+def _run_torch_vjp(ex: Example, *, seeded: bool, dtype: str | None, layouts: bool) -> list[np.ndarray]:
     xs = ex.leaves(dtype=dtype, layouts=layouts)
     y = ex.tree.torch_fn()(*xs)
     u = ex.tensor(ex.cotangent, dtype=dtype)
@@ -45,6 +54,7 @@ def _torch_vjp(ex: Example, *, seeded: bool, dtype: str | None = None, layouts: 
 
 
 def _at_kink(evaluation: jax_oracle.Evaluation, oracle: str, margin: float) -> Outcome | None:
+    """INCONCLUSIVE when some op's input is off its domain or within ``margin`` of a kink."""
     bad = evaluation.out_of_domain(0.0)
     if bad:
         return Outcome(Verdict.INCONCLUSIVE, oracle, message=f"an input of {bad} leaves its domain")
@@ -62,23 +72,39 @@ def _fd(ex: Example, v: list[np.ndarray], grads: list[np.ndarray]) -> fd.Directi
     return fd.directional(ex.tree.torch_fn(), xs, vs, u, grad=gs, ops=ex.tree.size)
 
 
-def rounding_sensitivity(
-    ex: Example, evaluation: jax_oracle.Evaluation, expected_vjp: list[np.ndarray]
-) -> tuple[list[np.ndarray], np.ndarray]:
-    """How far the oracle's VJP and JVP move when the inputs move by a few ulps.
+class Reference(NamedTuple):
+    """What JAX says about an example, computed once and shared by the checks that need it."""
+
+    evaluation: jax_oracle.Evaluation
+    vjp: list[np.ndarray]
+    vjp_sensitivity: list[np.ndarray]
+    jvp_sensitivity: np.ndarray
+
+
+def reference(ex: Example) -> Reference:
+    """JAX's value, JVP along v and VJP of u, with their rounding sensitivity.
 
     Torch and JAX round differently inside the tree; where the tree cancels
     (``var`` of nearly equal values), that rounding is amplified.  Re-evaluating
     at inputs nudged by ``8·(ops+1)`` ulps measures the amplification: it is the
     oracle's error term, so cancellation is not mistaken for a wrong gradient.
     """
-    rng = np.random.default_rng(len(ex.inputs))
-    rel = 8 * (ex.tree.size + 1) * fd.EPS
-    nudged = [x * (1 + rel * rng.choice([-1.0, 1.0], size=x.shape)) for x in ex.inputs]
-    again = jax_oracle.evaluate(ex.tree, nudged, scaled_direction(ex))
-    vjp_sens = [4 * np.abs(a - b) for a, b in zip(again.vjp(ex.cotangent), expected_vjp)]
-    jvp_sens = 4 * np.abs(again.output_tangent - evaluation.output_tangent)
-    return [np.nan_to_num(s, nan=0.0, posinf=0.0) for s in vjp_sens], np.nan_to_num(jvp_sens, nan=0.0, posinf=0.0)
+    if "jax" not in ex.cache:
+        v = scaled_direction(ex)
+        evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, v)
+        expected = evaluation.vjp(ex.cotangent)
+        rng = np.random.default_rng(len(ex.inputs))
+        rel = 8 * (ex.tree.size + 1) * fd.EPS
+        nudged = [x * (1 + rel * rng.choice([-1.0, 1.0], size=x.shape)) for x in ex.inputs]
+        again = jax_oracle.evaluate(ex.tree, nudged, v)
+        vjp_sens = [_finite(4 * np.abs(a - b)) for a, b in zip(again.vjp(ex.cotangent), expected)]
+        jvp_sens = _finite(4 * np.abs(again.output_tangent - evaluation.output_tangent))
+        ex.cache["jax"] = Reference(evaluation, expected, vjp_sens, jvp_sens)
+    return ex.cache["jax"]
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(a, nan=0.0, posinf=0.0)
 
 
 def _seed(a: np.ndarray) -> float:
@@ -93,7 +119,8 @@ def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
     """Reverse mode in float64 against JAX (elementwise) and finite differences (along v)."""
     what = "y.backward(u)" if seeded else "(y * u).sum().backward()"
     v = scaled_direction(ex)
-    evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, v)
+    ref = reference(ex)
+    evaluation = ref.evaluation
 
     def run() -> list[Outcome]:
         grads = _torch_vjp(ex, seeded=seeded)
@@ -102,16 +129,14 @@ def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
         if kink:
             outcomes.append(kink)
         else:
-            expected = evaluation.vjp(ex.cotangent)
-            sensitivity, _ = rounding_sensitivity(ex, evaluation, expected)
             outcomes.append(
                 arrays_match(
                     grads,
-                    expected,
+                    ref.vjp,
                     rtol=tol.jax_rtol(ex.tree.ops),
                     oracle="jax",
                     what=what,
-                    oracle_error=sensitivity,
+                    oracle_error=ref.vjp_sensitivity,
                     seed_scale=_seed(ex.cotangent),
                 )
             )
@@ -142,7 +167,8 @@ def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
 def jvp_matches_oracles(ex: Example) -> list[Outcome]:
     """Forward mode (torch.func.jvp) against JAX, finite differences, and torch's own reverse mode."""
     v = scaled_direction(ex)
-    evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, v)
+    ref = reference(ex)
+    evaluation = ref.evaluation
 
     def run() -> list[Outcome]:
         xs = ex.leaves(requires_grad=False)
@@ -152,7 +178,6 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
         kink = _at_kink(evaluation, "jax", KINK_MARGIN_EXACT)
         if kink:
             return [kink]
-        _, sensitivity = rounding_sensitivity(ex, evaluation, evaluation.vjp(ex.cotangent))
         outcomes = [
             arrays_match(
                 [jvp_np],
@@ -160,7 +185,7 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
                 rtol=tol.jax_rtol(ex.tree.ops),
                 oracle="jax",
                 what="torch.func.jvp",
-                oracle_error=[sensitivity],
+                oracle_error=[ref.jvp_sensitivity],
                 seed_scale=max(_seed(d) for d in v) if v else 0.0,
             )
         ]
@@ -205,7 +230,7 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
 
 def second_order_matches_jax(ex: Example) -> list[Outcome]:
     """∇ₓ⟨Jᵀu, w⟩ by double backward, against JAX and against torch's forward-over-reverse."""
-    evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, [np.zeros_like(x) for x in ex.inputs])
+    evaluation = reference(ex).evaluation
 
     def run() -> list[Outcome]:
         xs = ex.leaves()
@@ -240,13 +265,13 @@ def float32_matches_float64(ex: Example) -> list[Outcome]:
     The oracle's error term is its sensitivity to float32-sized input rounding,
     measured by re-evaluating at inputs perturbed by one float32 ulp.
     """
-    evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, [np.zeros_like(x) for x in ex.inputs])
+    evaluation = reference(ex).evaluation
 
     def run() -> list[Outcome]:
         inconclusive = _at_kink(evaluation, "float64", KINK_MARGIN_FLOAT32)
         if inconclusive:
             return [inconclusive]
-        expected = evaluation.vjp(ex.cotangent)
+        expected = reference(ex).vjp
         rng = np.random.default_rng(0)
         nudged = [x * (1 + 2.0**-23 * rng.choice([-1.0, 1.0], size=x.shape)) for x in ex.inputs]
         nudged_grads = jax_oracle.evaluate(ex.tree, nudged, [np.zeros_like(x) for x in ex.inputs]).vjp(ex.cotangent)

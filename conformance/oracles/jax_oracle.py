@@ -1,23 +1,26 @@
-"""JAX (x64, CPU) as an independent oracle, evaluated op by op through cached jitted JVPs and VJPs.
+"""JAX (x64, CPU) as an independent oracle, evaluated op by op through cached jitted functions.
 
-Calling ``jax.grad`` on a fresh function costs ~0.4 s per new shape; a jitted call
-costs ~10 µs.  So each registry op gets one jitted JVP and one jitted VJP per
-(parameters, shapes), reused across every tree and example.  Elementwise ops are
-flattened and padded to a bucket size first, so one compile serves every shape.
-Second order uses a jitted function per whole tree (fewer examples need it).
+Calling ``jax.grad`` on a fresh function costs ~0.4 s per new shape; a jitted
+call costs ~10 µs.  So each registry op gets ONE jitted function per
+(parameters, shapes) computing its value, JVP and VJP together, reused across
+every tree and example; a tree is evaluated by a forward sweep and a reverse
+sweep over those.  Elementwise ops are flattened and padded to a bucket size
+first, so one compile serves every shape.  Second order of a one-op tree uses a
+per-op jitted function too (bucketed the same way); larger trees jit the whole tree.
 """
 
 from __future__ import annotations
 
 import math
-from functools import cache, partial
+from functools import lru_cache, partial
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 import conformance.jaxsetup  # noqa: F401
+import jax
+import jax.numpy as jnp
+
 from conformance.registry.spec import Call, OpSpec
 from conformance.tree import Leaf, Node, Tree
 
@@ -31,16 +34,29 @@ def bucket(n: int) -> int:
     return 1 << max(0, n - 1).bit_length()
 
 
-@cache
-def _jvp(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+@lru_cache(maxsize=None)
+def _fused(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    """(primals, tangents, cotangent) -> (value, JVP, VJP): one compile for all three."""
     f = partial(op.jax, **dict(params))
-    return jax.jit(lambda primals, tangents: jax.jvp(f, tuple(primals), tuple(tangents)))
+
+    def fused(primals: list, tangents: list, ct: Any) -> Any:
+        out, tout = jax.jvp(f, tuple(primals), tuple(tangents))
+        return out, tout, jax.vjp(f, *primals)[1](ct)
+
+    return jax.jit(fused)
 
 
-@cache
-def _vjp(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+@lru_cache(maxsize=None)
+def _op_second_order(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     f = partial(op.jax, **dict(params))
-    return jax.jit(lambda primals, ct: jax.vjp(f, *primals)[1](ct))
+
+    def hvp(primals: list, u: Any, w: list) -> Any:
+        def inner(*xs: Any) -> Any:
+            return sum(jnp.vdot(g, wi) for g, wi in zip(jax.vjp(f, *xs)[1](u), w))
+
+        return jax.grad(inner, argnums=tuple(range(len(primals))))(*primals)
+
+    return jax.jit(hvp)
 
 
 def sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -51,51 +67,72 @@ def sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return g.sum(axis=axes, keepdims=True) if axes else g
 
 
-class _Elementwise:
-    """Flatten, pad to a bucket, run, unpad: one compile per (op, params, bucket)."""
+class OpCall:
+    """One op applied to concrete inputs.  Elementwise ops are flattened and padded to a bucket."""
 
     def __init__(self, op: OpSpec, call: Call, inputs: list[np.ndarray]):
-        self.op, self.call = op, call
+        self.op, self.call, self.inputs = op, call, inputs
         self.shapes = [x.shape for x in inputs]
-        self.out_shape = np.broadcast_shapes(*self.shapes)
-        self.n = math.prod(self.out_shape)
-        self.b = bucket(self.n)
+        if op.elementwise:
+            self.out_shape = np.broadcast_shapes(*self.shapes)
+            self.n = math.prod(self.out_shape)
+            self.key: tuple = ("flat", bucket(self.n))
+            self.primals = [self._flat(x, op.domain_of(i).safe) for i, x in enumerate(inputs)]
+        else:
+            self.key = call.input_shapes
+            self.primals = list(inputs)
 
-    def flat(self, a: np.ndarray, fill: float) -> np.ndarray:
-        out = np.full(self.b, fill, dtype=np.float64)
+    def _flat(self, a: np.ndarray, fill: float) -> np.ndarray:
+        out = np.full(self.key[1], fill, dtype=np.float64)
         out[: self.n] = np.broadcast_to(a, self.out_shape).ravel()
         return out
 
-    def unflat(self, a: Any) -> np.ndarray:
-        return np.asarray(a)[: self.n].reshape(self.out_shape)
+    def _unflat(self, a: Any) -> np.ndarray:
+        return np.asarray(a)[: self.n].reshape(self.out_shape) if self.op.elementwise else np.asarray(a)
 
-    def jvp(self, primals: list[np.ndarray], tangents: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        fn = _jvp(self.op, self.call.params, ("flat", self.b))
-        p = [self.flat(x, self.op.domain_of(i).safe) for i, x in enumerate(primals)]
-        t = [self.flat(x, 0.0) for x in tangents]
-        out, tout = fn(p, t)
-        return self.unflat(out), self.unflat(tout)
+    def _seed(self, a: np.ndarray) -> np.ndarray:
+        return self._flat(a, 0.0) if self.op.elementwise else a
 
-    def vjp(self, primals: list[np.ndarray], ct: np.ndarray) -> list[np.ndarray]:
-        fn = _vjp(self.op, self.call.params, ("flat", self.b))
-        p = [self.flat(x, self.op.domain_of(i).safe) for i, x in enumerate(primals)]
-        cts = fn(p, self.flat(ct, 0.0))
-        return [sum_to_shape(self.unflat(g), s) for g, s in zip(cts, self.shapes)]
+    def _per_input(self, gs: Any) -> list[np.ndarray]:
+        if self.op.elementwise:
+            return [sum_to_shape(self._unflat(g), s) for g, s in zip(gs, self.shapes)]
+        return [np.asarray(g) for g in gs]
+
+    def run(
+        self, tangents: list[np.ndarray], ct: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
+        """Value and JVP, and the VJP of ``ct`` when given (the forward sweep passes None)."""
+        fn = _fused(self.op, self.call.params, self.key)
+        seed = self._seed(ct) if ct is not None else _zero_cotangent(self)
+        out, tout, cts = fn(self.primals, [self._seed(t) for t in tangents], seed)
+        return self._unflat(out), self._unflat(tout), self._per_input(cts) if ct is not None else None
+
+    def second_order(self, u: np.ndarray, w: list[np.ndarray]) -> list[np.ndarray]:
+        """∇ₓ⟨Jᵀu, w⟩.  On a broadcast input ⟨sum_to_shape(G), w⟩ = ⟨G, broadcast(w)⟩, so w is broadcast."""
+        fn = _op_second_order(self.op, self.call.params, self.key)
+        if self.op.elementwise:
+            ws = [self._flat(x, 0.0) for x in w]
+        else:
+            ws = list(w)
+        return self._per_input(fn(self.primals, self._seed(u), ws))
 
 
-def op_jvp(
-    op: OpSpec, call: Call, primals: list[np.ndarray], tangents: list[np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    if op.elementwise:
-        return _Elementwise(op, call, primals).jvp(primals, tangents)
-    out, tout = _jvp(op, call.params, call.input_shapes)(primals, tangents)
-    return np.asarray(out), np.asarray(tout)
+_OUT_SHAPES: dict[tuple, tuple] = {}
+
+
+def _zero_cotangent(c: OpCall) -> np.ndarray:
+    if c.op.elementwise:
+        return np.zeros(c.key[1])
+    key = (id(c.op), c.call)
+    shape = _OUT_SHAPES.get(key)
+    if shape is None:
+        shape = _OUT_SHAPES[key] = tuple(jax.eval_shape(partial(c.op.jax, **c.call.kwargs), *c.primals).shape)
+    return np.zeros(shape)
 
 
 def op_vjp(op: OpSpec, call: Call, primals: list[np.ndarray], ct: np.ndarray) -> list[np.ndarray]:
-    if op.elementwise:
-        return _Elementwise(op, call, primals).vjp(primals, ct)
-    return [np.asarray(g) for g in _vjp(op, call.params, call.input_shapes)(primals, ct)]
+    c = OpCall(op, call, primals)
+    return c.run([np.zeros_like(x) for x in primals], ct)[2] or []
 
 
 class Evaluation:
@@ -104,7 +141,10 @@ class Evaluation:
     def __init__(self, tree: Tree, inputs: list[np.ndarray], tangents: list[np.ndarray]):
         self.tree = tree
         self.inputs = inputs
+        self._kinks: dict[float, str | None] = {}
+        self._domain: dict[float, str | None] = {}
         self.node_inputs: dict[int, list[np.ndarray]] = {}
+        self.calls: dict[int, tuple[OpCall, list[np.ndarray]]] = {}
         values: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
         def value(e: Node | Leaf) -> tuple[np.ndarray, np.ndarray]:
@@ -116,21 +156,26 @@ class Evaluation:
             args = [value(c) for c in node.children]
             primals = [a[0] for a in args]
             self.node_inputs[id(node)] = primals
-            values[id(node)] = op_jvp(node.op, node.call, primals, [a[1] for a in args])
+            c = OpCall(node.op, node.call, primals)
+            node_tangents = [a[1] for a in args]
+            self.calls[id(node)] = (c, node_tangents)
+            out, tout, _ = c.run(node_tangents, None)
+            values[id(node)] = (out, tout)
         self.output, self.output_tangent = value(tree.root)
 
     def vjp(self, cotangent: np.ndarray) -> list[np.ndarray]:
         """Jᵀu for each leaf, by a reverse sweep of per-op VJPs."""
         grads = [np.zeros(s) for s in self.tree.leaf_shapes]
-        cts: dict[int, np.ndarray] = {id(self.tree.root): cotangent}
         if isinstance(self.tree.root, Leaf):
             grads[self.tree.root.index] += cotangent
             return grads
+        cts: dict[int, np.ndarray] = {id(self.tree.root): cotangent}
         for node in reversed(self.tree.nodes):
             ct = cts.pop(id(node), None)
             if ct is None:
                 continue
-            for child, g in zip(node.children, op_vjp(node.op, node.call, self.node_inputs[id(node)], ct)):
+            c, node_tangents = self.calls[id(node)]
+            for child, g in zip(node.children, c.run(node_tangents, ct)[2] or []):
                 if isinstance(child, Leaf):
                     grads[child.index] = grads[child.index] + g
                 else:
@@ -138,18 +183,31 @@ class Evaluation:
         return grads
 
     def near_kink(self, margin: float) -> str | None:
-        """The first node whose inputs are within ``margin`` of a kink, as ``op(...)``; None if none is."""
-        for node in self.tree.nodes:
-            if node.op.is_near_kink(self.node_inputs[id(node)], node.call.kwargs, margin):
-                return node.op.name
-        return None
+        """The first op whose inputs are within ``margin`` of a kink; None if none is."""
+        if margin not in self._kinks:
+            self._kinks[margin] = next(
+                (
+                    n.op.name
+                    for n in self.tree.nodes
+                    if n.op.is_near_kink(self.node_inputs[id(n)], n.call.kwargs, margin)
+                ),
+                None,
+            )
+        return self._kinks[margin]
 
     def out_of_domain(self, margin: float) -> str | None:
-        for node in self.tree.nodes:
-            for i, x in enumerate(self.node_inputs[id(node)]):
-                if not node.op.domain_of(i).contains(x, margin):
-                    return node.op.name
-        return None
+        """The first op with an input outside its domain; None if none is."""
+        if margin not in self._domain:
+            self._domain[margin] = next(
+                (
+                    n.op.name
+                    for n in self.tree.nodes
+                    for i, x in enumerate(self.node_inputs[id(n)])
+                    if not n.op.domain_of(i).contains(x, margin)
+                ),
+                None,
+            )
+        return self._domain[margin]
 
 
 def evaluate(tree: Tree, inputs: list[np.ndarray], tangents: list[np.ndarray]) -> Evaluation:
@@ -159,27 +217,24 @@ def evaluate(tree: Tree, inputs: list[np.ndarray], tangents: list[np.ndarray]) -
 _SECOND_ORDER: dict[str, Any] = {}
 
 
-def _second_order(tree: Tree) -> Any:
+def _tree_second_order(tree: Tree) -> Any:
     fn = _SECOND_ORDER.get(tree.key)
     if fn is None:
-        fn = _SECOND_ORDER[tree.key] = _build_second_order(tree)
+        f = tree.jax_fn()
+
+        def hvp(xs: tuple, u: Any, w: tuple) -> Any:
+            def inner(*xs: Any) -> Any:
+                return sum(jnp.vdot(g, wi) for g, wi in zip(jax.vjp(f, *xs)[1](u), w))
+
+            return jax.grad(inner, argnums=tuple(range(len(xs))))(*xs)
+
+        fn = _SECOND_ORDER[tree.key] = jax.jit(hvp)
     return fn
 
 
-def _build_second_order(tree: Tree) -> Any:
-    f = tree.jax_fn()
-
-    def hvp(xs: tuple, u: Any, w: tuple) -> Any:
-        def inner(*xs: Any) -> Any:
-            _, pullback = jax.vjp(f, *xs)
-            return sum(jnp.vdot(g, wi) for g, wi in zip(pullback(u), w))
-
-        return jax.grad(inner, argnums=tuple(range(len(xs))))(*xs)
-
-    return jax.jit(hvp)
-
-
 def second_order(tree: Tree, inputs: list[np.ndarray], u: np.ndarray, w: list[np.ndarray]) -> list[np.ndarray]:
-    """∇ₓ ⟨Jᵀu, w⟩ for each leaf: the double-backward torch must match."""
-    fn = _second_order(tree)
-    return [np.asarray(g) for g in fn(tuple(inputs), u, tuple(w))]
+    """∇ₓ ⟨Jᵀu, w⟩ for each leaf: the double backward torch must match."""
+    root = tree.root
+    if isinstance(root, Node) and all(isinstance(c, Leaf) and c.index == i for i, c in enumerate(root.children)):
+        return OpCall(root.op, root.call, inputs).second_order(u, w)
+    return [np.asarray(g) for g in _tree_second_order(tree)(tuple(inputs), u, tuple(w))]

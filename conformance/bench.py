@@ -1,0 +1,132 @@
+"""Throughput benchmark: the suite's full check against torch.autograd.gradcheck on the same trees.
+
+    python -m conformance.bench [--trees 200] [--out results/bench.json]
+
+A fixed, seeded set of expression trees (1 to 8 ops, inputs up to 64 elements)
+is drawn once.  On each tree we time:
+
+* the suite's full check -- torch reverse mode and forward mode, against JAX and
+  finite differences, plus the dot-product identity (``vjp_matches_oracles`` and
+  ``jvp_matches_oracles``);
+* ``torch.autograd.gradcheck`` in slow mode and in ``fast_mode=True``.
+
+The suite is timed twice: cold (first sight of each op and shape: JAX traces and
+compiles) and warm (the steady state a long run lives in).  The ratio uses warm.
+The last line printed is the summary the README quotes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import math
+import platform
+import resource
+import time
+from pathlib import Path
+
+import conformance.jaxsetup  # noqa: F401
+import torch
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from conformance import checks
+from conformance.example import Example
+from conformance.jaxsetup import JAX_VERSION
+from strategies import labelled
+from strategies.examples import draw_example
+from strategies.trees import draw_tree
+
+
+def fixed_trees(n: int) -> list[Example]:
+    """``n`` trees, the same ones on every run (derandomized Hypothesis generation)."""
+    out: list[Example] = []
+    ops = [op for op in __import__("strategies.trees", fromlist=["TREE_OPS"]).TREE_OPS if op.forward_ad]
+
+    @settings(
+        max_examples=n * 2,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(data=st.data())
+    def collect(data: st.DataObject) -> None:
+        draw = labelled(data)
+        size = draw(st.integers(1, 8), "tree size")
+        tree = draw_tree(draw, min_ops=size, max_ops=size, ops=ops)
+        if sum(math.prod(s) for s in tree.leaf_shapes) > 64:
+            return
+        out.append(draw_example(draw, tree, "float64"))
+
+    collect()
+    return out[:n]
+
+
+def suite_check(ex: Example) -> None:
+    checks.vjp_matches_oracles(ex)
+    checks.jvp_matches_oracles(ex)
+
+
+def gradcheck(ex: Example, *, fast: bool) -> None:
+    xs = tuple(torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in ex.inputs)
+    torch.autograd.gradcheck(ex.tree.torch_fn(), xs, fast_mode=fast, raise_exception=False)
+
+
+def rate(fn, examples: list[Example]) -> float:
+    start = time.perf_counter()
+    for ex in examples:
+        fn(ex)
+    return len(examples) / (time.perf_counter() - start)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trees", type=int, default=200, help="number of fixed trees (default 200)")
+    parser.add_argument("--out", type=Path, default=Path("results/bench.json"), help="where to write the figures")
+    args = parser.parse_args(argv)
+
+    torch.set_num_threads(1)
+    examples = fixed_trees(args.trees)
+    cold = rate(suite_check, examples)
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        cProfile.runctx("rate(suite_check, examples)", globals(), locals(), "/tmp/bench.prof")
+        pstats.Stats("/tmp/bench.prof").sort_stats("tottime").print_stats(30)
+    warm = rate(suite_check, examples)
+    slow = rate(lambda ex: gradcheck(ex, fast=False), examples)
+    fast = rate(lambda ex: gradcheck(ex, fast=True), examples)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures = {
+        "trees": len(examples),
+        "ops_per_tree_mean": sum(ex.tree.size for ex in examples) / len(examples),
+        "suite_cold_ex_per_s": cold,
+        "suite_ex_per_s": warm,
+        "gradcheck_ex_per_s": slow,
+        "fast_gradcheck_ex_per_s": fast,
+        "ratio_vs_gradcheck": warm / slow,
+        "ratio_vs_fast_gradcheck": warm / fast,
+        "peak_rss_mb": peak_mb,
+        "torch": torch.__version__,
+        "jax": JAX_VERSION,
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread(s)",
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(figures, indent=2) + "\n")
+    print(
+        f"bench: {len(examples)} trees, mean {figures['ops_per_tree_mean']:.1f} ops; suite cold {cold:.0f} ex/s; figures in {args.out}"
+    )
+    print(
+        f"bench: suite {warm:.0f} ex/s, gradcheck {slow:.0f} ex/s, fast gradcheck {fast:.0f} ex/s, "
+        f"ratio X/Y = {warm / slow:.2f}, peak RSS {peak_mb:.0f} MB"
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    main()
