@@ -130,6 +130,9 @@ def test_graph(case: OpCase, data, record) -> None:
     xs, y = _run(tree, inputs, mask, check)
     mask = live(tree, mask)  # what the graph must reach
     check_graph(check, y, xs, mask)
+    if not all(mask):  # every example also checks the graph with every input requiring grad
+        xs_all, y_all = _run(tree, inputs, [True] * len(inputs), check)
+        check_graph(check, y_all, xs_all, live(tree, [True] * len(inputs)))
     expected = NODE_NAMES.get(case.op)
     if expected and any(mask) and not check.problems:
         check.expect(

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from strategies import labelled
 from strategies.examples import draw_inputs
-from strategies.semantics import Checks, SemCase, leaves_code, live, masks, sem_cases
+from strategies.semantics import Checks, SemCase, connected, leaves_code, live, masks, sem_cases
 from strategies.trees import draw_op_tree
 from suites.cases import OpCase, op_cases
 
@@ -111,6 +111,13 @@ def test_requires_grad(case: OpCase, data, record) -> None:
             not d.requires_grad and d.is_leaf and d.grad_fn is None, "y.detach() requires grad or is not a leaf"
         )
         check.expect(d.data_ptr() == y.data_ptr(), "y.detach() does not share y's storage")
+    full = [torch.tensor(x, requires_grad=True) for x in inputs]  # every example also checks all inputs requiring grad
+    y_full = check.quiet(lambda: tree.torch_fn()(*full), f"y = {tree.source} with every input requiring grad")
+    if y_full is not None and not any(y_full is x for x in full) and any(connected(tree)):
+        check.expect(
+            y_full.requires_grad and y_full.grad_fn is not None,
+            f"in grad mode with every input requiring grad: y.requires_grad is {y_full.requires_grad}, grad_fn {y_full.grad_fn}",
+        )
     check.finish(record)
 
 
@@ -157,6 +164,17 @@ def test_grad_modes_nested(case: SemCase, data, record) -> None:
             lines.append("    " * k + f"f{k}()")
     check = Checks("semantics.grad_modes", lines)
     outer = _state()
+    for src, (factory, effect) in GRAD_MODES.items():  # each mode alone, both forms, on every example
+        want = effect(*outer)
+        with factory():
+            inside = (_state(), (x * 2).requires_grad)
+        decorated = factory()(lambda: (_state(), (x * 2).requires_grad))()
+        for form, got in (("with", inside), ("decorator", decorated)):
+            check.expect(
+                got == (want, want[0] and not want[1]),
+                f"{src} as {form}: (grad, inference), requires_grad = {got}, expected {want}, {want[0] and not want[1]}",
+            )
+        check.expect(_state() == outer, f"{src} did not restore the grad mode: {_state()}, was {outer}")
 
     def level(k: int, state: tuple[bool, bool]) -> None:
         if k == depth:

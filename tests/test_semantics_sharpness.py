@@ -1,0 +1,103 @@
+"""The semantics properties are sharp: each planted fault makes its property FAIL, and nothing else breaks.
+
+For each fault of ``tests/faults/semantics.py`` the fault's target tests run in-process
+(pytester) with the fault applied around each test call, under the ``fast`` profile without shrinking and
+with results written to a temporary folder.  The run must fail, and the failure must be
+a FAIL verdict of the fault's property (attribution), not an ERROR.  Without any fault
+the same tests pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import Phase, settings
+
+from tests.faults.semantics import FAULTS, Fault
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _warm() -> None:
+    """Import what the suites import lazily (optimizers pull in torch._dynamo) once, outside pytester's
+    sys.modules snapshot: re-importing torch internals in every in-process run is slow and re-registers ops."""
+    import torch
+
+    p = torch.zeros(1, requires_grad=True)
+    for opt in (torch.optim.SGD([p], lr=0.1), torch.optim.Adam([p], lr=0.1)):
+        p.grad = torch.ones(1)
+        opt.step()
+        opt.zero_grad()
+
+
+_warm()
+
+# The fast profile without shrinking: a fault only has to be detected here, not minimised.
+settings.register_profile("semantics-sharpness", parent=settings.get_profile("fast"), phases=[Phase.explicit, Phase.generate])
+
+
+class ApplyFault:
+    """A pytest plugin: the fault is active only while a test body runs."""
+
+    def __init__(self, fault: Fault | None) -> None:
+        self.fault = fault
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Any:
+        if self.fault is None:
+            return (yield)
+        with self.fault.patch():
+            return (yield)
+
+
+def run_suite(pytester: pytest.Pytester, tests: list[str], fault: Fault | None) -> tuple[int, list[dict]]:
+    out = pytester.path / "results"
+    result = pytester.runpytest_inprocess(
+        *[str(ROOT / t) for t in tests],
+        f"--rootdir={ROOT}",
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "-p",
+        "no:cacheprovider",
+        "--no-baseline",
+        "-q",
+        "--hypothesis-profile=semantics-sharpness",
+        f"--results-dir={out}",
+        "--results-label=sharpness",
+        plugins=[ApplyFault(fault)],
+    )
+    records = [json.loads(line) for f in sorted(out.glob("*.jsonl")) for line in f.read_text().splitlines() if line]
+    return int(result.ret), [r for r in records if r.get("kind") == "result"]
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+def test_fault_is_caught_by_its_property(pytester: pytest.Pytester, fault: Fault) -> None:
+    ret, results = run_suite(pytester, list(fault.tests), fault)
+    summary = [(r["test_id"].split("::")[-1], r["property"], r["verdict"], r["examples"]) for r in results]
+    assert results, f"{fault.name}: no results were written"
+    assert ret != 0, f"{fault.name} ({fault.kind}) was not caught: {summary}"
+    errors = [r for r in results if r["verdict"] == "error"]
+    assert not errors, (
+        f"{fault.name}: ERROR instead of a FAIL verdict: {[(r['test_id'], r['message'][:300]) for r in errors]}"
+    )
+    caught = [r for r in results if r["property"] == fault.prop and r["verdict"] == "fail"]
+    assert caught, f"{fault.name}: no FAIL from {fault.prop}: {summary}"
+    for r in caught:
+        assert r["repro"] and "import torch" in r["repro"], (
+            f"{fault.name}: the failure of {r['test_id']} carries no repro"
+        )
+
+
+def test_the_same_tests_pass_without_faults(pytester: pytest.Pytester) -> None:
+    tests = sorted({t for f in FAULTS for t in f.tests})
+    ret, results = run_suite(pytester, tests, None)
+    bad = [
+        (r["test_id"], r["verdict"], r["message"][:300]) for r in results if r["verdict"] not in ("pass", "convention")
+    ]
+    assert ret == 0 and not bad, f"unpatched torch fails the sharpness selection: {bad}"
+    assert {r["property"] for r in results} == {f.prop for f in FAULTS}
