@@ -38,7 +38,9 @@ def _warm() -> None:
 _warm()
 
 # The fast profile without shrinking: a fault only has to be detected here, not minimised.
-settings.register_profile("semantics-sharpness", parent=settings.get_profile("fast"), phases=[Phase.explicit, Phase.generate])
+settings.register_profile(
+    "semantics-sharpness", parent=settings.get_profile("fast"), phases=[Phase.explicit, Phase.generate]
+)
 
 
 class ApplyFault:
