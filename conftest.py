@@ -12,6 +12,28 @@ load_default_profile()
 pytest_plugins = ["reports.pytest_plugin"]
 
 
+def pytest_configure(config) -> None:
+    """Point the suite at the device and execution path the run asked for."""
+    from conformance import execution
+
+    device = config.getoption("--device", default="cpu")
+    path = config.getoption("--exec-path", default="eager")
+    execution.configure(device=device, path=path)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """On a machine without CUDA, CUDA cells are 'not run', never failed and never silently dropped."""
+    import pytest
+
+    from conformance.execution import cuda_unavailable_reason
+
+    reason = cuda_unavailable_reason(config.getoption("--device", default="cpu"))
+    if reason:
+        for item in items:
+            if item.get_closest_marker("conformance"):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
 def pytest_report_header(config) -> list[str]:
     import hypothesis
     import jax

@@ -18,6 +18,7 @@ import torch
 from conformance import tolerances as tol
 from conformance.compare import arrays_match, scalars_match
 from conformance.example import Example, to_numpy
+from conformance.execution import torch_callable
 from conformance.oracles import fd, jax_oracle
 from conformance.verdict import Outcome, Verdict
 
@@ -44,8 +45,12 @@ def _torch_vjp(ex: Example, *, seeded: bool, dtype: str | None = None, layouts: 
 
 def _run_torch_vjp(ex: Example, *, seeded: bool, dtype: str | None, layouts: bool) -> list[np.ndarray]:
     xs = ex.leaves(dtype=dtype, layouts=layouts)
-    y = ex.tree.torch_fn()(*xs)
+    f = torch_callable(ex.tree, ex.path)
     u = ex.tensor(ex.cotangent, dtype=dtype)
+    if ex.path == "func":  # torch.func.vjp instead of .backward()
+        _, pullback = torch.func.vjp(f, *xs)
+        return [to_numpy(g, s) for g, s in zip(pullback(u), ex.tree.leaf_shapes)]
+    y = f(*xs)
     if seeded:
         y.backward(u)
     else:
@@ -69,7 +74,8 @@ def _fd(ex: Example, v: list[np.ndarray], grads: list[np.ndarray]) -> fd.Directi
     vs = [torch.tensor(d, dtype=torch.float64) for d in v]
     gs = [torch.tensor(g, dtype=torch.float64) for g in grads]
     u = torch.tensor(ex.cotangent, dtype=torch.float64)
-    return fd.directional(ex.tree.torch_fn(), xs, vs, u, grad=gs, ops=ex.tree.size)
+    magnitude = reference(ex).evaluation.magnitude
+    return fd.directional(ex.tree.torch_fn(), xs, vs, u, grad=gs, ops=ex.tree.size, magnitude=magnitude)
 
 
 class Reference(NamedTuple):
@@ -173,7 +179,7 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
     def run() -> list[Outcome]:
         xs = ex.leaves(requires_grad=False)
         tangents = tuple(ex.tensor(d) for d in v)
-        _, jvp_out = torch.func.jvp(ex.tree.torch_fn(), tuple(xs), tangents)
+        _, jvp_out = torch.func.jvp(torch_callable(ex.tree, ex.path), tuple(xs), tangents)
         jvp_np = to_numpy(jvp_out, evaluation.output.shape)
         kink = _at_kink(evaluation, "jax", KINK_MARGIN_EXACT)
         if kink:
@@ -234,7 +240,7 @@ def second_order_matches_jax(ex: Example) -> list[Outcome]:
 
     def run() -> list[Outcome]:
         xs = ex.leaves()
-        y = ex.tree.torch_fn()(*xs)
+        y = torch_callable(ex.tree, ex.path)(*xs)
         grads = torch.autograd.grad(y, xs, ex.tensor(ex.cotangent), create_graph=True, allow_unused=True)
         s = sum((g * ex.tensor(w)).sum() for g, w in zip(grads, ex.second) if g is not None and g.requires_grad)
         if not isinstance(s, torch.Tensor):  # the first derivative is constant: the Hessian is zero

@@ -27,6 +27,7 @@ class Example:
     second: list[np.ndarray] = field(default_factory=list)  # w: second-order seed
     layouts: tuple[str, ...] = ()  # per leaf, one of LAYOUTS
     device: str = "cpu"
+    path: str = "eager"  # see conformance.execution
     cache: dict = field(default_factory=dict, repr=False, compare=False)  # oracle results shared by the checks
 
     @property

@@ -9,8 +9,9 @@ and domains of its inputs ``x0, x1, ...``.  The same leaf may appear twice
 from __future__ import annotations
 
 from collections.abc import Callable
+import ast
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, Union
 
 from conformance.registry.spec import Call, Domain, OpSpec, Shape
@@ -31,7 +32,18 @@ class Node:
     children: tuple[Node | Leaf, ...]
 
     def code(self) -> str:
-        return self.op.code([c.code() for c in self.children], self.call.kwargs)
+        return self.op.code([_operand(c.code()) for c in self.children], self.call.kwargs)
+
+
+def _operand(code: str) -> str:
+    """Parenthesise a child unless it is atomic (a name, call, attribute or subscript): ``(x0 - x1) ** 2``."""
+    return code if _atomic(code) else f"({code})"
+
+
+@lru_cache(maxsize=4096)
+def _atomic(code: str) -> bool:
+    node = ast.parse(code, mode="eval").body
+    return isinstance(node, (ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.Constant))
 
 
 Expr = Union[Node, Leaf]

@@ -7,6 +7,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from conformance.example import LAYOUTS, Example
+from conformance.execution import current
 from conformance.registry.shapes import Draw
 from conformance.registry.spec import OpSpec
 from conformance.tree import Tree
@@ -26,10 +27,13 @@ def draw_example(
 
     with torch.no_grad():
         out_shape = tuple(tree.torch_fn()(*[torch.tensor(x) for x in inputs]).shape)
+    device, path = current()
     ex = Example(
         tree=tree,
         inputs=inputs,
         dtype=dtype,
+        device=device,
+        path=path,
         cotangent=draw(seeds(out_shape), "u (vector seed)"),
         direction=[draw(seeds(x.shape), f"v{i} (direction)") for i, x in enumerate(inputs)],
     )

@@ -41,11 +41,13 @@ def directional(
     grad: Sequence[torch.Tensor] | None = None,
     step: float = STEP,
     ops: int = 1,
+    magnitude: float = 0.0,
 ) -> Directional:
     """Estimate ⟨u, J v⟩ for ``f`` at ``inputs`` (float64 tensors) along ``v`` (already scaled).
 
-    ``grad`` (an estimate of Jᵀu) corrects for the rounding of ``x ± t·v``;
-    ``ops`` is the number of ops in ``f`` and sizes the rounding term.
+    ``grad`` (an estimate of Jᵀu) corrects for the rounding of ``x ± t·v``.
+    The rounding term counts ``ops`` roundings of the largest intermediate value
+    ``magnitude`` (``x - tanh(x)`` at small x is tiny, but its noise is eps·|x|).
     """
     with torch.no_grad():
         fx = f(*inputs)
@@ -62,5 +64,6 @@ def directional(
         coarse, fine = central(step), central(step / 2)
     richardson = fine + (fine - coarse) / 3
     truncation = abs(fine - coarse) / 2
-    rounding = 8 * (ops + 1) * EPS * scale / step
+    noise = scale + float(u.abs().sum()) * magnitude
+    rounding = 32 * (ops + 1) * EPS * noise / step
     return Directional(richardson, truncation + rounding, scale)

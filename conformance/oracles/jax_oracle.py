@@ -163,6 +163,13 @@ class Evaluation:
             values[id(node)] = (out, tout)
         self.output, self.output_tangent = value(tree.root)
 
+    @property
+    def magnitude(self) -> float:
+        """The largest finite |value| anywhere in the tree: inputs, intermediates, output."""
+        arrays = [*self.inputs, self.output, *(x for xs in self.node_inputs.values() for x in xs)]
+        finite = [np.abs(a[np.isfinite(a)]) for a in arrays if np.size(a)]
+        return max((float(a.max()) for a in finite if a.size), default=0.0)
+
     def vjp(self, cotangent: np.ndarray) -> list[np.ndarray]:
         """Jᵀu for each leaf, by a reverse sweep of per-op VJPs."""
         grads = [np.zeros(s) for s in self.tree.leaf_shapes]
