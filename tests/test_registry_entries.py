@@ -26,7 +26,7 @@ MARGIN = 1e-3  # relative distance kept from domain ends and kinks
 BOUND = 8.0  # sampled magnitudes for unbounded domains
 FORWARD_RTOL = 1e-10
 VJP_RTOL = 1e-9
-TERMS_FLOOR = 1e-4  # ×|cot|: with VJP_RTOL, an absolute floor of 1e-13·|cot| for gradients that cancel to ~0
+TERMS_FLOOR = 1e-4  # ×|cot| (VJP) or ×max|input| (forward): values that cancel to ~0 are judged against this floor
 
 SETTINGS = settings(
     max_examples=10,
@@ -86,20 +86,28 @@ def _context(op: OpSpec, call: Call, arrays) -> str:
     return f"op {op.name}: {code}\ncall {call}\ninputs:\n{values}"
 
 
-# Real torch discrepancies this test finds, kept sharp as strict xfails (each with its minimal repro).
+# Real torch discrepancies this test finds, kept sharp as xfails (each with its minimal repro): op -> (strict, reason).
+# Strict where every example shows it; not strict where only some inputs do (sinc needs |x| below about 1e-5).
 KNOWN_FINDINGS = {
     "hardsigmoid": (
+        True,
         "torch 2.13 CPU float64: F.hardsigmoid's gradient is float32(1/6) = 0.1666666716337204, 3e-8 relative off. "
         "Repro: x = torch.tensor(0.0, dtype=torch.float64, requires_grad=True); "
         "torch.autograd.grad(F.hardsigmoid(x), x)[0].item() - 1/6  # 4.97e-09, expected 0"
+    ),
+    "sinc": (
+        False,
+        "torch 2.13 float64: torch.sinc's gradient cancels near 0 (true -pi**2*x/3). "
+        "Repro: x = torch.tensor(1e-8, dtype=torch.float64, requires_grad=True); "
+        "torch.autograd.grad(torch.sinc(x), x)[0].item()  # -2.106e-08, expected -3.290e-08; 0.0 at x=1e-10",
     ),
 }
 
 
 def _cases():
     for op in OPS:
-        reason = KNOWN_FINDINGS.get(op.name)
-        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+        strict, reason = KNOWN_FINDINGS.get(op.name, (False, None))
+        marks = [pytest.mark.xfail(reason=reason, strict=strict)] if reason else []
         yield pytest.param(op, id=op.name, marks=marks)
 
 
@@ -123,7 +131,10 @@ def test_registry_entry(op: OpSpec, data) -> None:
     rtol_f = max(FORWARD_RTOL, op.rtol.get("float64", 0.0))
     out_j, vjp_j = jax.vjp(lambda *a: op.jax(*a, **params), *[jnp.asarray(a) for a in arrays])
     out_t = out.detach().numpy()
-    err = _rel_err(out_t, np.asarray(out_j))
+    # Outputs that cancel to ~0 (gelu_tanh's 1 + tanh(z) far left) carry rounding from terms the size of the
+    # inputs: measure their error against TERMS_FLOOR·max|input|, not against the tiny output itself.
+    in_scale = max([1.0] + [float(np.max(np.abs(a), initial=0.0)) for a in arrays])
+    err = _rel_err(out_t, np.asarray(out_j), floor=TERMS_FLOOR * in_scale)
     assert err <= rtol_f, f"{ctx}\nforward: torch {out_t!r}\n         jax   {np.asarray(out_j)!r}\nrelative error {err:.3g} > {rtol_f:g}"
 
     # (c) VJP with a random cotangent
