@@ -1,0 +1,393 @@
+"""Planted gradient faults: torch ops whose reverse-mode derivative is wrong in part of the input space.
+
+Each fault replaces one public torch API (``torch.X``, a ``torch.Tensor`` method or
+operator, ``torch.nn.functional.X``) with a wrapper that routes floating-point
+tensors through a ``torch.autograd.Function``.  The Function's forward calls the
+original op, so values are bit-for-bit unchanged; its ``jvp`` is the correct
+forward-mode derivative (except for the one forward-mode fault), so
+``torch.func.jvp`` keeps working; its ``backward`` is built from differentiable
+torch ops, so double backward works, and is wrong only where the fault says.
+
+Everything the wrappers and rules call is captured here at import, before any
+patch, so a rule never re-enters a patched op.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from unittest import mock
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from tests.faults.semantics import Fault
+
+Tensor = torch.Tensor
+
+# The originals, captured before any patch.
+_SIN, _COS, _EXP, _TANH, _SINH, _COSH, _SIGMOID = (
+    torch.sin, torch.cos, torch.exp, torch.tanh, torch.sinh, torch.cosh, torch.sigmoid
+)  # fmt: skip
+_MUL_OP, _ADD_OP, _DIV_OP, _MATMUL_OP, _MEAN = (
+    Tensor.__mul__, Tensor.__add__, Tensor.__truediv__, Tensor.__matmul__, Tensor.mean
+)  # fmt: skip
+_MATMUL, _SOFTPLUS = torch.matmul, F.softplus
+mul, add, div, where = torch.mul, torch.add, torch.div, torch.where
+
+# The reverse-mode properties of suites/: each compares torch's Jᵀu with an oracle.
+REVERSE = ("vjp", "scalar_backward", "broadcast")
+
+
+@dataclass(frozen=True)
+class GradientFault(Fault):
+    """A gradient fault: ``target`` is the patched public API, ``ops`` the registry ops whose cells run it.
+
+    ``prop`` is the property the fault is designed to be caught by; ``allowed`` lists every
+    property whose FAIL counts as correctly attributed (it includes ``prop``).
+    """
+
+    target: str = ""
+    ops: tuple[str, ...] = ()
+    allowed: tuple[str, ...] = ()
+
+    @property
+    def keyword(self) -> str:
+        """The ``pytest -k`` expression: this fault's op cells (``test_vjp[sin-float64]``) and every tree cell."""
+        return " or ".join([*(f"[{op}-" for op in self.ops), "tree"])
+
+
+# -- one autograd.Function per rule ------------------------------------------------------------
+
+
+def _function(name: str, backward: Callable[..., tuple], jvp: Callable[..., Tensor], forward: Callable) -> type:
+    """An autograd.Function: ``forward(*inputs)`` exact, ``backward(inputs, g)``, ``jvp(inputs, tangents)``.
+
+    Non-tensor inputs (dims, flags) pass through; tensors are saved for both modes.
+    """
+
+    def setup_context(ctx: Any, inputs: tuple, output: Tensor) -> None:
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+        ctx.save_for_backward(*tensors)
+        ctx.save_for_forward(*tensors)
+        ctx.statics = [None if isinstance(x, Tensor) else x for x in inputs]
+        ctx.out_shape = output.shape
+
+    def inputs_of(ctx: Any) -> list[Any]:
+        tensors = iter(ctx.saved_tensors)
+        return [next(tensors) if s is None else s for s in ctx.statics]
+
+    def bwd(ctx: Any, g: Tensor) -> tuple:
+        return tuple(backward(inputs_of(ctx), g))
+
+    def fwd_ad(ctx: Any, *tangents: Any) -> Tensor:
+        return jvp(inputs_of(ctx), tangents).expand(ctx.out_shape)
+
+    def fwd(*inputs: Any) -> Tensor:  # a Python signature: autograd.Function binds its arguments
+        return forward(*inputs)
+
+    namespace = {
+        "forward": staticmethod(fwd),
+        "setup_context": staticmethod(setup_context),
+        "backward": staticmethod(bwd),
+        "jvp": staticmethod(fwd_ad),
+        "generate_vmap_rule": True,
+    }
+    return type(name, (torch.autograd.Function,), namespace)
+
+
+def _is_float(*xs: Any) -> bool:
+    return all(isinstance(x, Tensor) and x.is_floating_point() for x in xs)
+
+
+def _zero(t: Tensor | None, like: Tensor) -> Tensor:
+    return torch.zeros_like(like) if t is None else t
+
+
+def _to(g: Tensor, x: Tensor) -> Tensor:
+    """Reduce a broadcast gradient to its input's shape (the correct rule)."""
+    return g.sum_to_size(x.shape) if g.shape != x.shape else g
+
+
+def _unary_patch(owner: Any, attr: str, fn: type) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    original = getattr(owner, attr)
+
+    @functools.wraps(original)
+    def patched(x: Any, *args: Any, **kwargs: Any) -> Any:
+        if not args and not kwargs and _is_float(x):
+            return fn.apply(x)
+        return original(x, *args, **kwargs)
+
+    return lambda: mock.patch.object(owner, attr, patched)
+
+
+def _binary_patch(
+    owner: Any, attr: str, fn: type, when: Callable[[Tensor, Tensor], bool] = lambda a, b: True
+) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    original = getattr(owner, attr)
+
+    @functools.wraps(original)
+    def patched(a: Any, b: Any, *args: Any, **kwargs: Any) -> Any:
+        if not args and not kwargs and _is_float(a, b) and when(a, b):
+            return fn.apply(a, b)
+        return original(a, b, *args, **kwargs)
+
+    return lambda: mock.patch.object(owner, attr, patched)
+
+
+# -- a sign flip in one region: sin'(x) = -cos(x) for x > 1 --------------------------------------
+
+SinFlip = _function(
+    "SinFlip",
+    forward=_SIN,
+    backward=lambda i, g: (mul(g, where(i[0] > 1, -_COS(i[0]), _COS(i[0]))),),
+    jvp=lambda i, t: mul(t[0], _COS(i[0])),
+)
+
+# -- a tiny relative error everywhere: exp'(x) = exp(x)·(1 + 1e-5) --------------------------------
+
+ExpTiny = _function(
+    "ExpTiny",
+    forward=_EXP,
+    backward=lambda i, g: (mul(g, _EXP(i[0])) * (1 + 1e-5),),
+    jvp=lambda i, t: mul(t[0], _EXP(i[0])),
+)
+
+# -- an error only in float32: tanh'(x) off by 1e-3 relative for float32 tensors -----------------
+
+
+def _tanh_grad(x: Tensor) -> Tensor:
+    y = _TANH(x)
+    return 1 - mul(y, y)
+
+
+TanhFloat32 = _function(
+    "TanhFloat32",
+    forward=_TANH,
+    backward=lambda i, g: (mul(g, _tanh_grad(i[0])) * (1 + 1e-3 if i[0].dtype == torch.float32 else 1.0),),
+    jvp=lambda i, t: mul(t[0], _tanh_grad(i[0])),
+)
+
+# -- an error only for non-contiguous inputs: x * y, the gradient of a strided operand 1e-3 off ---
+# The contiguity of each operand is decided by the wrapper and passed in as a flag.
+
+MulStrided = _function(
+    "MulStrided",
+    forward=lambda a, b, a_strided, b_strided: _MUL_OP(a, b),
+    backward=lambda i, g: (
+        _to(mul(g, i[1]), i[0]) * (1 + 1e-3 if i[2] else 1.0),
+        _to(mul(g, i[0]), i[1]) * (1 + 1e-3 if i[3] else 1.0),
+        None,
+        None,
+    ),
+    jvp=lambda i, t: add(mul(_zero(t[0], i[0]), i[1]), mul(i[0], _zero(t[1], i[1]))),
+)
+
+
+def _mul_strided() -> contextlib.AbstractContextManager[Any]:
+    @functools.wraps(_MUL_OP)
+    def patched(a: Any, b: Any) -> Any:
+        if _is_float(a, b):
+            return MulStrided.apply(a, b, not a.is_contiguous(), not b.is_contiguous())
+        return _MUL_OP(a, b)
+
+    return mock.patch.object(Tensor, "__mul__", patched)
+
+
+# -- an error only when an operand broadcasts: x + y sums a broadcast gradient as a mean ----------
+
+
+def _mean_to(g: Tensor, x: Tensor) -> Tensor:
+    if g.shape == x.shape:
+        return g
+    return g.sum_to_size(x.shape) * (x.numel() / g.numel())
+
+
+AddBroadcast = _function(
+    "AddBroadcast",
+    forward=_ADD_OP,
+    backward=lambda i, g: (_mean_to(g, i[0]), _mean_to(g, i[1])),
+    jvp=lambda i, t: add(_zero(t[0], i[0]), _zero(t[1], i[1])),
+)
+
+# -- an error only when both operands are the same tensor: x * x gets g·x, not 2·g·x --------------
+
+MulSelf = _function(
+    "MulSelf",
+    forward=lambda a: _MUL_OP(a, a),
+    backward=lambda i, g: (mul(g, i[0]),),
+    jvp=lambda i, t: 2 * mul(t[0], i[0]),
+)
+
+
+def _mul_self() -> contextlib.AbstractContextManager[Any]:
+    @functools.wraps(_MUL_OP)
+    def patched(a: Any, b: Any) -> Any:
+        if a is b and _is_float(a):
+            return MulSelf.apply(a)
+        return _MUL_OP(a, b)
+
+    return mock.patch.object(Tensor, "__mul__", patched)
+
+
+# -- an error only above some size: softplus' off by 1% when numel > 16 ----------------------------
+
+
+def _softplus_grad(x: Tensor, beta: float, threshold: float) -> Tensor:
+    z = x * beta
+    return where(z > threshold, torch.ones_like(x), _SIGMOID(z))
+
+
+SoftplusLarge = _function(
+    "SoftplusLarge",
+    forward=lambda x, beta, threshold: _SOFTPLUS(x, beta=beta, threshold=threshold),
+    backward=lambda i, g: (
+        mul(g, _softplus_grad(*i)) * (1.01 if i[0].numel() > 16 else 1.0),
+        None,
+        None,
+    ),
+    jvp=lambda i, t: mul(t[0], _softplus_grad(*i)),
+)
+
+
+def _softplus_large() -> contextlib.AbstractContextManager[Any]:
+    @functools.wraps(_SOFTPLUS)
+    def patched(x: Any, beta: float = 1.0, threshold: float = 20.0) -> Any:
+        if _is_float(x):
+            return SoftplusLarge.apply(x, beta, threshold)
+        return _SOFTPLUS(x, beta=beta, threshold=threshold)
+
+    return mock.patch.object(F, "softplus", patched)
+
+
+# -- an error only in the second derivative: sinh's backward is g·cosh(x) through a Function -----
+# whose own backward has the wrong sign for x (d/dx of g·cosh(x) is g·sinh(x), it returns -g·sinh(x)).
+
+CoshTimes = _function(
+    "CoshTimes",
+    forward=lambda g, x: mul(g, _COSH(x)),
+    backward=lambda i, gg: (mul(gg, _COSH(i[1])), -mul(mul(gg, i[0]), _SINH(i[1]))),
+    jvp=lambda i, t: add(mul(_zero(t[0], i[0]), _COSH(i[1])), mul(mul(i[0], _SINH(i[1])), _zero(t[1], i[1]))),
+)
+
+SinhSecond = _function(
+    "SinhSecond",
+    forward=_SINH,
+    backward=lambda i, g: (CoshTimes.apply(g, i[0]),),
+    jvp=lambda i, t: mul(t[0], _COSH(i[0])),
+)
+
+# -- an error only in forward mode: sigmoid's jvp has the wrong sign for x < 0 ---------------------
+
+
+def _sigmoid_grad(x: Tensor) -> Tensor:
+    s = _SIGMOID(x)
+    return mul(s, 1 - s)
+
+
+SigmoidForward = _function(
+    "SigmoidForward",
+    forward=_SIGMOID,
+    backward=lambda i, g: (mul(g, _sigmoid_grad(i[0])),),
+    jvp=lambda i, t: mul(t[0], where(i[0] < 0, -_sigmoid_grad(i[0]), _sigmoid_grad(i[0]))),
+)
+
+# -- a wrong denominator in the quotient rule: d(x/y)/dy = -x/y instead of -x/y² --------------------
+
+DivDenominator = _function(
+    "DivDenominator",
+    forward=_DIV_OP,
+    backward=lambda i, g: (_to(div(g, i[1]), i[0]), _to(-div(mul(g, i[0]), i[1]), i[1])),
+    jvp=lambda i, t: torch.sub(div(_zero(t[0], i[0]), i[1]), div(mul(i[0], _zero(t[1], i[1])), mul(i[1], i[1]))),
+)
+
+# -- a matmul gradient missing a transpose for square operands: dL/dA = G·B instead of G·Bᵀ -------
+
+MatmulSquare = _function(
+    "MatmulSquare",
+    forward=_MATMUL,
+    backward=lambda i, g: (_MATMUL(g, i[1]), _MATMUL(i[0].mT, g)),
+    jvp=lambda i, t: add(_MATMUL(_zero(t[0], i[0]), i[1]), _MATMUL(i[0], _zero(t[1], i[1]))),
+)
+
+
+def _square(a: Tensor, b: Tensor) -> bool:
+    return a.dim() == 2 and b.dim() == 2 and a.shape[0] == a.shape[1] == b.shape[0] == b.shape[1]
+
+
+@contextlib.contextmanager
+def _matmul_square() -> Iterator[None]:
+    with (
+        _binary_patch(Tensor, "__matmul__", MatmulSquare, _square)(),
+        _binary_patch(torch, "matmul", MatmulSquare, _square)(),
+    ):
+        yield
+
+
+# -- a reduction dividing by the wrong count: x.mean(dim) backward divides by numel ---------------
+
+
+def _dims(x: Tensor, dim: Any) -> list[int]:
+    dims = list(dim) if isinstance(dim, (list, tuple)) else [dim]
+    return sorted(d % x.dim() for d in dims) if x.dim() else []
+
+
+def _mean_backward(i: list[Any], g: Tensor) -> tuple:
+    x, dim, keepdim = i
+    if not keepdim:
+        for d in _dims(x, dim):
+            g = g.unsqueeze(d)
+    return (g.expand(x.shape) / max(x.numel(), 1), None, None)  # should be / the reduced dims' size
+
+
+MeanDimCount = _function(
+    "MeanDimCount",
+    forward=lambda x, dim, keepdim: _MEAN(x, dim, keepdim),
+    backward=_mean_backward,
+    jvp=lambda i, t: _MEAN(t[0], i[1], i[2]),
+)
+
+
+def _mean_dim_count() -> contextlib.AbstractContextManager[Any]:
+    @functools.wraps(_MEAN)
+    def patched(x: Any, *args: Any, **kwargs: Any) -> Any:
+        names = ("dim", "keepdim")
+        bound = {**dict(zip(names, args)), **kwargs}
+        if len(args) <= 2 and set(kwargs) <= set(names) and bound.get("dim") is not None and _is_float(x):
+            return MeanDimCount.apply(x, bound["dim"], bool(bound.get("keepdim", False)))
+        return _MEAN(x, *args, **kwargs)
+
+    return mock.patch.object(Tensor, "mean", patched)
+
+
+SUITES = ("suites/test_gradients.py", "suites/test_trees.py")  # the gradient suites; ``keyword`` selects cells
+FAULTS: list[GradientFault] = [
+    GradientFault("sin_sign_flip_above_1", "a sign flip in one region of the domain", "vjp", SUITES, _unary_patch(torch, "sin", SinFlip),
+                  target="torch.sin", ops=("sin",), allowed=REVERSE),
+    GradientFault("exp_tiny_relative", "a tiny relative error (1e-5) everywhere", "vjp", SUITES, _unary_patch(torch, "exp", ExpTiny),
+                  target="torch.exp", ops=("exp",), allowed=REVERSE),
+    GradientFault("tanh_float32_only", "an error only in float32", "float32", SUITES, _unary_patch(torch, "tanh", TanhFloat32),
+                  target="torch.tanh", ops=("tanh",), allowed=("float32",)),
+    GradientFault("mul_noncontiguous", "an error only for non-contiguous inputs", "layout", SUITES, _mul_strided,
+                  target="torch.Tensor.__mul__", ops=("mul",), allowed=("layout",)),
+    GradientFault("add_broadcast_mean", "an error only when an operand broadcasts", "broadcast", SUITES, _binary_patch(Tensor, "__add__", AddBroadcast),
+                  target="torch.Tensor.__add__", ops=("add",), allowed=REVERSE),
+    GradientFault("mul_same_operand", "an error only when both operands are the same tensor (x*x)", "vjp", SUITES, _mul_self,
+                  target="torch.Tensor.__mul__", ops=("mul",), allowed=REVERSE),
+    GradientFault("softplus_large_tensors", "an error only for tensors above some size", "vjp", SUITES, _softplus_large,
+                  target="torch.nn.functional.softplus", ops=("softplus",), allowed=REVERSE),
+    GradientFault("sinh_second_derivative", "an error only in the second derivative", "second_order", SUITES, _unary_patch(torch, "sinh", SinhSecond),
+                  target="torch.sinh", ops=("sinh",), allowed=("second_order",)),
+    GradientFault("sigmoid_forward_mode", "an error only in forward mode", "jvp", SUITES, _unary_patch(torch, "sigmoid", SigmoidForward),
+                  target="torch.sigmoid", ops=("sigmoid",), allowed=("jvp",)),
+    GradientFault("div_quotient_denominator", "a wrong denominator in a quotient rule", "vjp", SUITES, _binary_patch(Tensor, "__truediv__", DivDenominator),
+                  target="torch.Tensor.__truediv__", ops=("div",), allowed=REVERSE),
+    GradientFault("matmul_square_no_transpose", "a matmul gradient missing a transpose for square operands", "vjp", SUITES, _matmul_square,
+                  target="torch.Tensor.__matmul__, torch.matmul", ops=("matmul", "torch_matmul"), allowed=REVERSE),
+    GradientFault("mean_dim_wrong_count", "a reduction dividing by the wrong count", "vjp", SUITES, _mean_dim_count,
+                  target="torch.Tensor.mean", ops=("mean_dim",), allowed=REVERSE),
+]  # fmt: skip
+FAULTS_BY_NAME = {f.name: f for f in FAULTS}
