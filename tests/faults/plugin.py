@@ -27,8 +27,12 @@ COUNTER = pytest.StashKey["DetectionCost"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("planted faults", "mutation testing of the suite (tests/faults)")
-    group.addoption("--plant-fault", default=None, help="install this planted fault (a name from tests/faults) for the session")
-    group.addoption("--fault-stats", default=None, help="write the detection cost (examples, seconds) to this JSON file")
+    group.addoption(
+        "--plant-fault", default=None, help="install this planted fault (a name from tests/faults) for the session"
+    )
+    group.addoption(
+        "--fault-stats", default=None, help="write the detection cost (examples, seconds) to this JSON file"
+    )
 
 
 class DetectionCost:
