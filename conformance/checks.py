@@ -18,7 +18,7 @@ import torch
 from conformance import tolerances as tol
 from conformance.compare import arrays_match, scalars_match
 from conformance.example import Example, to_numpy
-from conformance.execution import torch_callable
+from conformance.execution import TF32_RTOL_PER_OP, tf32_applies, torch_callable
 from conformance.oracles import fd, jax_oracle
 from conformance.verdict import Outcome, Verdict
 
@@ -75,7 +75,8 @@ def _fd(ex: Example, v: list[np.ndarray], grads: list[np.ndarray]) -> fd.Directi
     gs = [torch.tensor(g, dtype=torch.float64) for g in grads]
     u = torch.tensor(ex.cotangent, dtype=torch.float64)
     magnitude = reference(ex).evaluation.magnitude
-    return fd.directional(ex.tree.torch_fn(), xs, vs, u, grad=gs, ops=ex.tree.size, magnitude=magnitude)
+    noise = max(op.rtol.get("float64", 0.0) for op in ex.tree.ops) if ex.tree.ops else 0.0
+    return fd.directional(ex.tree.torch_fn(), xs, vs, u, grad=gs, ops=ex.tree.size, magnitude=magnitude, op_noise=noise)
 
 
 class Reference(NamedTuple):
@@ -283,19 +284,31 @@ def float32_matches_float64(ex: Example) -> list[Outcome]:
         nudged_grads = jax_oracle.evaluate(ex.tree, nudged, [np.zeros_like(x) for x in ex.inputs]).vjp(ex.cotangent)
         sensitivity = [4 * np.abs(a - b) for a, b in zip(nudged_grads, expected)]
         grads = _torch_vjp(ex, seeded=True)
-        return [
-            arrays_match(
-                grads,
-                expected,
-                rtol=tol.float32_rtol(ex.tree.ops),
-                oracle="float64",
-                what="float32 gradient",
-                oracle_error=sensitivity,
-                seed_scale=_seed(ex.cotangent),
-            )
-        ]
+        outcome = arrays_match(
+            grads,
+            expected,
+            rtol=tol.float32_rtol(ex.tree.ops),
+            oracle="float64",
+            what="float32 gradient",
+            oracle_error=sensitivity,
+            seed_scale=_seed(ex.cotangent),
+        )
+        if outcome.verdict is Verdict.FAIL and tf32_applies(ex.device, ex.dtype, [op.family for op in ex.tree.ops]):
+            outcome = _tf32(outcome, grads, expected, sensitivity, ex)
+        return [outcome]
 
     return guarded("torch", "float32 backward", run)
+
+
+def _tf32(strict: Outcome, grads: list[np.ndarray], expected: list[np.ndarray], sensitivity, ex: Example) -> Outcome:
+    """TF32 is on (a setting the run record shows): within TF32 rounding is CONVENTION, beyond it FAIL naming TF32."""
+    rtol = TF32_RTOL_PER_OP * max(1, ex.tree.size)
+    loose = arrays_match(grads, expected, rtol=rtol, oracle="float64", what="float32 gradient (TF32 on)",
+                         oracle_error=sensitivity, seed_scale=_seed(ex.cotangent))  # fmt: skip
+    if loose.verdict is Verdict.PASS:
+        return Outcome(Verdict.CONVENTION, "float64", strict.error, rtol,
+                       f"TF32: within TF32 rounding ({rtol:.2g}) but not float32's; {strict.message}")  # fmt: skip
+    return Outcome(Verdict.FAIL, "float64", loose.error, rtol, f"beyond TF32 rounding (TF32 is on): {loose.message}")
 
 
 def layout_is_irrelevant(ex: Example) -> list[Outcome]:

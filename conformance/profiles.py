@@ -26,7 +26,7 @@ _SUPPRESS = [
 settings.register_profile("default", max_examples=25, deadline=None, suppress_health_check=_SUPPRESS)
 settings.register_profile(
     "ci",
-    max_examples=25,
+    max_examples=10,
     deadline=None,
     derandomize=True,
     database=None,
@@ -48,4 +48,4 @@ def load_default_profile() -> str:
 
 def tree_examples() -> int:
     """Examples for the random-tree properties: these are where composition bugs hide, so they get more."""
-    return settings().max_examples * 8
+    return settings().max_examples * 20

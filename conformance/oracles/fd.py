@@ -42,6 +42,7 @@ def directional(
     step: float = STEP,
     ops: int = 1,
     magnitude: float = 0.0,
+    op_noise: float = 0.0,
 ) -> Directional:
     """Estimate ⟨u, J v⟩ for ``f`` at ``inputs`` (float64 tensors) along ``v`` (already scaled).
 
@@ -65,5 +66,5 @@ def directional(
     richardson = fine + (fine - coarse) / 3
     truncation = abs(fine - coarse) / 2
     noise = scale + float(u.abs().sum()) * magnitude
-    rounding = 32 * (ops + 1) * EPS * noise / step
+    rounding = (ops + 1) * max(32 * EPS, op_noise) * noise / step
     return Directional(richardson, truncation + rounding, scale)

@@ -145,5 +145,11 @@ OPS = [
         near_kink=_zero_vector("dim"),
         conventions=("norm_at_0",),
     ),
-    act("layer_norm", "F.layer_norm({x}, {x}.shape[-1:])", _layer_norm, rule=Same(min_rank=1), family="normalization"),
+    act(
+        "layer_norm",
+        "F.layer_norm({x}, {x}.shape[-1:])",
+        _layer_norm,
+        rule=Same(min_rank=1, elementwise=False),
+        family="normalization",
+    ),
 ]

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.registry.shapes import ClassTargets, PairLoss, ReduceDimPair
+from conformance.registry.shapes import ReduceAll, ClassTargets, PairLoss, ReduceDimPair
 from conformance.registry.spec import REALS, Domain, OpSpec
 
 PAIR = PairLoss()
@@ -133,11 +133,13 @@ OPS = [
         domain=(REALS, PROB),
         notes="x holds log-probabilities, y probabilities",
     ),
-    loss(
-        "soft_margin_loss",
-        "F.soft_margin_loss({x}, {y}.detach())",
-        lambda x, y: jnp.mean(jax.nn.softplus(-jax.lax.stop_gradient(y) * x)),
-        notes="torch refuses a target that requires grad, so the template detaches it",
+    OpSpec(
+        name="soft_margin_loss",
+        family="loss",
+        torch="F.soft_margin_loss({x}, torch.ones_like({x}))",
+        jax=lambda x: jnp.mean(jax.nn.softplus(-x)),
+        rule=ReduceAll(),
+        notes="torch refuses a target that requires grad, so the target is a constant of ones",
     ),
     loss(
         "poisson_nll_loss",
