@@ -119,7 +119,7 @@ def run_conformance(session: nox.Session, version: str) -> None:
     suite_failed = False
     try:
         session.run(
-            "pytest", "suites", "-n", "auto", "--results-label", f"torch-{version}", *session.posargs,
+            "pytest", "suites", "-n", "auto", "--dist", "loadgroup", "--results-label", f"torch-{version}", *session.posargs,
             env={PROFILE_ENV: profile},
         )  # fmt: skip
     except CommandFailed:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import pytest
 
@@ -39,7 +40,12 @@ class TreeCase(NamedTuple):
 def op_cases(dtype: str, where: Callable[[OpSpec], bool] = lambda op: True) -> list:
     """One case per registry op that supports ``dtype`` and satisfies ``where``."""
     return [
-        pytest.param(OpCase(op.name, op.family, dtype), id=OpCase(op.name, op.family, dtype).id)
+        # One xdist group per op (`--dist loadgroup`): an op's JAX functions compile on one worker only.
+        pytest.param(
+            OpCase(op.name, op.family, dtype),
+            id=OpCase(op.name, op.family, dtype).id,
+            marks=pytest.mark.xdist_group(op.name),
+        )
         for op in OPS
         if dtype in op.dtypes and where(op)
     ]
