@@ -35,12 +35,23 @@ def elements(domain: Domain, dtype: str = "float64") -> st.SearchStrategy[float]
         hi = domain.high - EDGE_MARGIN * max(1.0, abs(domain.high))
     if hi <= lo:  # a narrow domain: sample its middle
         lo = hi = (domain.low + domain.high) / 2
+    if dtype == "float32":  # the bounds must be float32 numbers themselves, rounded inward
+        lo, hi = _float32_inward(lo, hi)
     values = st.floats(lo, hi, width=WIDTH[dtype], allow_subnormal=False, allow_nan=False, allow_infinity=False)
     if lo < 0 < hi:
         values = values.map(lambda v: v if abs(v) >= MIN_MAGNITUDE else 0.0)
     if domain.kinks:
         values = values.filter(lambda v: all(abs(v - k) > KINK_MARGIN * max(1.0, abs(k)) for k in domain.kinks))
     return values
+
+
+def _float32_inward(lo: float, hi: float) -> tuple[float, float]:
+    f_lo, f_hi = np.float32(lo), np.float32(hi)
+    if float(f_lo) < lo:
+        f_lo = np.nextafter(f_lo, np.float32(np.inf))
+    if float(f_hi) > hi:
+        f_hi = np.nextafter(f_hi, np.float32(-np.inf))
+    return float(f_lo), float(max(f_lo, f_hi))
 
 
 def arrays(shape: Shape, domain: Domain, dtype: str = "float64") -> st.SearchStrategy[np.ndarray]:

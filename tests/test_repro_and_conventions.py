@@ -1,0 +1,50 @@
+"""Repro scripts run on their own; the convention table is keyed by torch version; a missing JAX says what to do."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+
+import conformance.jaxsetup  # noqa: F401
+from conformance.conventions import CONVENTIONS, documented
+from conformance.example import Example
+from conformance.registry import OPS_BY_NAME
+from conformance.registry.spec import make_call
+from conformance.repro import repro_script
+from conformance.tree import single_op_tree
+from conformance.verdict import Outcome, Verdict
+
+
+def test_repro_script_is_self_contained_and_runs() -> None:
+    tree = single_op_tree(OPS_BY_NAME["mul"], make_call([(2, 2), (2,)]))
+    ex = Example(
+        tree,
+        [np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, -1.0])],
+        cotangent=np.ones((2, 2)),
+        layouts=("transposed", "sliced"),
+    )
+    script = repro_script(
+        ex, "vjp", Outcome(Verdict.FAIL, "jax", 1.0, 0.1, "example"), expected=[np.zeros((2, 2)), np.zeros(2)]
+    )
+    assert "x0 * x1" in script and "y.backward(u)" in script
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "x1.grad = tensor([4., 6.]" in done.stdout, done.stdout
+
+
+def test_conventions_are_documented_with_sources_and_keyed_by_version() -> None:
+    assert all(c.source for c in CONVENTIONS)
+    assert documented("abs", "x=0", "2.13.0+cpu").torch == (0.0,)
+    assert documented("abs", "x=1", "2.13.0") is None
+    assert all(op in OPS_BY_NAME for c in CONVENTIONS for op in c.ops), (
+        "a convention names an op missing from the registry"
+    )
+
+
+def test_missing_jax_gives_an_actionable_error() -> None:
+    code = "import sys; sys.modules['jax'] = None\nimport conformance.jaxsetup"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "pip install jax jaxlib" in done.stderr and "nox -s conformance" in done.stderr, done.stderr

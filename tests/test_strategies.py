@@ -1,0 +1,78 @@
+"""Meta-tests for the strategies: they produce valid inputs, in domain, exact in their dtype, off kinks."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import conformance.jaxsetup  # noqa: F401
+from conformance.registry import OPS
+from strategies import labelled
+from strategies.examples import draw_example, draw_op_example
+from strategies.tensors import KINK_MARGIN, arrays
+from strategies.trees import TREE_OPS, draw_op_tree, draw_tree
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_op_examples_are_in_domain_off_kinks_and_run(data) -> None:
+    draw = labelled(data)
+    op = draw(st.sampled_from(OPS), "op")
+    dtype = draw(st.sampled_from(op.dtypes), "dtype")
+    ex = draw_op_example(draw, op, dtype)
+    call = ex.tree.nodes[0].call
+    assert [x.shape for x in ex.inputs] == list(call.input_shapes), f"{op.name}: inputs do not have the rule's shapes"
+    for i, x in enumerate(ex.inputs):
+        d = op.domain_of(i)
+        if not d.matrix:
+            assert d.contains(x, 0.0), f"{op.name}: x{i}={x} leaves {d}"
+        if dtype == "float32":
+            assert np.array_equal(x.astype(np.float32).astype(np.float64), x), (
+                f"{op.name}: x{i} is not exact in float32"
+            )
+        assert np.all(np.isfinite(x))
+    assert not op.is_near_kink(ex.inputs, call.kwargs, KINK_MARGIN), f"{op.name}: smooth example on a kink"
+    out = ex.tree.torch_fn()(*[torch.tensor(x) for x in ex.inputs])
+    assert tuple(out.shape) == ex.cotangent.shape, f"{op.name}: the seed u must have the output's shape"
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_trees_are_well_typed_and_within_budget(data) -> None:
+    draw = labelled(data)
+    max_ops = draw(st.integers(1, 8), "max ops")
+    tree = draw_tree(draw, max_ops=max_ops)
+    assert 1 <= tree.size <= max_ops, f"{tree.label}: {tree.size} ops for a budget of {max_ops}"
+    assert all(op in TREE_OPS for op in tree.ops)
+    ex = draw_example(draw, tree, "float64")
+    torch.tensor(0)  # the rendered source must run: shapes typed correctly
+    with torch.no_grad():
+        out = tree.torch_fn()(*[torch.tensor(x) for x in ex.inputs])
+    assert out.dtype == torch.float64
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.data())
+def test_layouts_are_non_contiguous_but_hold_the_same_values(data) -> None:
+    draw = labelled(data)
+    op = draw(st.sampled_from([o for o in OPS if o.name in ("add", "mul", "sum_dim", "matmul", "transpose")]), "op")
+    ex = draw_example(draw, draw_op_tree(draw, op), "float64", layouts=True)
+    for i, (strided, plain) in enumerate(zip(ex.leaves(), ex.leaves(layouts=False))):
+        assert torch.equal(strided, plain), f"layout {ex.layout(i)} changed the values"
+        assert strided.is_leaf and strided.requires_grad
+
+
+def test_float32_elements_are_exact_and_in_domain() -> None:
+    from conformance.registry.spec import Domain
+
+    @settings(max_examples=100, deadline=None)
+    @given(x=arrays((4,), Domain(0.0, math.inf, kinks=(1.0,)), "float32"))
+    def check(x: np.ndarray) -> None:
+        assert np.all(x > 0) and np.all(np.abs(x - 1.0) > KINK_MARGIN)
+        assert np.array_equal(x.astype(np.float32).astype(np.float64), x)
+
+    check()
