@@ -40,9 +40,16 @@ def draw_example(
     if second:
         ex.second = [draw(seeds(x.shape), f"w{i} (second-order seed)") for i, x in enumerate(inputs)]
     if layouts:
-        ex.layouts = tuple(draw(st.sampled_from(LAYOUTS[1:]), f"x{i} layout") for i in range(len(inputs)))
+        ex.layouts = tuple(
+            draw(st.sampled_from(_layouts_for(d)), f"x{i} layout") for i, d in enumerate(tree.leaf_domains)
+        )
         ex.inputs = [_constant_along_0(x) if lay == "expanded" else x for x, lay in zip(inputs, ex.layouts)]
     return ex
+
+
+def _layouts_for(domain) -> tuple[str, ...]:
+    """Non-contiguous layouts a leaf can take; an expanded (row-repeated) matrix would be singular."""
+    return ("transposed", "sliced") if domain.matrix else LAYOUTS[1:]
 
 
 def _constant_along_0(x: np.ndarray) -> np.ndarray:
