@@ -250,7 +250,7 @@ def second_order_matches_jax(ex: Example) -> list[Outcome]:
             hs = torch.autograd.grad(s, xs, allow_unused=True)
             h = [to_numpy(g, sh) for g, sh in zip(hs, ex.tree.leaf_shapes)]
         expected = jax_oracle.second_order(ex.tree, ex.inputs, ex.cotangent, ex.second)
-        rtol = 10 * tol.jax_rtol(ex.tree.ops)
+        rtol = tol.SECOND_ORDER_FACTOR * tol.jax_rtol(ex.tree.ops)
         return [
             _at_kink(evaluation, "jax", KINK_MARGIN_FD)
             or arrays_match(
