@@ -1,0 +1,336 @@
+"""torch.func on random trees: grad, vjp, jvp, jacrev, jacfwd and vmap, against plain backward and the oracles.
+
+Each property computes one transform's answer on a random tree (float64, on the run's
+``--device``) and holds it to
+
+* plain ``y.backward(u)`` on fresh leaves (oracle ``backward``): the transform and the
+  autograd engine run the same derivative formulas, so they agree to rounding;
+* the CPU float64 oracles, JAX (elementwise) and finite differences (along v), through
+  ``conformance.checks``: the transform's Jᵀu is handed to ``checks.vjp_matches_oracles``
+  in place of torch's own backward (:func:`with_torch_vjp`), the transform's J v is
+  compared with JAX's JVP.
+
+vmap maps the vjp over a batch of inputs of one tree, and each batch member is held
+to its own unbatched backward and oracles.  torch documents what vmap cannot do
+(torch.func "UX Limitations"): an op with no batching rule whose fallback cannot run
+("Batching rule not implemented for ... We could not generate a fallback"), ops it
+explicitly refuses ("vmap: we do not yet support aten::X": rrelu, even with
+``training=False``, where it is deterministic), ``.item()`` and data-dependent
+Python control flow inside the function.  A tree that hits one of
+those documented errors is INCONCLUSIVE: vmap cannot express it, which says nothing
+about its gradient.  An op with no batching rule that falls back to the (slow, per
+example) loop is *not* excused: its results must match.  Any other exception is an
+ERROR, and a wrong number a FAIL.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance import checks
+from conformance import tolerances as tol
+from conformance.compare import arrays_match, scalars_match
+from conformance.example import Example, to_numpy
+from conformance.verdict import Outcome, Verdict
+from strategies import labelled
+from strategies.examples import draw_example
+from strategies.trees import TREE_OPS, draw_tree
+from suites.cases import tree_cases
+from suites.harness import judge
+
+FUNC = settings(max_examples=min(settings().max_examples, 12))
+MAX_OPS = 4
+CASES = tree_cases("float64", max_ops=MAX_OPS)
+FORWARD_OPS = [op for op in TREE_OPS if op.forward_ad]
+
+# torch's documented vmap limitations (torch.func UX limitations): INCONCLUSIVE, not ERROR.
+VMAP_UNSUPPORTED = re.compile(
+    r"Batching rule not implemented for .*could not generate a fallback"
+    r"|vmap: we do not yet support aten::"
+    r"|vmap: It looks like you're calling \.item\(\)"
+    r"|vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow",
+    re.IGNORECASE | re.DOTALL,
+)
+
+_TORCH_VJP_KEY = ("torch_vjp", True, None, True)  # conformance.checks._torch_vjp's cache key (seeded, dtype, layouts)
+
+
+def with_torch_vjp(ex: Example, grads: list[np.ndarray]) -> Example:
+    """Make ``conformance.checks`` judge ``grads`` as torch's Jᵀu for ``ex`` (instead of running backward).
+
+    ``tests/test_paths.py`` checks that the checks really use them (wrong grads FAIL).
+    """
+    ex.cache[_TORCH_VJP_KEY] = [np.asarray(g, dtype=np.float64) for g in grads]
+    return ex
+
+
+def plain_backward(ex: Example) -> list[np.ndarray]:
+    """``y.backward(u)`` on fresh leaves, eager, on the example's device."""
+    xs = ex.leaves(layouts=False)
+    y = ex.tree.torch_fn()(*xs)
+    y.backward(ex.tensor(ex.cotangent))
+    return [to_numpy(x.grad, s) for x, s in zip(xs, ex.tree.leaf_shapes)]
+
+
+def _argnums(ex: Example) -> tuple[int, ...]:
+    return tuple(range(ex.tree.arity))
+
+
+def _inputs(ex: Example) -> list[torch.Tensor]:
+    return ex.leaves(layouts=False, requires_grad=False)
+
+
+def against(
+    ex: Example, grads: list[np.ndarray], what: str, *, forward: bool = False, rounding: list[np.ndarray] | None = None
+) -> list[Outcome]:
+    """A transform's Jᵀu against plain backward, JAX and finite differences.
+
+    ``forward``: the transform used forward mode (jacfwd), so at a kink or tie it may follow another
+    one-sided convention than backward does: there the backward comparison is INCONCLUSIVE.
+    ``rounding``: the error bound of contracting a Jacobian with u, added to the tolerance.
+    """
+    backward = plain_backward(ex)
+    same = unclear(ex, forward=forward) or arrays_match(
+        grads,
+        backward,
+        rtol=tol.jax_rtol(ex.tree.ops),
+        oracle="backward",
+        what=f"{what} vs y.backward(u)",
+        oracle_error=rounding,
+        seed_scale=checks._seed(ex.cotangent),
+    )
+    return [same, *checks.vjp_matches_oracles(with_torch_vjp(ex, grads), seeded=True)]
+
+
+def unclear(ex: Example, *, forward: bool) -> Outcome | None:
+    """INCONCLUSIVE where a transform and backward may both be right and still differ.
+
+    At a pole (JAX's value or gradient is not finite) the derivative does not exist: torch.func
+    and the engine may use different formulas there (cumprod's backward divides by its input
+    under torch.func, masks zeros in the engine: nan vs 0).  Forward mode against reverse mode
+    (``forward``) may also follow different one-sided conventions on a kink or tie.
+    """
+    ref = checks.reference(ex)
+    if not (np.all(np.isfinite(ref.evaluation.output)) and all(np.all(np.isfinite(g)) for g in ref.vjp)):
+        return Outcome(
+            Verdict.INCONCLUSIVE, "backward", message="at a pole (JAX: not finite): the derivative does not exist"
+        )
+    if forward:
+        return checks._at_kink(ref.evaluation, "backward", checks.KINK_MARGIN_EXACT)
+    return None
+
+
+def contraction_rounding(terms: torch.Tensor, n: int) -> np.ndarray:
+    """|error| of a float64 sum of ``n`` products whose absolute sum is ``terms`` (a generous 4·n·eps bound)."""
+    return 4 * max(n, 1) * np.finfo(np.float64).eps * terms.detach().to("cpu", torch.float64).numpy()
+
+
+def vmap_limitation(what: str, call):
+    """Run a vmap-based transform (vmap, jacfwd, jacrev); a documented vmap limitation is INCONCLUSIVE."""
+    try:
+        return call(), None
+    except RuntimeError as exc:
+        if VMAP_UNSUPPORTED.search(str(exc)):
+            return None, Outcome(
+                Verdict.INCONCLUSIVE, "vmap", message=f"{what}: documented vmap limitation: {exc}"[:500]
+            )
+        raise
+
+
+def _contract_out(jac: torch.Tensor, u: torch.Tensor, out_ndim: int) -> torch.Tensor:
+    """uᵀJ for one leaf's Jacobian block (shape out + leaf)."""
+    dims = list(range(out_ndim))
+    return torch.tensordot(u, jac, dims=(dims, dims)) if out_ndim else u * jac
+
+
+def _contract_in(jac: torch.Tensor, v: torch.Tensor, out_ndim: int) -> torch.Tensor:
+    """J v for one leaf's Jacobian block."""
+    leaf_dims = list(range(out_ndim, jac.dim()))
+    return torch.tensordot(jac, v, dims=(leaf_dims, list(range(v.dim())))) if v.dim() else jac * v
+
+
+def _example(data, ops=TREE_OPS) -> Example:
+    draw = labelled(data)
+    ex = draw_example(draw, draw_tree(draw, max_ops=MAX_OPS, ops=ops), "float64")
+    ex.path = "func"
+    return ex
+
+
+@pytest.mark.conformance(property="func.grad")
+@pytest.mark.parametrize("case", CASES)
+@FUNC
+@given(data=st.data())
+def test_func_grad(case, data, record) -> None:
+    """torch.func.grad of the scalar loss ⟨f(x), u⟩ is Jᵀu."""
+    ex = _example(data)
+
+    def run() -> list[Outcome]:
+        f, u = ex.tree.torch_fn(), ex.tensor(ex.cotangent)
+        gs = torch.func.grad(lambda *xs: (f(*xs) * u).sum(), argnums=_argnums(ex))(*_inputs(ex))
+        return against(ex, [to_numpy(g, s) for g, s in zip(gs, ex.tree.leaf_shapes)], "torch.func.grad")
+
+    judge(record, "func.grad", ex, checks.guarded("torch", "torch.func.grad", run))
+
+
+@pytest.mark.conformance(property="func.vjp")
+@pytest.mark.parametrize("case", CASES)
+@FUNC
+@given(data=st.data())
+def test_func_vjp(case, data, record) -> None:
+    """torch.func.vjp's pullback of u is Jᵀu."""
+    ex = _example(data)
+
+    def run() -> list[Outcome]:
+        _, pullback = torch.func.vjp(ex.tree.torch_fn(), *_inputs(ex))
+        gs = pullback(ex.tensor(ex.cotangent))
+        return against(ex, [to_numpy(g, s) for g, s in zip(gs, ex.tree.leaf_shapes)], "torch.func.vjp")
+
+    judge(record, "func.vjp", ex, checks.guarded("torch", "torch.func.vjp", run))
+
+
+@pytest.mark.conformance(property="func.jvp")
+@pytest.mark.parametrize("case", CASES)
+@FUNC
+@given(data=st.data())
+def test_func_jvp(case, data, record) -> None:
+    """torch.func.jvp against JAX and FD (``checks.jvp_matches_oracles``), and ⟨u, J v⟩ = ⟨backward, v⟩."""
+    ex = _example(data, FORWARD_OPS)
+
+    def run() -> list[Outcome]:
+        outcomes = checks.jvp_matches_oracles(ex)  # reverse side of its identity: torch.func.vjp (path "func")
+        v = checks.scaled_direction(ex)
+        _, out = torch.func.jvp(ex.tree.torch_fn(), tuple(_inputs(ex)), tuple(ex.tensor(d) for d in v))
+        jv = to_numpy(out, tuple(out.shape))
+        backward = plain_backward(ex)
+        terms = [float(np.sum(np.abs(ex.cotangent * jv))), *(float(np.sum(np.abs(g * d))) for g, d in zip(backward, v))]
+        outcomes.append(
+            unclear(ex, forward=True)
+            or scalars_match(
+                float(np.sum(ex.cotangent * jv)),
+                sum(float(np.sum(g * d)) for g, d in zip(backward, v)),
+                scale=max(terms),
+                rtol=max(tol.IDENTITY_RTOL[ex.dtype], tol.jax_rtol(ex.tree.ops)),
+                oracle_error=0.0,
+                useful=None,
+                oracle="backward",
+                what="⟨u, torch.func.jvp⟩ = ⟨y.backward(u) gradient, v⟩",
+            )
+        )
+        return outcomes
+
+    judge(record, "func.jvp", ex, checks.guarded("torch", "torch.func.jvp", run))
+
+
+@pytest.mark.conformance(property="func.jacrev")
+@pytest.mark.parametrize("case", CASES)
+@FUNC
+@given(data=st.data())
+def test_func_jacrev(case, data, record) -> None:
+    """The reverse-mode Jacobian contracted with u is Jᵀu."""
+    ex = _example(data)
+
+    def run() -> list[Outcome]:
+        jacs, limited = vmap_limitation(
+            "torch.func.jacrev", lambda: torch.func.jacrev(ex.tree.torch_fn(), argnums=_argnums(ex))(*_inputs(ex))
+        )
+        if limited:
+            return [limited]
+        u = ex.tensor(ex.cotangent)
+        gs = [to_numpy(_contract_out(j, u, u.dim()), s) for j, s in zip(jacs, ex.tree.leaf_shapes)]
+        rounding = [contraction_rounding(_contract_out(j.abs(), u.abs(), u.dim()), u.numel()) for j in jacs]
+        return against(ex, gs, "uᵀ·torch.func.jacrev", rounding=rounding)
+
+    judge(record, "func.jacrev", ex, checks.guarded("torch", "torch.func.jacrev", run))
+
+
+@pytest.mark.conformance(property="func.jacfwd")
+@pytest.mark.parametrize("case", CASES)
+@FUNC
+@given(data=st.data())
+def test_func_jacfwd(case, data, record) -> None:
+    """The forward-mode Jacobian: uᵀJ is Jᵀu (backward, JAX, FD) and J v is JAX's JVP."""
+    ex = _example(data, FORWARD_OPS)
+
+    def run() -> list[Outcome]:
+        jacs, limited = vmap_limitation(
+            "torch.func.jacfwd", lambda: torch.func.jacfwd(ex.tree.torch_fn(), argnums=_argnums(ex))(*_inputs(ex))
+        )
+        if limited:
+            return [limited]
+        u = ex.tensor(ex.cotangent)
+        gs = [to_numpy(_contract_out(j, u, u.dim()), s) for j, s in zip(jacs, ex.tree.leaf_shapes)]
+        rounding = [contraction_rounding(_contract_out(j.abs(), u.abs(), u.dim()), u.numel()) for j in jacs]
+        ref = checks.reference(ex)
+        v = checks.scaled_direction(ex)
+        jv = sum(_contract_in(j, ex.tensor(d), u.dim()) for j, d in zip(jacs, v))
+        jv_abs = sum(_contract_in(j.abs(), ex.tensor(np.abs(d)), u.dim()) for j, d in zip(jacs, v))
+        shape = ref.evaluation.output.shape
+        jv_rounding = contraction_rounding(jv_abs, sum(d.size for d in v)).reshape(shape)
+        tangent = arrays_match(
+            [to_numpy(jv, shape)],
+            [ref.evaluation.output_tangent],
+            rtol=tol.jax_rtol(ex.tree.ops),
+            oracle="jax",
+            what="torch.func.jacfwd · v",
+            oracle_error=[ref.jvp_sensitivity + jv_rounding],
+            seed_scale=max((checks._seed(d) for d in v), default=0.0),
+        )
+        kink = checks._at_kink(ref.evaluation, "jax", checks.KINK_MARGIN_EXACT)
+        return [kink or tangent, *against(ex, gs, "uᵀ·torch.func.jacfwd", forward=True, rounding=rounding)]
+
+    judge(record, "func.jacfwd", ex, checks.guarded("torch", "torch.func.jacfwd", run))
+
+
+BATCH = 3
+
+
+@pytest.mark.conformance(property="func.vmap")
+@pytest.mark.parametrize("case", CASES)
+@FUNC
+@given(data=st.data())
+def test_func_vmap(case, data, record) -> None:
+    """vmap of the vjp over a batch of inputs of one tree: each member is its own backward and oracles."""
+    draw = labelled(data)
+    tree = draw_tree(draw, max_ops=MAX_OPS)
+    batch = [draw_example(draw, tree, "float64") for _ in range(BATCH)]
+    for ex in batch:
+        ex.path = "func"
+    f, n = tree.torch_fn(), tree.arity
+
+    def member_vjp(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        _, pullback = torch.func.vjp(f, *args[:n])
+        return pullback(args[n])
+
+    def run() -> list[Outcome]:
+        stacked = [torch.stack(xs) for xs in zip(*(_inputs(ex) for ex in batch))]
+        us = torch.stack([ex.tensor(ex.cotangent) for ex in batch])
+        both, limited = vmap_limitation(
+            "torch.func.vmap", lambda: (torch.func.vmap(f)(*stacked), torch.func.vmap(member_vjp)(*stacked, us))
+        )
+        if limited:
+            return [limited]
+        values, grads = both
+        outcomes = []
+        for b, ex in enumerate(batch):
+            unbatched = to_numpy(f(*_inputs(ex)), tuple(values.shape[1:]))
+            outcomes.append(
+                arrays_match(
+                    [to_numpy(values[b], unbatched.shape)],
+                    [unbatched],
+                    rtol=tol.jax_rtol(tree.ops),
+                    oracle="unbatched",
+                    what=f"vmap(f) member {b} vs f",
+                )  # fmt: skip
+            )
+            gs = [to_numpy(g[b], s) for g, s in zip(grads, tree.leaf_shapes)]
+            outcomes += against(ex, gs, f"vmap(vjp) member {b}")
+        return outcomes
+
+    # The repro is the first member's: the tree is shared, the batch is in the outcome's message.
+    judge(record, "func.vmap", batch[0], checks.guarded("torch", "torch.func.vmap", run))
