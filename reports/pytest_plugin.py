@@ -91,6 +91,16 @@ def _skip_reason(report: pytest.TestReport) -> str:
     return str(longrepr or "skipped")
 
 
+def _cuda_run_fields() -> dict[str, Any]:
+    """What a CUDA column's numbers depend on: the GPU and the TF32 setting (conformance.execution)."""
+    import torch
+
+    from conformance.execution import tf32_setting
+
+    name = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    return {"cuda_device_name": name, "tf32": tf32_setting()}
+
+
 class ConformancePlugin:
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
@@ -208,6 +218,8 @@ class ConformancePlugin:
                 seed=None if seed is None else str(seed),
                 worker=self.worker,
             )
+            if self.device.startswith("cuda"):
+                run.update(_cuda_run_fields())
             self.writer = ResultsWriter(self.results_dir / name, run)
         self.writer.write(result)
 
