@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from conformance import checks
 from conformance.profiles import tree_examples
 from strategies import labelled
-from strategies.examples import draw_tree_example
+from strategies.examples import draw_example, draw_tree_example
 from strategies.trees import TREE_OPS, draw_tree
-from strategies.examples import draw_example
 from suites.cases import TreeCase, tree_cases
 from suites.harness import judge
 
