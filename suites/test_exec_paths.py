@@ -1,0 +1,128 @@
+"""The torch.compile path: compiled trees' gradients against eager and the oracles.  Slow.
+
+Compiling costs seconds per tree (Inductor writes and builds C++ on the CPU), so each
+Hypothesis example draws one tree STRUCTURE, compiles it once (``torch_callable(tree,
+"compile")``, cached per structure and shapes) and checks ``INPUTS`` inputs of it through the
+same compiled code; examples are capped hard and the ops are elementwise ones and
+reductions (what Inductor fuses).  Two properties, per dtype:
+
+* ``compile.vjp``  – ``.backward(u)`` through the compiled function (AOTAutograd's compiled
+  backward) against eager ``.backward(u)``, JAX and finite differences (float64), or the
+  float64 oracle (float32), through ``conformance.checks`` with ``ex.path = "compile"``.
+* ``compile.grad`` – ``torch.compile(torch.func.grad(⟨f(x), u⟩))``: the transform traced and
+  compiled (``torch.func.grad`` of an already compiled function would run eagerly: Dynamo does
+  not trace under an active functorch transform), against eager backward and the same oracles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance import checks
+from conformance.compare import arrays_match
+from conformance.example import Example, to_numpy
+from conformance.execution import torch_callable
+from conformance.verdict import Outcome, worst
+from strategies import labelled
+from strategies.examples import draw_example
+from strategies.trees import TREE_OPS, draw_tree
+from suites.cases import tree_cases
+from suites.harness import judge
+from suites.test_func_transforms import plain_backward, with_torch_vjp
+
+COMPILE = settings(max_examples=min(settings().max_examples, 5))  # ~7 s per compiled structure on 2 busy cores
+INPUTS = 3  # inputs checked per compiled structure
+MAX_OPS = 3
+COMPILE_OPS = [op for op in TREE_OPS if op.elementwise or op.family == "reduction"]
+EAGER_RTOL = {"float64": 1e-11, "float32": 1e-5}  # Inductor may fuse and reorder: rounding, per op
+DTYPES = ("float64", "float32")
+CASES = [p for dtype in DTYPES for p in tree_cases(dtype, max_ops=MAX_OPS)]
+
+_GRAD: dict[tuple[str, str], object] = {}
+
+
+def _examples(data, dtype: str) -> list[Example]:
+    draw = labelled(data)
+    tree = draw_tree(draw, max_ops=MAX_OPS, ops=COMPILE_OPS)
+    examples = [draw_example(draw, tree, dtype) for _ in range(INPUTS)]
+    for ex in examples:
+        ex.path = "compile"
+    return examples
+
+
+def _vs_eager(ex: Example, grads: list[np.ndarray], what: str) -> Outcome:
+    return arrays_match(
+        grads,
+        plain_backward(ex),
+        rtol=EAGER_RTOL[ex.dtype] * max(1, ex.tree.size),
+        oracle="eager",
+        what=f"{what} vs eager y.backward(u)",
+        seed_scale=checks._seed(ex.cotangent),
+    )
+
+
+def _vs_oracles(ex: Example) -> list[Outcome]:
+    if ex.dtype == "float32":
+        return checks.float32_matches_float64(ex)
+    return checks.vjp_matches_oracles(ex, seeded=True)
+
+
+def _compiled_grad(ex: Example):
+    """torch.compile(torch.func.grad(⟨f, u⟩)), once per structure, shapes and dtype (u is an argument)."""
+    key = (ex.tree.key, ex.dtype)
+    if key not in _GRAD:
+        f, argnums = ex.tree.torch_fn(), tuple(range(ex.tree.arity))
+        _GRAD[key] = torch.compile(
+            torch.func.grad(lambda *a: (f(*a[:-1]) * a[-1]).sum(), argnums=argnums), dynamic=False
+        )
+    return _GRAD[key]
+
+
+def _judge_all(record, prop: str, results: list[tuple[Example, list[Outcome]]]) -> None:
+    """One verdict per Hypothesis example over all its inputs; the repro is the decisive input's."""
+    outcomes = [o for _, os in results for o in os]
+    decisive = worst(outcomes)
+    ex = next(ex for ex, os in results if any(o is decisive for o in os))
+    judge(record, prop, ex, outcomes)
+
+
+@pytest.mark.slow
+@pytest.mark.conformance(property="compile.vjp")
+@pytest.mark.parametrize("case", CASES)
+@COMPILE
+@given(data=st.data())
+def test_compile_vjp(case, data, record) -> None:
+    results = []
+    for ex in _examples(data, case.dtype):
+
+        def run(ex: Example = ex) -> list[Outcome]:
+            xs = ex.leaves(layouts=False)
+            torch_callable(ex.tree, "compile")(*xs).backward(ex.tensor(ex.cotangent))
+            grads = [to_numpy(x.grad, s) for x, s in zip(xs, ex.tree.leaf_shapes)]
+            return [_vs_eager(ex, grads, "compiled backward"), *_vs_oracles(with_torch_vjp(ex, grads))]
+
+        results.append((ex, checks.guarded("torch", "compiled backward", run)))
+    _judge_all(record, "compile.vjp", results)
+
+
+@pytest.mark.slow
+@pytest.mark.conformance(property="compile.grad")
+@pytest.mark.parametrize("case", CASES)
+@COMPILE
+@given(data=st.data())
+def test_compile_grad(case, data, record) -> None:
+    results = []
+    for ex in _examples(data, case.dtype):
+
+        def run(ex: Example = ex) -> list[Outcome]:
+            xs = ex.leaves(layouts=False, requires_grad=False)
+            gs = _compiled_grad(ex)(*xs, ex.tensor(ex.cotangent))
+            grads = [to_numpy(g, s) for g, s in zip(gs, ex.tree.leaf_shapes)]
+            return [_vs_eager(ex, grads, "compiled torch.func.grad"), *_vs_oracles(with_torch_vjp(ex, grads))]
+
+        results.append((ex, checks.guarded("torch", "compiled torch.func.grad", run)))
+    _judge_all(record, "compile.grad", results)
