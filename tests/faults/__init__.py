@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from tests.faults.gradients import FAULTS as GRADIENT_FAULTS
 from tests.faults.gradients import GradientFault
+from tests.faults.paths import FAULTS as PATH_FAULTS
 from tests.faults.semantics import FAULTS as SEMANTICS_FAULTS
 from tests.faults.semantics import Fault
 
-FAULTS: list[Fault] = [*GRADIENT_FAULTS, *SEMANTICS_FAULTS]
+FAULTS: list[Fault] = [*GRADIENT_FAULTS, *SEMANTICS_FAULTS, *PATH_FAULTS]
 FAULTS_BY_NAME: dict[str, Fault] = {f.name: f for f in FAULTS}
 assert len(FAULTS_BY_NAME) == len(FAULTS), "fault names must be unique"
 
@@ -63,7 +64,7 @@ def issue_kind(fault: Fault) -> str | None:
 
 def allowed_properties(fault: Fault) -> tuple[str, ...]:
     """The properties whose FAIL attributes the fault correctly."""
-    return fault.allowed if isinstance(fault, GradientFault) else (fault.prop,)
+    return getattr(fault, "allowed", None) or (fault.prop,)  # gradient and path faults list theirs
 
 
 __all__ = ["FAULTS", "FAULTS_BY_NAME", "ISSUE_KINDS", "Fault", "GradientFault", "allowed_properties", "issue_kind"]
