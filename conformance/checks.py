@@ -226,6 +226,7 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
                 rtol=max(tol.IDENTITY_RTOL[ex.dtype], tol.jax_rtol(ex.tree.ops)),
                 oracle_error=0.0,
                 useful=None,
+                floor=float(np.abs(ex.cotangent).sum()) * max((_seed(d) for d in v), default=0.0),
                 oracle="reverse",
                 what="dot-product identity ⟨u, J v⟩ (forward) = ⟨Jᵀu, v⟩ (reverse)",
             )

@@ -80,10 +80,15 @@ def scalars_match(
     useful: float | None,
     oracle: str,
     what: str,
+    floor: float = 0.0,
 ) -> Outcome:
-    """|a - e| ≤ rtol·scale + 2·oracle_error; INCONCLUSIVE when the oracle's error swamps the scale."""
+    """|a - e| ≤ rtol·max(scale, floor) + 2·oracle_error; INCONCLUSIVE when the oracle's error swamps the scale.
+
+    ``floor`` (|u|·|v|, the seeds' size) keeps a dot product that cancels to ~0
+    from being held to a tolerance below rounding noise.
+    """
     err = abs(actual - expected)
-    tol = rtol * scale + 2 * oracle_error
+    tol = rtol * max(scale, floor) + 2 * oracle_error
     if not np.isfinite(actual) and not np.isfinite(expected):
         return Outcome(Verdict.INCONCLUSIVE, oracle, 0.0, tol, f"{what}: both sides are non-finite")
     if useful is not None and oracle_error > useful * max(scale, abs(expected)):

@@ -120,14 +120,6 @@ CONVENTIONS: tuple[Convention, ...] = (
         "torch special-cases atan2(0, 0) to a zero gradient (nan before late 2025); JAX divides by x²+y²",
     ),
     Convention(
-        "hypot_at_origin",
-        ("hypot",),
-        "origin",
-        (NAN, NAN),
-        (0.5, 0.5),
-        "torch divides by hypot(0, 0) = 0; JAX's hypot VJP splits the tie",
-    ),
-    Convention(
         "copysign_at_0",
         ("copysign",),
         "origin",

@@ -67,3 +67,26 @@ def draw_op_example(draw: Draw, op: OpSpec, dtype: str = "float64", **kw: bool) 
 
 def draw_tree_example(draw: Draw, dtype: str = "float64", *, max_ops: int = 8, **kw: bool) -> Example:
     return draw_example(draw, draw_tree(draw, max_ops=max_ops), dtype, **kw)
+
+
+def same_operand_ops(ops) -> list[OpSpec]:
+    """Binary elementwise ops that can take one tensor twice (``x * x``): same domain, no tie kinks."""
+    return [
+        op
+        for op in ops
+        if op.elementwise and op.arity == 2 and op.near_kink is None and op.domain_of(0) == op.domain_of(1)
+    ]
+
+
+def draw_same_operand_example(draw: Draw, op: OpSpec, dtype: str = "float64") -> Example:
+    """``op(x0, x0)``: both operands are the same tensor, so autograd must add both contributions."""
+    from conformance.registry.shapes import shapes
+    from conformance.registry.spec import make_call
+    from conformance.tree import Leaf, Node, Tree
+
+    shape = draw(shapes(), "shape of x0")
+    params = {name: draw(strategy, f"{op.name}: {name}") for name, strategy in op.params.items()}
+    tree = Tree(Node(op, make_call([shape, shape], **params), (Leaf(0), Leaf(0))), (shape,), (op.domain_of(0),))
+    ex = draw_example(draw, tree, dtype)
+    assume(not op.is_near_kink([ex.inputs[0], ex.inputs[0]], params, KINK_MARGIN))
+    return ex

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from conformance import checks
 from strategies import labelled
-from strategies.examples import draw_op_example
+from conformance.registry import OPS
+from strategies.examples import draw_op_example, draw_same_operand_example, same_operand_ops
 from suites.cases import OpCase, op_cases
 from suites.harness import judge
 
@@ -68,3 +69,12 @@ def test_layout(case: OpCase, data, record) -> None:
     """Transposed, step-sliced and expanded inputs give the same gradient as contiguous ones."""
     ex = draw_op_example(labelled(data), case.spec, "float64", layouts=True)
     judge(record, "layout", ex, checks.layout_is_irrelevant(ex))
+
+
+@pytest.mark.conformance(property="same_operand")
+@pytest.mark.parametrize("case", op_cases("float64", lambda op: op in same_operand_ops(OPS)))
+@given(data=st.data())
+def test_same_operand(case: OpCase, data, record) -> None:
+    """op(x, x) with one tensor in both places (x * x): the gradient sums both paths."""
+    ex = draw_same_operand_example(labelled(data), case.spec, "float64")
+    judge(record, "same_operand", ex, checks.vjp_matches_oracles(ex, seeded=True))

@@ -26,6 +26,14 @@ def _both_near_0(inputs, params, margin):
     return bool(np.any((np.abs(x) <= margin) & (np.abs(y) <= margin)))
 
 
+def _atan2_kink(inputs, params, margin):
+    """atan2(y, x) jumps by 2π across y = 0 where x < 0 (the branch cut), and is singular at the origin."""
+    y, x = np.broadcast_arrays(inputs[0], inputs[1])
+    return _both_near_0(inputs, params, margin) or bool(
+        np.any((np.abs(y) <= margin * np.maximum(1.0, np.abs(x))) & (x < 0))
+    )
+
+
 def binary(name: str, torch: str, jax, domain=REALS, family: str = "binary", **kw) -> OpSpec:
     return OpSpec(name=name, family=family, torch=torch, jax=jax, rule=B2, domain=domain, **kw)
 
@@ -39,8 +47,15 @@ OPS = [
     binary("add_alpha", "torch.add({x}, {y}, alpha=2.5)", lambda x, y: x + 2.5 * y),
     binary("pow", "torch.pow({x}, {y})", jnp.power, (POSITIVE, Domain(-3.0, 3.0))),
     binary("pow_operator", "{x} ** {y}", jnp.power, (POSITIVE, Domain(-3.0, 3.0))),
-    binary("atan2", "torch.atan2({x}, {y})", jnp.arctan2, near_kink=_both_near_0, conventions=("atan2_at_origin",)),
-    binary("hypot", "torch.hypot({x}, {y})", jnp.hypot, near_kink=_both_near_0, conventions=("hypot_at_origin",)),
+    binary("atan2", "torch.atan2({x}, {y})", jnp.arctan2, near_kink=_atan2_kink, conventions=("atan2_at_origin",)),
+    binary(
+        "hypot",
+        "torch.hypot({x}, {y})",
+        lambda x, y: jnp.sqrt(x * x + y * y),
+        near_kink=_both_near_0,
+        notes="JAX reference is sqrt(x²+y²): jnp.hypot's max/min formulation has a zero second derivative at "
+        "|x| = |y| (and a 0.5/0.5 gradient at the origin, where torch and sqrt give nan)",
+    ),
     binary("maximum", "torch.maximum({x}, {y})", jnp.maximum, near_kink=_tie, conventions=("max_tie",)),
     binary("minimum", "torch.minimum({x}, {y})", jnp.minimum, near_kink=_tie, conventions=("max_tie",)),
     binary("fmax", "torch.fmax({x}, {y})", jnp.fmax, near_kink=_tie, conventions=("fmax_tie",)),

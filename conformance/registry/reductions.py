@@ -340,7 +340,15 @@ CUMULATIVE = [
     OpSpec("cumsum", "cumulative", "torch.cumsum({x}, dim={dim})", lambda x, dim: jnp.cumsum(x, axis=dim), ALONG),
     OpSpec("cumsum_method", "cumulative", "{x}.cumsum({dim})", lambda x, dim: jnp.cumsum(x, axis=dim), ALONG),
     OpSpec("cumprod", "cumulative", "torch.cumprod({x}, dim={dim})", lambda x, dim: jnp.cumprod(x, axis=dim), ALONG),
-    OpSpec("logcumsumexp", "cumulative", "torch.logcumsumexp({x}, dim={dim})", _cum(jax.lax.cumlogsumexp), ALONG),
+    OpSpec(
+        "logcumsumexp",
+        "cumulative",
+        "torch.logcumsumexp({x}, dim={dim})",
+        _cum(jax.lax.cumlogsumexp),
+        ALONG,
+        rtol={"float64": 1e-10},
+        notes="torch's forward mode and jax.lax.cumlogsumexp differ by up to 4e-11 relative (measured on 3×3×4)",
+    ),
     OpSpec(
         "cummax",
         "cumulative",
