@@ -119,7 +119,8 @@ def run_conformance(session: nox.Session, version: str) -> None:
     suite_failed = False
     try:
         session.run(
-            "pytest", "suites", "-n", "auto", "--dist", "loadgroup", "--results-label", f"torch-{version}", *session.posargs,
+            "pytest", "suites", "-m", "not slow", "-n", "auto", "--dist", "loadgroup",
+            "--results-label", f"torch-{version}", *session.posargs,
             env={PROFILE_ENV: profile},
         )  # fmt: skip
     except CommandFailed:
@@ -157,6 +158,27 @@ def _version_session(version: str) -> None:
 
 for _version in TORCH_VERSIONS:
     _version_session(_version)
+
+
+@nox.session
+def paths(session: nox.Session) -> None:
+    """The compile and torch.func execution paths on the default torch: their own report columns.
+
+    torch.compile is slow (Inductor compiles each tree structure: seconds each), so its
+    cells are marked slow, capped, and run here rather than in `conformance`.
+    """
+    install_project(session, DEFAULT_TORCH)
+    profile = os.environ.get(PROFILE_ENV, "default")
+    label = ["--results-label", f"torch-{DEFAULT_TORCH}"]
+    failed = False
+    for path, suite in [("compile", "suites/test_exec_paths.py"), ("func", "suites/test_func_transforms.py")]:
+        try:
+            session.run("pytest", suite, "--exec-path", path, *label, *session.posargs, env={PROFILE_ENV: profile})
+        except CommandFailed:
+            failed = True
+    build_report(session)
+    if failed:
+        session.error("a new FAIL/ERROR on the compile or func path; see the report")
 
 
 @nox.session
