@@ -59,7 +59,12 @@ def _run_torch_vjp(ex: Example, *, seeded: bool, dtype: str | None, layouts: boo
 
 
 def _at_kink(evaluation: jax_oracle.Evaluation, oracle: str, margin: float) -> Outcome | None:
-    """INCONCLUSIVE when some op's input is off its domain or within ``margin`` of a kink."""
+    """INCONCLUSIVE when some op's input is off its domain or within ``margin`` of a kink, or a pole was hit."""
+    pole = evaluation.non_finite()
+    if pole:
+        return Outcome(
+            Verdict.INCONCLUSIVE, oracle, message=f"the tree is not finite here (at {pole}): a pole, not a gradient"
+        )
     bad = evaluation.out_of_domain(0.0)
     if bad:
         return Outcome(Verdict.INCONCLUSIVE, oracle, message=f"an input of {bad} leaves its domain")
@@ -118,12 +123,22 @@ def _seed(a: np.ndarray) -> float:
     return float(np.max(np.abs(a))) if a.size else 0.0
 
 
+def _pole(ex: Example) -> list[Outcome] | None:
+    """Where the tree itself is not finite (1/0 upstream), torch raising or giving nan is not a gradient bug."""
+    where = reference(ex).evaluation.non_finite()
+    if where:
+        return [Outcome(Verdict.INCONCLUSIVE, "jax", message=f"the tree is not finite here (at {where}): a pole")]
+    return None
+
+
 def scaled_direction(ex: Example) -> list[np.ndarray]:
     return [d * np.maximum(1.0, np.abs(x)) for x, d in zip(ex.inputs, ex.direction)]
 
 
 def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
     """Reverse mode in float64 against JAX (elementwise) and finite differences (along v)."""
+    if pole := _pole(ex):
+        return pole
     what = "y.backward(u)" if seeded else "(y * u).sum().backward()"
     v = scaled_direction(ex)
     ref = reference(ex)
@@ -173,6 +188,8 @@ def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
 
 def jvp_matches_oracles(ex: Example) -> list[Outcome]:
     """Forward mode (torch.func.jvp) against JAX, finite differences, and torch's own reverse mode."""
+    if pole := _pole(ex):
+        return pole
     v = scaled_direction(ex)
     ref = reference(ex)
     evaluation = ref.evaluation
@@ -238,6 +255,8 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
 
 def second_order_matches_jax(ex: Example) -> list[Outcome]:
     """∇ₓ⟨Jᵀu, w⟩ by double backward, against JAX and against torch's forward-over-reverse."""
+    if pole := _pole(ex):
+        return pole
     evaluation = reference(ex).evaluation
 
     def run() -> list[Outcome]:
@@ -273,6 +292,8 @@ def float32_matches_float64(ex: Example) -> list[Outcome]:
     The oracle's error term is its sensitivity to float32-sized input rounding,
     measured by re-evaluating at inputs perturbed by one float32 ulp.
     """
+    if pole := _pole(ex):
+        return pole
     evaluation = reference(ex).evaluation
 
     def run() -> list[Outcome]:
@@ -314,6 +335,10 @@ def _tf32(strict: Outcome, grads: list[np.ndarray], expected: list[np.ndarray], 
 
 def layout_is_irrelevant(ex: Example) -> list[Outcome]:
     """Non-contiguous leaves (transposed, step-sliced, expanded) give the contiguous leaves' gradient."""
+
+    invalid = _at_kink(reference(ex).evaluation, "contiguous", KINK_MARGIN_EXACT)
+    if invalid:
+        return [invalid]
 
     def run() -> list[Outcome]:
         strided = _torch_vjp(ex, seeded=True, layouts=True)

@@ -202,6 +202,13 @@ class Evaluation:
             )
         return self._kinks[margin]
 
+    def non_finite(self) -> str | None:
+        """The first op with a non-finite input (a pole was hit upstream: 1/0, log 0); None if none is."""
+        for n in self.tree.nodes:
+            if not all(np.all(np.isfinite(x)) for x in self.node_inputs[id(n)]):
+                return n.op.name
+        return None if np.all(np.isfinite(self.output)) else "the output"
+
     def out_of_domain(self, margin: float) -> str | None:
         """The first op with an input outside its domain; None if none is."""
         if margin not in self._domain:
