@@ -25,8 +25,7 @@ def draw_example(
     inputs = draw_inputs(draw, tree, dtype)
     import torch
 
-    with torch.no_grad():
-        out_shape = tuple(tree.torch_fn()(*[torch.tensor(x) for x in inputs]).shape)
+    out_shape = _output_shape(tree, inputs)
     device, path = current()
     ex = Example(
         tree=tree,
@@ -45,6 +44,21 @@ def draw_example(
         )
         ex.inputs = [_constant_along_0(x) if lay == "expanded" else x for x, lay in zip(inputs, ex.layouts)]
     return ex
+
+
+def _output_shape(tree: Tree, inputs: list[np.ndarray]) -> tuple[int, ...]:
+    """The tree's output shape (for the seed u).  Where torch's forward raises at this point
+    (eigh of a matrix holding inf after a pole upstream) the shape comes from JAX's shape
+    evaluation, and the checks then judge the point INCONCLUSIVE rather than the draw crashing."""
+    import torch
+
+    try:
+        with torch.no_grad():
+            return tuple(tree.torch_fn()(*[torch.tensor(x) for x in inputs]).shape)
+    except Exception:  # noqa: BLE001 - the verdict, not the strategy, decides what a raise means
+        import jax
+
+        return tuple(jax.eval_shape(tree.jax_fn(), *inputs).shape)
 
 
 def _layouts_for(domain) -> tuple[str, ...]:
