@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import math
+import os
 import platform
 import resource
 import time
 from pathlib import Path
 
-import conformance.jaxsetup  # noqa: F401
 import torch
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+import conformance.jaxsetup  # noqa: F401
 from conformance import checks
 from conformance.example import Example
 from conformance.jaxsetup import JAX_VERSION

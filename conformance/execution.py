@@ -12,7 +12,8 @@ pytest's ``--device`` and ``--exec-path`` options set the defaults for the run
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 

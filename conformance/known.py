@@ -8,13 +8,13 @@ stay in the report as known failures with their repro.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 BASELINE_DIR = Path(__file__).resolve().parent.parent / "baselines"
 
 
-@lru_cache(maxsize=None)
+@cache
 def known_failing_ops(torch_version: str | None = None) -> frozenset[str]:
     import torch
 

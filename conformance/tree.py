@@ -8,8 +8,8 @@ and domains of its inputs ``x0, x1, ...``.  The same leaf may appear twice
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any, Union

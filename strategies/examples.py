@@ -23,7 +23,6 @@ def draw_example(
     draw: Draw, tree: Tree, dtype: str = "float64", *, layouts: bool = False, second: bool = False
 ) -> Example:
     inputs = draw_inputs(draw, tree, dtype)
-    import torch
 
     out_shape = _output_shape(tree, inputs)
     device, path = current()

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import checks
-from strategies import labelled
 from conformance.registry import OPS
+from strategies import labelled
 from strategies.examples import draw_op_example, draw_same_operand_example, same_operand_ops
 from suites.cases import OpCase, op_cases
 from suites.harness import judge

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import conformance.jaxsetup  # noqa: F401
-import jax
 from conformance.oracles import jax_oracle
 from conformance.registry import OPS_BY_NAME
 from conformance.registry.spec import make_call
@@ -29,6 +29,7 @@ def test_sweeps_match_jax_on_the_whole_tree(data) -> None:
     ex = draw_tree_example(labelled(data), "float64", max_ops=5)
     v = [np.ones_like(x) for x in ex.inputs]
     evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, v)
+    assume(evaluation.non_finite() is None)  # at a pole (x / sign(0)) nan placement is not defined
     f = ex.tree.jax_fn()
     out, tangent = jax.jvp(f, tuple(ex.inputs), tuple(v))
     _, pullback = jax.vjp(f, *ex.inputs)

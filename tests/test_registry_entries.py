@@ -8,8 +8,6 @@ torch 2.13 really does.
 
 from __future__ import annotations
 
-import conformance.jaxsetup  # noqa: F401, I001  (x64 + CPU before jax)
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -19,6 +17,7 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import conformance.jaxsetup  # noqa: F401, I001  (x64 + CPU before jax)
 from conformance.registry import OPS
 from conformance.registry.spec import Call, Domain, OpSpec, make_call
 

@@ -12,15 +12,14 @@ per-op jitted function too (bucketed the same way); larger trees jit the whole t
 from __future__ import annotations
 
 import math
-from functools import lru_cache, partial
+from functools import cache, partial
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 import conformance.jaxsetup  # noqa: F401
-import jax
-import jax.numpy as jnp
-
 from conformance.registry.spec import Call, OpSpec
 from conformance.tree import Leaf, Node, Tree
 
@@ -34,7 +33,7 @@ def bucket(n: int) -> int:
     return 1 << max(0, n - 1).bit_length()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fused(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     """(primals, tangents, cotangent) -> (value, JVP, VJP): one compile for all three."""
     f = partial(op.jax, **dict(params))
@@ -46,7 +45,7 @@ def _fused(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     return jax.jit(fused)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _op_second_order(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     f = partial(op.jax, **dict(params))
 

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.registry.shapes import ReduceAll, ClassTargets, PairLoss, ReduceDimPair
+from conformance.registry.shapes import ClassTargets, PairLoss, ReduceAll, ReduceDimPair
 from conformance.registry.spec import REALS, Domain, OpSpec
 
 PAIR = PairLoss()
