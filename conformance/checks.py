@@ -131,6 +131,40 @@ def _pole(ex: Example) -> list[Outcome] | None:
     return None
 
 
+def _dot(grads: list[np.ndarray], v: list[np.ndarray]) -> tuple[float, float]:
+    """⟨g, v⟩ over all inputs, and Σ|g·v|: the scale its rounding is judged at."""
+    return (
+        sum(float(np.sum(g * d)) for g, d in zip(grads, v)),
+        sum(float(np.sum(np.abs(g * d))) for g, d in zip(grads, v)),
+    )
+
+
+def _matches_fd(
+    ex: Example,
+    evaluation: jax_oracle.Evaluation,
+    v: list[np.ndarray],
+    grads: list[np.ndarray],
+    value: float,
+    scale: float,
+    what: str,
+) -> Outcome:
+    """torch's directional value against central differences along v, unless a kink is in the FD step's reach."""
+    inconclusive = _at_kink(evaluation, "fd", KINK_MARGIN_FD)
+    if inconclusive:
+        return inconclusive
+    estimate = _fd(ex, v, grads)
+    return scalars_match(
+        value,
+        estimate.value,
+        scale=scale,
+        rtol=tol.fd_rtol(ex.tree.ops),
+        oracle_error=estimate.error,
+        useful=tol.FD_USEFUL,
+        oracle="fd",
+        what=what,
+    )
+
+
 def scaled_direction(ex: Example) -> list[np.ndarray]:
     return [d * np.maximum(1.0, np.abs(x)) for x, d in zip(ex.inputs, ex.direction)]
 
@@ -162,25 +196,8 @@ def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
                     seed_scale=_seed(ex.cotangent),
                 )
             )
-        inconclusive = _at_kink(evaluation, "fd", KINK_MARGIN_FD)
-        if inconclusive:
-            outcomes.append(inconclusive)
-        else:
-            estimate = _fd(ex, v, grads)
-            terms = sum(float(np.sum(np.abs(g * d))) for g, d in zip(grads, v))
-            torch_value = sum(float(np.sum(g * d)) for g, d in zip(grads, v))
-            outcomes.append(
-                scalars_match(
-                    torch_value,
-                    estimate.value,
-                    scale=terms,
-                    rtol=tol.fd_rtol(ex.tree.ops),
-                    oracle_error=estimate.error,
-                    useful=tol.FD_USEFUL,
-                    oracle="fd",
-                    what=f"⟨{what} gradient, v⟩",
-                )
-            )
+        value, terms = _dot(grads, v)
+        outcomes.append(_matches_fd(ex, evaluation, v, grads, value, terms, f"⟨{what} gradient, v⟩"))
         return outcomes
 
     return guarded("torch", what, run)
@@ -216,25 +233,8 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
         u_dot = float(np.sum(ex.cotangent * jvp_np))
         u_terms = float(np.sum(np.abs(ex.cotangent * jvp_np)))
         grads = _torch_vjp(ex, seeded=True)
-        inconclusive = _at_kink(evaluation, "fd", KINK_MARGIN_FD)
-        if inconclusive:
-            outcomes.append(inconclusive)
-        else:
-            estimate = _fd(ex, v, grads)
-            outcomes.append(
-                scalars_match(
-                    u_dot,
-                    estimate.value,
-                    scale=u_terms,
-                    rtol=tol.fd_rtol(ex.tree.ops),
-                    oracle_error=estimate.error,
-                    useful=tol.FD_USEFUL,
-                    oracle="fd",
-                    what="⟨u, torch.func.jvp⟩",
-                )
-            )
-        rev = sum(float(np.sum(g * d)) for g, d in zip(grads, v))
-        rev_terms = sum(float(np.sum(np.abs(g * d))) for g, d in zip(grads, v))
+        outcomes.append(_matches_fd(ex, evaluation, v, grads, u_dot, u_terms, "⟨u, torch.func.jvp⟩"))
+        rev, rev_terms = _dot(grads, v)
         outcomes.append(
             scalars_match(
                 u_dot,
