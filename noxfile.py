@@ -106,6 +106,8 @@ def run_conformance(session: nox.Session, version: str) -> None:
     except CommandFailed:
         not_run(session, version, f"torch {version} installed but does not import")
         return
+    if output is None:  # `nox --install-only` skips the run
+        return
     probe = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
     # The requested version, not whatever pip or a reused environment left behind.
     if probe["torch"].split("+")[0] != version:

@@ -22,10 +22,12 @@ except ImportError as exc:  # pragma: no cover - exercised by tests/test_jax_mis
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_platforms", "cpu")
 
-_CACHE_DIR = os.environ.get("CONFORMANCE_JAX_CACHE", os.path.join(os.path.dirname(__file__), "..", ".cache", "jax"))
-if _CACHE_DIR:
+_DEFAULT_CACHE = os.path.join(os.path.dirname(__file__), "..", ".cache", "jax")
+_CACHE_SETTING = os.environ.get("CONFORMANCE_JAX_CACHE", _DEFAULT_CACHE)
+CACHE_DIR: str = os.path.abspath(_CACHE_SETTING) if _CACHE_SETTING else ""  # "" turns the disk caches off
+if CACHE_DIR:
     # A persistent compilation cache makes the second run of the suite start warm.
-    jax.config.update("jax_compilation_cache_dir", os.path.abspath(_CACHE_DIR))
+    jax.config.update("jax_compilation_cache_dir", CACHE_DIR)
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 

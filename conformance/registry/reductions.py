@@ -346,8 +346,8 @@ CUMULATIVE = [
         "torch.logcumsumexp({x}, dim={dim})",
         _cum(jax.lax.cumlogsumexp),
         ALONG,
-        rtol={"float64": 1e-10},
-        notes="torch's forward mode and jax.lax.cumlogsumexp differ by up to 4e-11 relative (measured on 3×3×4)",
+        notes="torch's forward mode loses precision as values along dim spread: a known failure "
+        "(baselines/repros/logcumsumexp_forward_mode.py), kept sharp rather than covered by a tolerance",
     ),
     OpSpec(
         "cummax",
