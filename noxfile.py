@@ -202,9 +202,11 @@ def gate(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The throughput benchmark on the default torch."""
+    """The throughput benchmark on the default torch: the ci-profile suite as CI runs it, then the tree benchmark.
+
+    `nox -s bench -- --trees 50` (any arguments) skips the suite run; `-- --suite --cold` times it cold."""
     install_project(session, DEFAULT_TORCH)
-    session.run("python", "-m", "conformance.bench", *session.posargs)
+    session.run("python", "-m", "conformance.bench", *(session.posargs or ["--suite"]))
 
 
 @nox.session

@@ -1,6 +1,6 @@
 """Throughput benchmark: the suite's full check against torch.autograd.gradcheck on the same trees.
 
-    python -m conformance.bench [--trees 200] [--out results/bench.json]
+    python -m conformance.bench [--trees 200] [--suite] [--workers 2] [--out results/bench.json]
 
 A fixed, seeded set of expression trees (1 to 8 ops, inputs up to 64 elements)
 is drawn once.  On each tree we time:
@@ -12,6 +12,12 @@ is drawn once.  On each tree we time:
 
 The suite is timed twice: cold (first sight of each op and shape: JAX traces and
 compiles) and warm (the steady state a long run lives in).  The ratio uses warm.
+
+``--suite`` first runs the whole suite as CI does (``pytest suites -m "not slow"``,
+``ci`` profile, ``--workers`` xdist workers) and counts the examples it checked
+from its results file; the JAX compilation cache is whatever ``.cache/jax`` holds
+(``--cold`` empties it first).
+
 The last line printed is the summary the README quotes.
 """
 
@@ -23,6 +29,10 @@ import math
 import os
 import platform
 import resource
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,7 +43,7 @@ from hypothesis import strategies as st
 import conformance.jaxsetup  # noqa: F401
 from conformance import checks
 from conformance.example import Example
-from conformance.jaxsetup import JAX_VERSION
+from conformance.jaxsetup import CACHE_DIR, JAX_VERSION
 from strategies import labelled
 from strategies.examples import draw_example
 from strategies.trees import draw_tree
@@ -82,11 +92,49 @@ def rate(fn, examples: list[Example]) -> float:
     return len(examples) / (time.perf_counter() - start)
 
 
+def suite_throughput(workers: int, *, cold: bool) -> dict:
+    """Run the ci-profile suite like CI does; count the Hypothesis examples it checked."""
+    if cold and CACHE_DIR:
+        shutil.rmtree(CACHE_DIR, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="bench-suite-") as tmp:
+        cmd = [
+            sys.executable, "-m", "pytest", "suites", "-m", "not slow", "-q", "-p", "no:cacheprovider",
+            "-n", str(workers), "--dist", "loadgroup", "--hypothesis-profile", "ci", "--results-dir", tmp,
+        ]  # fmt: skip
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - start
+        records = [json.loads(line) for f in Path(tmp).glob("*.jsonl") for line in f.read_text().splitlines() if line]
+    results = [r for r in records if r.get("kind") == "result"]
+    if not results:
+        raise SystemExit(f"the suite wrote no results (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    examples = sum(r["examples"] for r in results)
+    figures = {
+        "suite_run_cells": len(results),
+        "suite_run_examples": examples,
+        "suite_run_wall_s": wall,
+        "suite_run_workers": workers,
+        "suite_run_jax_cache": "emptied first" if cold else "as found",
+        "suite_run_exit_status": proc.returncode,
+    }
+    print(
+        f"bench: ci-profile suite checked {examples} examples in {len(results)} cells in {wall / 60:.1f} min "
+        f"on {workers} workers ({examples / wall:.0f} ex/s; JAX cache {figures['suite_run_jax_cache']}; "
+        f"pytest exit {proc.returncode})"
+    )
+    return figures
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trees", type=int, default=200, help="number of fixed trees (default 200)")
     parser.add_argument("--out", type=Path, default=Path("results/bench.json"), help="where to write the figures")
+    parser.add_argument("--suite", action="store_true", help="also time the whole ci-profile suite, as CI runs it")
+    parser.add_argument("--workers", type=int, default=2, help="xdist workers for --suite (default 2)")
+    parser.add_argument("--cold", action="store_true", help="empty the JAX compilation cache before --suite")
     args = parser.parse_args(argv)
+
+    suite = suite_throughput(args.workers, cold=args.cold) if args.suite else {}
 
     torch.set_num_threads(1)
     examples = fixed_trees(args.trees)
@@ -114,7 +162,8 @@ def main(argv: list[str] | None = None) -> dict:
         "torch": torch.__version__,
         "jax": JAX_VERSION,
         "python": platform.python_version(),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread(s)",
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread(s), {os.cpu_count()} cores",
+        **suite,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(figures, indent=2) + "\n")
