@@ -33,8 +33,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     compare = _load(args.compare, "--compare files") if args.compare else None
     baseline_dir = Path(args.baseline_dir) if args.baseline_dir else None
     try:
-        out = build.build(runs, Path(args.output), compare=compare, baseline_dir=baseline_dir)
-    except BaselineError as exc:
+        figures = [Path(f) for f in args.figures]
+        out = build.build(runs, Path(args.output), compare=compare, baseline_dir=baseline_dir, figures=figures)
+    except (BaselineError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None
     print(f"report: {out.resolve()}  ({sum(len(r.results) for r in runs)} results, {len(runs)} columns)")
     return 0
@@ -70,6 +71,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="reports/html/index.html", help="HTML file to write")
     p.add_argument("--baseline-dir", default=None, help="re-apply known failures from this folder (baselines)")
     p.add_argument("--compare", nargs="+", default=None, metavar="OLD", help="older results to diff against")
+    p.add_argument(
+        "--figures", nargs="*", default=["results/bench.json", "results/sharpness.json"],
+        help="measured speed and sharpness figures to show, where present (default: results/bench.json results/sharpness.json)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_build)
     p = sub.add_parser("gate", help="exit 1 on any FAIL/ERROR cell not in its label's baseline")
     p.add_argument("results", nargs="+", help="results files (results/*.jsonl)")

@@ -30,8 +30,44 @@ def script_json(data: Any) -> str:
     return text.replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+def measured(paths: list[Path]) -> list[dict[str, str]]:
+    """The suite's own measured figures (``results/bench.json``, ``results/sharpness.json``) as report lines."""
+    lines = []
+    for path in paths:
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{path}: not a figures file ({exc}); rerun `nox -s bench` or `nox -s sharpness`") from None
+        if "suite_ex_per_s" in data:
+            text = (
+                f"trees: suite {data['suite_ex_per_s']:.0f} ex/s, gradcheck {data['gradcheck_ex_per_s']:.0f} ex/s, "
+                f"fast gradcheck {data['fast_gradcheck_ex_per_s']:.0f} ex/s, ratio {data['ratio_vs_gradcheck']:.2f}, "
+                f"peak RSS {data['peak_rss_mb']:.0f} MB"
+            )
+            if "suite_run_examples" in data:
+                text += (
+                    f"; ci-profile suite: {data['suite_run_examples']} examples in "
+                    f"{data['suite_run_wall_s'] / 60:.1f} min on {data['suite_run_workers']} workers"
+                )
+            lines.append({"what": "speed (nox -s bench)", "text": text, "where": f"torch {data.get('torch', '?')}"})
+        elif "summary" in data:
+            s = data["summary"]
+            text = (
+                f"killed {s['killed']}/{s['faults']} planted faults ({s['attributed']} by the property they target), "
+                f"median {s['median_examples']} examples to detect, false alarms {s['false_alarms']} "
+                f"in {s['seeded_runs']} seeded runs"
+            )
+            lines.append({"what": "sharpness (nox -s sharpness)", "text": text, "where": f"torch {data.get('torch', '?')}"})
+        else:
+            raise ValueError(f"{path}: neither bench nor sharpness figures")
+    return lines
+
+
 def context(
-    runs: list[Run], *, compare: list[Run] | None = None, title: str = "Autograd conformance"
+    runs: list[Run], *, compare: list[Run] | None = None, title: str = "Autograd conformance",
+    figures: list[Path] | None = None,
 ) -> dict[str, Any]:
     columns = [model.column(run) for run in runs]
     rows, cells = model.matrix(runs)
@@ -47,21 +83,28 @@ def context(
         "changed_count": sum(row[4] for row in rows),
         "plots": plots.family_plots(columns, rows, cells),
         "diff": model.diff(compare, runs) if compare is not None else None,
+        "measured": measured(figures or []),
         "data_json": script_json(data),
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
         "js": (TEMPLATES / "report.js").read_text(encoding="utf-8"),
     }
 
 
-def render(runs: list[Run], *, compare: list[Run] | None = None, baseline_dir: Path | None = None) -> str:
+def render(
+    runs: list[Run], *, compare: list[Run] | None = None, baseline_dir: Path | None = None,
+    figures: list[Path] | None = None,
+) -> str:
     model.apply_baselines(runs, baseline_dir)
     if compare is not None:
         model.apply_baselines(compare, baseline_dir)
     env = _environment()
-    return env.get_template("report.html.j2").render(**context(runs, compare=compare))
+    return env.get_template("report.html.j2").render(**context(runs, compare=compare, figures=figures))
 
 
-def build(runs: list[Run], out: Path, *, compare: list[Run] | None = None, baseline_dir: Path | None = None) -> Path:
+def build(
+    runs: list[Run], out: Path, *, compare: list[Run] | None = None, baseline_dir: Path | None = None,
+    figures: list[Path] | None = None,
+) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(runs, compare=compare, baseline_dir=baseline_dir), encoding="utf-8")
+    out.write_text(render(runs, compare=compare, baseline_dir=baseline_dir, figures=figures), encoding="utf-8")
     return out

@@ -157,3 +157,24 @@ def test_build_cli_explains_missing_results(tmp_path: Path) -> None:
     )
     assert cli.returncode != 0
     assert "results files not found" in cli.stderr and "nox -s conformance" in cli.stderr
+
+
+def test_measured_speed_and_sharpness_figures_are_shown(tmp_path: Path) -> None:
+    path = _write(tmp_path / "a.jsonl", "torch-2.13.0", {"sin": "pass"})
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({
+        "suite_ex_per_s": 412.0, "gradcheck_ex_per_s": 300.0, "fast_gradcheck_ex_per_s": 420.0,
+        "ratio_vs_gradcheck": 1.37, "peak_rss_mb": 700.0, "torch": "2.13.0",
+        "suite_run_examples": 21142, "suite_run_wall_s": 231.0, "suite_run_workers": 2,
+    }))  # fmt: skip
+    sharp = tmp_path / "sharpness.json"
+    sharp.write_text(json.dumps({"torch": "2.13.0", "summary": {
+        "faults": 31, "killed": 31, "attributed": 31, "median_examples": 3, "false_alarms": 0, "seeded_runs": 20,
+    }}))  # fmt: skip
+    html = build.render(results.load([path]), figures=[bench, sharp, tmp_path / "absent.json"])
+    assert "suite 412 ex/s, gradcheck 300 ex/s" in html and "21142 examples in 3.9 min on 2 workers" in html
+    assert "killed 31/31 planted faults" in html and "false alarms 0 in 20 seeded runs" in html
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="not a figures file"):
+        build.render(results.load([path]), figures=[bad])
