@@ -100,6 +100,9 @@ class OpSpec:
     def __repr__(self) -> str:  # Hypothesis prints draws: keep them short
         return f"<op {self.name}>"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # Hypothesis's printer would list every field
+        printer.text(repr(self))
+
     @property
     def arity(self) -> int:
         return self.rule.arity
