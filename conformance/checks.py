@@ -103,12 +103,12 @@ def reference(ex: Example) -> Reference:
     """
     if "jax" not in ex.cache:
         v = scaled_direction(ex)
-        evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, v)
+        evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, v, ex.cotangent)
         expected = evaluation.vjp(ex.cotangent)
         rng = np.random.default_rng(len(ex.inputs))
         rel = 8 * (ex.tree.size + 1) * fd.EPS
         nudged = [x * (1 + rel * rng.choice([-1.0, 1.0], size=x.shape)) for x in ex.inputs]
-        again = jax_oracle.evaluate(ex.tree, nudged, v)
+        again = jax_oracle.evaluate(ex.tree, nudged, v, ex.cotangent)
         vjp_sens = [_finite(4 * np.abs(a - b)) for a, b in zip(again.vjp(ex.cotangent), expected)]
         jvp_sens = _finite(4 * np.abs(again.output_tangent - evaluation.output_tangent))
         ex.cache["jax"] = Reference(evaluation, expected, vjp_sens, jvp_sens)
@@ -303,7 +303,7 @@ def float32_matches_float64(ex: Example) -> list[Outcome]:
         expected = reference(ex).vjp
         rng = np.random.default_rng(0)
         nudged = [x * (1 + 2.0**-23 * rng.choice([-1.0, 1.0], size=x.shape)) for x in ex.inputs]
-        nudged_grads = jax_oracle.evaluate(ex.tree, nudged, [np.zeros_like(x) for x in ex.inputs]).vjp(ex.cotangent)
+        nudged_grads = jax_oracle.evaluate(ex.tree, nudged, [np.zeros_like(x) for x in ex.inputs], ex.cotangent).vjp(ex.cotangent)
         sensitivity = [4 * np.abs(a - b) for a, b in zip(nudged_grads, expected)]
         grads = _torch_vjp(ex, seeded=True)
         outcome = arrays_match(
