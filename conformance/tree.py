@@ -12,7 +12,7 @@ import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any, Union
+from typing import Any
 
 from conformance.registry.spec import Call, Domain, OpSpec, Shape
 
@@ -46,7 +46,7 @@ def _atomic(code: str) -> bool:
     return isinstance(node, (ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.Constant))
 
 
-Expr = Union[Node, Leaf]
+Expr = Node | Leaf
 
 
 @dataclass(frozen=True, eq=False)

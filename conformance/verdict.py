@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass, field
 
 
-class Verdict(str, enum.Enum):
+class Verdict(str, enum.Enum):  # noqa: UP042 - StrEnum would change how verdicts format
     PASS = "pass"
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"

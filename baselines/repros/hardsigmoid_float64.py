@@ -1,6 +1,6 @@
 # torch 2.13.0: F.hardsigmoid's gradient in float64 is 1/6 rounded to float32.
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812 - torch's own convention
 
 x = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
 F.hardsigmoid(x).backward()
