@@ -26,7 +26,7 @@ _SUPPRESS = [
 settings.register_profile("default", max_examples=25, deadline=None, suppress_health_check=_SUPPRESS)
 settings.register_profile(
     "ci",
-    max_examples=13,  # about 21,000 examples over the suite (nox -s bench --suite measures it: README)
+    max_examples=13,  # about 21,000 examples over the suite: `nox -s bench` counts them (README, "How fast")
     deadline=None,
     derandomize=True,
     database=None,
