@@ -44,6 +44,7 @@ import conformance.jaxsetup  # noqa: F401
 from conformance import checks
 from conformance.example import Example
 from conformance.jaxsetup import CACHE_DIR, JAX_VERSION
+from reports.results import read_file
 from strategies import labelled
 from strategies.examples import draw_example
 from strategies.trees import draw_tree
@@ -105,8 +106,7 @@ def suite_throughput(workers: int, *, cold: bool) -> dict:
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         wall = time.perf_counter() - start
-        records = [json.loads(line) for f in Path(tmp).glob("*.jsonl") for line in f.read_text().splitlines() if line]
-    results = [r for r in records if r.get("kind") == "result"]
+        results = [r for f in Path(tmp).glob("*.jsonl") for r in read_file(f)[1]]
     if not results:
         raise SystemExit(f"the suite wrote no results (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     examples = sum(r["examples"] for r in results)
