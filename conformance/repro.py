@@ -7,6 +7,7 @@ import platform
 import numpy as np
 import torch
 
+from conformance.checks import scaled_direction
 from conformance.example import Example, layout_code
 from conformance.jaxsetup import JAX_VERSION
 from conformance.verdict import Outcome
@@ -14,6 +15,34 @@ from conformance.verdict import Outcome
 
 def _lit(a: np.ndarray) -> str:
     return repr(a.tolist())
+
+
+FORWARD_MODE = ("jvp", "func.jvp")  # properties whose repro also runs forward mode
+
+
+def _forward_mode(ex: Example, dt: str, prop: str) -> list[str]:
+    """J v by forward mode (the API the property used: see ``checks._torch_jvp``), and both sides
+    of the identity ⟨u, J v⟩ = ⟨Jᵀu, v⟩."""
+    names = [f"x{i}" for i in range(len(ex.inputs))]
+    lines = ["", f"f = lambda {', '.join(names)}: {ex.tree.source}"]
+    for i, d in enumerate(scaled_direction(ex)):
+        lines.append(f"v{i} = torch.tensor({_lit(d)}, dtype={dt})  # the tangent direction")
+    primals = ", ".join(f"{n}.detach()" for n in names)
+    tangents = ", ".join(f"v{i}" for i in range(len(names)))
+    if prop == "func.jvp" or ex.path != "eager":
+        lines.append(f"_, jv = torch.func.jvp(f, ({primals},), ({tangents},))")
+    else:
+        duals = ", ".join(f"fwAD.make_dual({n}.detach(), v{i})" for i, n in enumerate(names))
+        lines += [
+            "import torch.autograd.forward_ad as fwAD",
+            "with fwAD.dual_level():",
+            f"    jv = fwAD.unpack_dual(f({duals})).tangent",
+        ]
+    grad_v = " + ".join(f"(x{i}.grad * v{i}).sum()" for i in range(len(names))) or "0"
+    return lines + [
+        "print('J v =', jv)",
+        "print('<u, J v> =', (u * jv).sum().item(), ' <x.grad, v> =', float(" + grad_v + "))",
+    ]
 
 
 def repro_script(
@@ -40,6 +69,8 @@ def repro_script(
     lines.append("y.backward(u)")
     for i in range(len(ex.inputs)):
         lines.append(f"print('x{i}.grad =', x{i}.grad)")
+    if prop in FORWARD_MODE:
+        lines += _forward_mode(ex, dt, prop)
     if expected is not None:
         lines.append("# what the oracle expects:")
         for i, e in enumerate(expected):

@@ -34,6 +34,24 @@ def test_repro_script_is_self_contained_and_runs() -> None:
     assert "x1.grad = tensor([4., 6.]" in done.stdout, done.stdout
 
 
+def test_forward_mode_repro_runs_forward_mode() -> None:
+    """A forward-mode finding's repro shows J v from forward mode, beside the reverse-mode gradient."""
+    tree = single_op_tree(OPS_BY_NAME["mul"], make_call([(2,), (2,)]))
+    ex = Example(
+        tree,
+        [np.array([1.0, 2.0]), np.array([3.0, -4.0])],
+        cotangent=np.ones(2),
+        direction=[np.array([1.0, 0.0]), np.array([0.0, 1.0])],
+    )
+    for prop, api in [("jvp", "fwAD.make_dual"), ("func.jvp", "torch.func.jvp")]:
+        script = repro_script(ex, prop, Outcome(Verdict.FAIL, "jax", 1.0, 0.1, "example"))
+        assert api in script, f"the {prop} repro does not call {api}:\n{script}"
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        # J v = x1·v0 + x0·v1, with v scaled by max(1, |x|): [3·1 + 1·0, -4·0 + 2·4] = [3, 8]
+        assert "J v = tensor([3., 8.]" in done.stdout, done.stdout
+
+
 def test_conventions_are_documented_with_sources_and_keyed_by_version() -> None:
     assert all(c.source for c in CONVENTIONS)
     assert documented("abs", "x=0", "2.13.0+cpu").torch == (0.0,)
