@@ -32,6 +32,28 @@ def test_oracle_error_widens_the_tolerance_elementwise() -> None:
     assert _arrays([1.001], [1.0], rtol=1e-12, oracle_error=[np.array([0.01])]).verdict is Verdict.PASS
 
 
+def test_an_oracle_error_function_is_called_only_when_torch_fails_without_it() -> None:
+    """The JAX oracle's error costs a second evaluation: computed lazily, with the verdicts of computing it always."""
+    calls: list[int] = []
+
+    def error(width: float):
+        def compute() -> list[np.ndarray]:
+            calls.append(1)
+            return [np.array([width])]
+
+        return compute
+
+    assert _arrays([1.0], [1.0], rtol=1e-12, oracle_error=error(0.01)).verdict is Verdict.PASS
+    assert not calls, "the oracle error was computed for a comparison that passes without it"
+    assert _arrays([1.001], [1.0], rtol=1e-12, oracle_error=error(0.01)).verdict is Verdict.PASS
+    assert _arrays([1.1], [1.0], rtol=1e-12, oracle_error=error(0.01)).verdict is Verdict.FAIL
+    assert len(calls) == 2
+    for actual in ([1.0], [1.001], [1.1], [np.nan]):
+        eager = _arrays(actual, [1.0], rtol=1e-12, oracle_error=[np.array([0.01])])
+        lazy = _arrays(actual, [1.0], rtol=1e-12, oracle_error=error(0.01))
+        assert lazy.verdict is eager.verdict, f"at {actual}: lazy {lazy}, eager {eager}"
+
+
 def test_nan_where_the_oracle_is_finite_fails_and_oracle_nan_is_inconclusive() -> None:
     assert _arrays([np.nan], [1.0], rtol=1e-12).verdict is Verdict.FAIL
     assert _arrays([1.0], [np.nan], rtol=1e-12).verdict is Verdict.INCONCLUSIVE
