@@ -39,7 +39,7 @@ def test_scalar_backward(case: OpCase, data, record) -> None:
 @pytest.mark.parametrize("case", op_cases("float64", lambda op: op.forward_ad))
 @given(data=st.data())
 def test_jvp(case: OpCase, data, record) -> None:
-    """torch.func.jvp matches JAX and finite differences, and ⟨u, Jv⟩ = ⟨Jᵀu, v⟩ holds in torch."""
+    """Forward mode (dual tensors) matches JAX and finite differences, and ⟨u, Jv⟩ = ⟨Jᵀu, v⟩ holds in torch."""
     ex = draw_op_example(labelled(data), case.spec, "float64")
     judge(record, "jvp", ex, checks.jvp_matches_oracles(ex))
 
