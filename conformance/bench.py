@@ -108,7 +108,9 @@ def suite_throughput(workers: int, *, cold: bool) -> dict:
         wall = time.perf_counter() - start
         results = [r for f in Path(tmp).glob("*.jsonl") for r in read_file(f)[1]]
     if not results:
-        raise SystemExit(f"the suite wrote no results (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+        raise SystemExit(
+            f"the suite wrote no results (exit {proc.returncode}):\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}"
+        )
     examples = sum(r["examples"] for r in results)
     figures = {
         "suite_run_cells": len(results),

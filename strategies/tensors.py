@@ -27,8 +27,9 @@ WIDTH = {"float64": 64, "float32": 32}
 
 
 def elements(domain: Domain, dtype: str = "float64") -> st.SearchStrategy[float]:
-    lo = max(domain.low, -BOUND)
-    hi = min(domain.high, BOUND)
+    bound = domain.spread or BOUND
+    lo = max(domain.low, -bound)
+    hi = min(domain.high, bound)
     if domain.low > -math.inf:
         lo = domain.low + EDGE_MARGIN * max(1.0, abs(domain.low))
     if domain.high < math.inf:

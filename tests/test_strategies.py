@@ -76,3 +76,21 @@ def test_float32_elements_are_exact_and_in_domain() -> None:
         assert np.array_equal(x.astype(np.float32).astype(np.float64), x)
 
     check()
+
+
+def test_a_wide_domain_samples_large_spreads_and_the_default_stays_bounded() -> None:
+    """WIDE (the log-sum-exp family) reaches the spreads where stabilization matters; REALS keeps |x| ≤ BOUND."""
+    from conformance.registry.spec import REALS, WIDE
+    from strategies.tensors import BOUND
+
+    widest: list[float] = []
+
+    @settings(max_examples=200, deadline=None, database=None)
+    @given(wide=arrays((4,), WIDE), plain=arrays((4,), REALS))
+    def check(wide: np.ndarray, plain: np.ndarray) -> None:
+        assert np.all(np.abs(wide) <= WIDE.spread), f"{wide} leaves |x| ≤ {WIDE.spread}"
+        assert np.all(np.abs(plain) <= BOUND), f"{plain} leaves |x| ≤ {BOUND}"
+        widest.append(float(np.ptp(wide)))
+
+    check()
+    assert max(widest) > 10 * BOUND / 3, f"WIDE never spread beyond {max(widest):.3g}: it is not wide"

@@ -11,7 +11,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.registry.shapes import AlongDim, Halve, Same
-from conformance.registry.spec import REALS, Domain, OpSpec
+from conformance.registry.spec import REALS, WIDE, Domain, OpSpec
 
 U = Same()
 AT_0 = Domain(kinks=(0.0,))
@@ -130,11 +130,15 @@ OPS = [
         "hardshrink", "F.hardshrink({x}, 0.5)", lambda x: jnp.where(jnp.abs(x) > 0.5, x, 0.0), Domain(kinks=(-0.5, 0.5))
     ),
     act("threshold", "F.threshold({x}, 0.5, -1.0)", lambda x: jnp.where(x > 0.5, x, -1.0), Domain(kinks=(0.5,))),
-    act("softmax", "torch.softmax({x}, dim={dim})", lambda x, dim: jax.nn.softmax(x, axis=dim), rule=AlongDim()),
+    act("softmax", "torch.softmax({x}, dim={dim})", lambda x, dim: jax.nn.softmax(x, axis=dim), WIDE, rule=AlongDim()),
     act(
-        "log_softmax", "F.log_softmax({x}, dim={dim})", lambda x, dim: jax.nn.log_softmax(x, axis=dim), rule=AlongDim()
+        "log_softmax",
+        "F.log_softmax({x}, dim={dim})",
+        lambda x, dim: jax.nn.log_softmax(x, axis=dim),
+        WIDE,
+        rule=AlongDim(),
     ),
-    act("softmin", "F.softmin({x}, dim={dim})", lambda x, dim: jax.nn.softmax(-x, axis=dim), rule=AlongDim()),
+    act("softmin", "F.softmin({x}, dim={dim})", lambda x, dim: jax.nn.softmax(-x, axis=dim), WIDE, rule=AlongDim()),
     act("glu", "F.glu({x}, dim={dim})", lambda x, dim: jax.nn.glu(x, axis=dim), rule=Halve()),
     act(
         "normalize",

@@ -9,7 +9,7 @@ import jax.scipy.special as jss
 import numpy as np
 
 from conformance.registry.shapes import Broadcast
-from conformance.registry.spec import POSITIVE, REALS, Domain, OpSpec
+from conformance.registry.spec import POSITIVE, REALS, WIDE, Domain, OpSpec
 
 B2 = Broadcast(arity=2)
 B3 = Broadcast(arity=3)
@@ -62,8 +62,8 @@ OPS = [
     binary("fmin", "torch.fmin({x}, {y})", jnp.fmin, near_kink=_tie, conventions=("fmax_tie",)),
     binary("xlogy", "torch.xlogy({x}, {y})", jss.xlogy, (REALS, POSITIVE), conventions=("xlogy_at_0",)),
     binary("xlog1py", "torch.special.xlog1py({x}, {y})", jss.xlog1py, (REALS, Domain(-1.0, math.inf))),
-    binary("logaddexp", "torch.logaddexp({x}, {y})", jnp.logaddexp),
-    binary("logaddexp2", "torch.logaddexp2({x}, {y})", jnp.logaddexp2),
+    binary("logaddexp", "torch.logaddexp({x}, {y})", jnp.logaddexp, WIDE),
+    binary("logaddexp2", "torch.logaddexp2({x}, {y})", jnp.logaddexp2, WIDE),
     binary("copysign", "torch.copysign({x}, {y})", jnp.copysign, (AWAY_FROM_0, AWAY_FROM_0)),
     binary("squared_difference", "({x} - {y}) ** 2", lambda x, y: (x - y) ** 2),
     OpSpec(

@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.registry.shapes import AlongDim, PairLoss, ReduceAll, ReduceDim
-from conformance.registry.spec import Domain, OpSpec
+from conformance.registry.spec import WIDE, Domain, OpSpec
 
 FULL = ReduceAll()
 DIM = ReduceDim()
@@ -160,6 +160,7 @@ REDUCTIONS = [
         "torch.logsumexp({x}, dim={dim}, keepdim={keepdim})",
         lambda x, dim, keepdim: jss.logsumexp(x, axis=dim, keepdims=keepdim),
         DIM,
+        domain=WIDE,
     ),
     OpSpec(
         "amax",
@@ -346,6 +347,7 @@ CUMULATIVE = [
         "torch.logcumsumexp({x}, dim={dim})",
         _cum(jax.lax.cumlogsumexp),
         ALONG,
+        domain=WIDE,
         notes="torch's forward mode loses precision as values along dim spread: a known failure "
         "(baselines/repros/logcumsumexp_forward_mode.py), kept sharp rather than covered by a tolerance",
     ),

@@ -32,6 +32,7 @@ class Domain:
     high: float = math.inf
     kinks: tuple[float, ...] = ()
     matrix: str = ""  # "" or a structure the leaf sampler builds: "well_conditioned", "spd"
+    spread: float | None = None  # how far from 0 to sample where unbounded (None: strategies.tensors.BOUND)
 
     @property
     def is_reals(self) -> bool:
@@ -53,6 +54,10 @@ class Domain:
 
 
 REALS = Domain()
+# The log-sum-exp family (logsumexp, softmax, logcumsumexp, logaddexp) is stabilized against
+# large spreads of its inputs, and its precision bugs show there: logcumsumexp's forward mode
+# is 6e-9 off at a spread of 11 and 50% off at 30.  Sampled to |x| ≤ 30 (exp(60) is finite).
+WIDE = Domain(spread=30.0)
 POSITIVE = Domain(0.0, math.inf)
 UNIT_OPEN = Domain(-1.0, 1.0)
 WELL_CONDITIONED = Domain(-1.0, 1.0, matrix="well_conditioned")  # X + n·I: diagonally dominant, invertible
