@@ -60,6 +60,11 @@ def _run_torch_vjp(ex: Example, *, seeded: bool, dtype: str | None, layouts: boo
     return [to_numpy(x.grad, s) for x, s in zip(xs, ex.tree.leaf_shapes)]
 
 
+def uses_dual_tensors(ex: Example) -> bool:
+    """Which forward-mode API the jvp check calls: dual tensors when eager, else ``torch.func.jvp``."""
+    return ex.path == "eager"
+
+
 def _torch_jvp(ex: Example, tangents: list[np.ndarray]) -> tuple[torch.Tensor, str]:
     """torch's J v, and the API that computed it.
 
@@ -70,7 +75,7 @@ def _torch_jvp(ex: Example, tangents: list[np.ndarray]) -> tuple[torch.Tensor, s
     xs = ex.leaves(requires_grad=False)
     ts = [ex.tensor(d) for d in tangents]
     f = torch_callable(ex.tree, ex.path)
-    if ex.path != "eager":
+    if not uses_dual_tensors(ex):
         return torch.func.jvp(f, tuple(xs), tuple(ts))[1], "torch.func.jvp"
     with forward_ad.dual_level():
         out = f(*(forward_ad.make_dual(x, t) for x, t in zip(xs, ts)))

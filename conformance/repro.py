@@ -7,7 +7,7 @@ import platform
 import numpy as np
 import torch
 
-from conformance.checks import scaled_direction
+from conformance.checks import scaled_direction, uses_dual_tensors
 from conformance.example import Example, layout_code
 from conformance.jaxsetup import JAX_VERSION
 from conformance.verdict import Outcome
@@ -29,7 +29,7 @@ def _forward_mode(ex: Example, dt: str, prop: str) -> list[str]:
         lines.append(f"v{i} = torch.tensor({_lit(d)}, dtype={dt})  # the tangent direction")
     primals = ", ".join(f"{n}.detach()" for n in names)
     tangents = ", ".join(f"v{i}" for i in range(len(names)))
-    if prop == "func.jvp" or ex.path != "eager":
+    if prop == "func.jvp" or not uses_dual_tensors(ex):
         lines.append(f"_, jv = torch.func.jvp(f, ({primals},), ({tangents},))")
     else:
         duals = ", ".join(f"fwAD.make_dual({n}.detach(), v{i})" for i, n in enumerate(names))
