@@ -139,9 +139,7 @@ class Reference:
     @cached_property
     def _nudged(self) -> jax_oracle.Evaluation:
         ex = self._ex
-        rng = np.random.default_rng(len(ex.inputs))
-        rel = 8 * (ex.tree.size + 1) * fd.EPS
-        nudged = [x * (1 + rel * rng.choice([-1.0, 1.0], size=x.shape)) for x in ex.inputs]
+        nudged = nudge(ex.inputs, 8 * (ex.tree.size + 1) * fd.EPS, seed=len(ex.inputs))
         return jax_oracle.evaluate(ex.tree, nudged, self.direction, ex.cotangent)
 
     @cached_property
@@ -151,6 +149,12 @@ class Reference:
     @cached_property
     def jvp_sensitivity(self) -> np.ndarray:
         return _finite(4 * np.abs(self._nudged.output_tangent - self.evaluation.output_tangent))
+
+
+def nudge(inputs: list[np.ndarray], rel: float, *, seed: int) -> list[np.ndarray]:
+    """Each element moved by ``rel`` relative, up or down at random (seeded): the oracle's error probe."""
+    rng = np.random.default_rng(seed)
+    return [x * (1 + rel * rng.choice([-1.0, 1.0], size=x.shape)) for x in inputs]
 
 
 def reference(ex: Example) -> Reference:
@@ -347,8 +351,7 @@ def float32_matches_float64(ex: Example) -> list[Outcome]:
 
         @cache
         def sensitivity() -> list[np.ndarray]:
-            rng = np.random.default_rng(0)
-            nudged = [x * (1 + 2.0**-23 * rng.choice([-1.0, 1.0], size=x.shape)) for x in ex.inputs]
+            nudged = nudge(ex.inputs, 2.0**-23, seed=0)
             zero = [np.zeros_like(x) for x in ex.inputs]
             nudged_grads = jax_oracle.evaluate(ex.tree, nudged, zero, ex.cotangent).vjp(ex.cotangent)
             return [4 * np.abs(a - b) for a, b in zip(nudged_grads, expected)]
