@@ -1,27 +1,62 @@
-"""Verdicts: every comparison ends in exactly one of them.
+"""Verdicts: every comparison ends in exactly one of them.  The one definition of the vocabulary.
 
 Only FAIL and ERROR fail a test.  INCONCLUSIVE means the oracle could not tell
 (its own error estimate is too large, or the input sits on a kink); CONVENTION
 means torch and the oracle differ in a documented, deliberate way
-(see ``conformance.conventions``).
+(see ``conformance.conventions``).  NOT_RUN is a cell that never ran (skipped,
+or its column could not run); no comparison produces it.
+
+Everything else derives from this module: the results format's list of verdicts
+(``reports.results.VERDICTS``), its JSON Schema (``reports/schema.json``, checked
+by ``tests/test_verdicts.py``), the report's ranking and the gate's notion of failing.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 
 class Verdict(str, enum.Enum):  # noqa: UP042 - StrEnum would change how verdicts format
+    # Declaration order is the report's display order.
     PASS = "pass"
     FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
-    CONVENTION = "convention"
     ERROR = "error"
+    CONVENTION = "convention"
+    INCONCLUSIVE = "inconclusive"
+    NOT_RUN = "not_run"
 
     @property
     def fails_test(self) -> bool:
-        return self in (Verdict.FAIL, Verdict.ERROR)
+        return self in FAILING
+
+    @property
+    def decided(self) -> bool:
+        """Whether an oracle decided the example either way (pass, convention or a failure)."""
+        return self not in (Verdict.INCONCLUSIVE, Verdict.NOT_RUN)
+
+
+FAILING: frozenset[Verdict] = frozenset({Verdict.FAIL, Verdict.ERROR})
+
+# The one ranking, most severe first: it picks the outcome that decides an example
+# (``worst``), a cell's verdict from its examples (``cell_verdict``) and which of two
+# results the report shows where they share a slot.  A documented convention outranks
+# an undecided example: it is a decided difference from the oracle.
+SEVERITY: tuple[Verdict, ...] = (
+    Verdict.ERROR,
+    Verdict.FAIL,
+    Verdict.CONVENTION,
+    Verdict.INCONCLUSIVE,
+    Verdict.PASS,
+    Verdict.NOT_RUN,
+)
+_RANK = {verdict: rank for rank, verdict in enumerate(SEVERITY)}
+
+
+def severity(verdict: Verdict | str) -> int:
+    """0 for the most severe verdict; raises ValueError for a string that is not a verdict."""
+    return _RANK[Verdict(verdict)]
 
 
 @dataclass(frozen=True)
@@ -44,6 +79,16 @@ class Outcome:
 
 
 def worst(outcomes: list[Outcome]) -> Outcome:
-    """The outcome that decides an example: failures first, then the largest ratio."""
-    rank = {Verdict.ERROR: 0, Verdict.FAIL: 1, Verdict.CONVENTION: 2, Verdict.INCONCLUSIVE: 3, Verdict.PASS: 4}
-    return min(outcomes, key=lambda o: (rank[o.verdict], -o.ratio))
+    """The outcome that decides an example: the most severe verdict, then the largest ratio."""
+    return min(outcomes, key=lambda o: (severity(o.verdict), -o.ratio))
+
+
+def cell_verdict(counts: Mapping[str, int] | Iterable[Verdict]) -> Verdict:
+    """A cell's verdict from its examples' verdicts: the most severe decided one, else INCONCLUSIVE.
+
+    One decided example is enough for PASS: the inconclusive ones checked nothing,
+    they did not disagree.  (Whether too few were decided is a separate question.)
+    """
+    present = [Verdict(v) for v, n in counts.items() if n] if isinstance(counts, Mapping) else list(counts)
+    decided = [v for v in present if v.decided]
+    return min(decided, key=severity) if decided else Verdict.INCONCLUSIVE

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from conformance.verdict import Verdict, severity
+
 from . import baseline as baselines
 from .results import FAILING, VERDICTS, Run
 
-PASSING = ("pass", "convention")
-_SEVERITY = {v: i for i, v in enumerate(("error", "fail", "inconclusive", "convention", "pass", "not_run"))}
+PASSING = tuple(v.value for v in Verdict if v.decided and not v.fails_test)  # pass, convention
 
 
 def _short(value: str | None, limit: int) -> str:
@@ -80,7 +81,7 @@ def _cell(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def _worse(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    return a if _SEVERITY[a["verdict"]] <= _SEVERITY[b["verdict"]] else b
+    return a if severity(a["verdict"]) <= severity(b["verdict"]) else b
 
 
 def matrix(runs: list[Run]) -> tuple[list[list[Any]], list[dict[str, Any]]]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from conformance.verdict import Verdict
+
 from . import baseline as baselines
 from . import replay
 from .recorder import Recorder, cell_of
@@ -77,11 +79,11 @@ def _is_conformance(item: pytest.Item) -> bool:
 
 
 def _verdict_of_exception(call: pytest.CallInfo[None], recorder: Recorder | None) -> str:
-    if recorder is not None and recorder.failing is not None and recorder.failing.verdict == "error":
-        return "error"
+    if recorder is not None and recorder.failing is not None and recorder.failing.verdict == Verdict.ERROR:
+        return Verdict.ERROR.value
     exc = call.excinfo.value if call.excinfo else None
     leaves = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
-    return "fail" if all(isinstance(leaf, AssertionError) for leaf in leaves) else "error"
+    return (Verdict.FAIL if all(isinstance(leaf, AssertionError) for leaf in leaves) else Verdict.ERROR).value
 
 
 def _skip_reason(report: pytest.TestReport) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from conformance.verdict import Outcome, Verdict
+from conformance.verdict import Outcome, Verdict, cell_verdict
 
 from .results import finite
 
@@ -85,11 +85,8 @@ class Recorder:
         printer.text(repr(self))
 
     def verdict(self) -> str:
-        """The cell verdict of a test that did not fail: convention > pass > inconclusive."""
-        for verdict in ("convention", "pass", "inconclusive"):
-            if self.counts.get(verdict):
-                return verdict
-        return "inconclusive"
+        """The cell verdict of a test that did not fail (``conformance.verdict.cell_verdict``)."""
+        return cell_verdict({v: n for v, n in self.counts.items() if not Verdict(v).fails_test}).value
 
     def summary(self) -> dict[str, Any]:
         worst = self.worst

@@ -20,9 +20,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import IO, Any
 
+from conformance.verdict import Verdict
+
 SCHEMA_VERSION = 1
-VERDICTS = ("pass", "fail", "error", "convention", "inconclusive", "not_run")
-FAILING = ("fail", "error")
+VERDICTS: tuple[str, ...] = tuple(v.value for v in Verdict)  # conformance.verdict is the one definition
+FAILING: tuple[str, ...] = tuple(v.value for v in Verdict if v.fails_test)
 
 
 def now() -> str:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from .results import ResultsWriter, new_run_id, results_filename, run_record
+from .results import FAILING, VERDICTS, ResultsWriter, new_run_id, results_filename, run_record
 
 FAMILIES = ("unary", "binary", "reduction", "linalg", "special", "trees")
 PROPERTIES = ("vjp", "jvp", "hvp", "fd", "jax")
 DTYPES = ("float64", "float32")
-VERDICT_WEIGHTS = {"pass": 80, "convention": 4, "inconclusive": 6, "fail": 6, "error": 2, "not_run": 2}
+_WEIGHTS = {"pass": 80, "convention": 4, "inconclusive": 6, "fail": 6, "error": 2, "not_run": 2}
+VERDICT_WEIGHTS = {verdict: _WEIGHTS[verdict] for verdict in VERDICTS}  # a KeyError if a verdict is added
 
 
 def result(
@@ -25,7 +26,7 @@ def result(
     device: str = "cpu",
     path: str = "eager",
 ) -> dict[str, object]:
-    failing = verdict in ("fail", "error")
+    failing = verdict in FAILING
     ratio = rng.uniform(1.2, 50.0) if failing else 10 ** rng.uniform(-7, -0.05)
     tol = 1e-7 if dtype == "float64" else 1e-4
     examples = 0 if verdict == "not_run" else rng.randint(1, 25)

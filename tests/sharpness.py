@@ -45,6 +45,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from conformance.verdict import Verdict
+from reports.results import FAILING
+
 ROOT = Path(__file__).resolve().parents[1]
 FAULT_TIMEOUT_S = 1800
 ALARM_TIMEOUT_S = 3600
@@ -118,11 +121,11 @@ def run_fault(fault: Any, *, seed: int = 0, profile: str | None = None, workdir:
         results = _results(tmp_path / "results")
         stats_file = tmp_path / "stats.json"
         stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
-    failing = [r for r in results if r["verdict"] in ("fail", "error")]
+    failing = [r for r in results if r["verdict"] in FAILING]
     first = failing[0] if failing else None
     allowed = allowed_properties(fault)
     detected = stats.get("first_failure") or {}
-    killed = first is not None and first["verdict"] == "fail"
+    killed = first is not None and first["verdict"] == Verdict.FAIL
     return {
         "name": fault.name,
         "kind": fault.kind,
@@ -193,7 +196,7 @@ def run_seed(seed: int, node_ids: list[str], workdir: Path | None = None) -> dic
             "rerun": f"pytest '{r['test_id']}' --hypothesis-seed={seed}",
         }
         for r in results
-        if r["verdict"] in ("fail", "error")
+        if r["verdict"] in FAILING
         and known.find(cell=r["cell"], device=r["device"], path=r["path"], test_id=r["test_id"]) is None
     ]
     complete = len(results) >= len(node_ids)
@@ -275,8 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         "seeded_runs": len(seed_runs),
         "incomplete_seeded_runs": [s["seed"] for s in seed_runs if not s["complete"]],
         "false_alarms": len(alarms),
-        "false_alarm_fails": sum(a["verdict"] == "fail" for a in alarms),
-        "false_alarm_errors": sum(a["verdict"] == "error" for a in alarms),
+        "false_alarm_fails": sum(a["verdict"] == Verdict.FAIL for a in alarms),
+        "false_alarm_errors": sum(a["verdict"] == Verdict.ERROR for a in alarms),
         "wall_s": round(time.perf_counter() - started, 1),
     }
     import torch

@@ -90,3 +90,29 @@ def test_worst_prefers_errors_then_failures_then_the_largest_ratio() -> None:
     assert worst([f, e]) is e
     assert Verdict.FAIL.fails_test and Verdict.ERROR.fails_test
     assert not any(v.fails_test for v in (Verdict.PASS, Verdict.INCONCLUSIVE, Verdict.CONVENTION))
+
+
+def test_one_verdict_vocabulary_the_schema_and_the_results_format_agree() -> None:
+    """conformance.verdict is the one definition: the JSON Schema and reports.results derive from it."""
+    import json
+    from pathlib import Path
+
+    from reports import results
+
+    schema = json.loads((Path(__file__).resolve().parents[1] / "reports" / "schema.json").read_text())
+    assert schema["$defs"]["verdict"]["enum"] == [v.value for v in Verdict]
+    assert results.VERDICTS == tuple(v.value for v in Verdict)
+    assert set(results.FAILING) == {"fail", "error"}
+
+
+def test_one_ranking_decides_examples_cells_and_report_slots() -> None:
+    from conformance.verdict import SEVERITY, cell_verdict, severity
+
+    assert set(SEVERITY) == set(Verdict)
+    conv, inc = Outcome(Verdict.CONVENTION, "jax"), Outcome(Verdict.INCONCLUSIVE, "fd", error=5.0, tol=1.0)
+    assert worst([inc, conv]) is conv  # a decided difference outranks an undecided example
+    assert severity("error") < severity("fail") < severity("convention") < severity("inconclusive") < severity("pass")
+    assert cell_verdict({"pass": 3, "inconclusive": 9}) is Verdict.PASS
+    assert cell_verdict({"pass": 3, "convention": 1}) is Verdict.CONVENTION
+    assert cell_verdict({"inconclusive": 2}) is Verdict.INCONCLUSIVE
+    assert cell_verdict({}) is Verdict.INCONCLUSIVE
