@@ -14,10 +14,18 @@ pytest_plugins = ["reports.pytest_plugin"]
 
 def pytest_configure(config) -> None:
     """Point the suite at the device and execution path the run asked for."""
+    import pytest
+
     from conformance import execution
 
     device = config.getoption("--device", default="cpu")
     path = config.getoption("--exec-path", default="eager")
+    try:
+        unavailable = execution.check_device(device)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if unavailable and config.getoption("--require-device", default=False):
+        raise pytest.UsageError(f"--device {device} with --require-device, but this machine has no such device ({unavailable})")
     execution.configure(device=device, path=path)
 
 

@@ -18,8 +18,9 @@ from typing import Any
 import torch
 
 from conformance.tree import Tree
+from reports.results import EXEC_PATHS
 
-PATHS = ("eager", "compile", "func")
+PATHS = EXEC_PATHS  # one list: reports.results.EXEC_PATHS (the results format names the paths)
 
 _current = {"device": "cpu", "path": "eager"}
 
@@ -34,13 +35,38 @@ def current() -> tuple[str, str]:
     return _current["device"], _current["path"]
 
 
-def cuda_unavailable_reason(device: str) -> str | None:
-    """Why a CUDA run cannot happen here, or None when it can."""
-    if not device.startswith("cuda"):
+DEVICE_TYPES = ("cpu", "cuda")  # where the suite runs torch; the oracles always stay on the CPU
+
+
+def check_device(device: str) -> str | None:
+    """Raise ValueError for a device string the suite cannot mean (a typo, a device type it does not
+    support, a CUDA index this machine does not have); return why a valid CUDA device cannot run
+    here (no CUDA), or None when it can.
+
+    A typo must never look like a torch bug: every cell an ERROR in a new report column.
+    """
+    usage = "the suite runs torch on cpu, cuda or cuda:N (lower case)"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"--device {device!r} is not a torch device; {usage}") from None
+    if parsed.type not in DEVICE_TYPES or str(parsed) != device:
+        raise ValueError(f"--device {device!r} is a device the suite does not run on; {usage}")
+    if parsed.type == "cpu":
+        if parsed.index not in (None, 0):
+            raise ValueError(f"--device {device!r}: there is one CPU device; use cpu")
         return None
     if not torch.cuda.is_available():
         return "not run: no CUDA device"
+    count = torch.cuda.device_count()
+    if parsed.index is not None and parsed.index >= count:
+        raise ValueError(f"--device {device!r}: this machine has {count} CUDA device(s), cuda:0..cuda:{count - 1}")
     return None
+
+
+def cuda_unavailable_reason(device: str) -> str | None:
+    """Why a CUDA run cannot happen here, or None when it can (``check_device`` has vetted the string)."""
+    return check_device(device)
 
 
 def tf32_setting() -> dict[str, Any]:

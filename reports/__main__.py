@@ -1,15 +1,20 @@
-"""``python -m reports build|gate|not-run|schema``: see ``--help`` of each."""
+"""``python -m reports build|gate|not-run|catalog|schema``: see ``--help`` of each."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from . import build, gate, results
 from .baseline import BaselineError
 
 SCHEMA = Path(__file__).parent / "schema.json"
+
+
+def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
+    print(f"warning: {message}", file=sys.stderr)
 
 
 def _load(paths: list[str], what: str) -> list[results.Run]:
@@ -23,7 +28,10 @@ def _load(paths: list[str], what: str) -> list[results.Run]:
     if not files:
         raise SystemExit(f"error: no {what} given; pass results/*.jsonl")
     try:
-        return results.load(files)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.showwarning = _show_warning
+            return results.load(files)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
 
@@ -44,17 +52,26 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_gate(args: argparse.Namespace) -> int:
     runs = _load(args.results, "results files")
     try:
-        report = gate.check(runs, Path(args.baseline_dir))
+        report = gate.check(runs, Path(args.baseline_dir), expect=args.expect, allow_incomplete=args.allow_incomplete)
     except BaselineError as exc:
         raise SystemExit(f"error: {exc}") from None
     gate.print_report(report, sys.stdout)
-    return 0 if report.ok(allow_incomplete=args.allow_incomplete) else 1
+    return 0 if report.ok() else 1
 
 
 def cmd_not_run(args: argparse.Namespace) -> int:
     out = Path(args.output or Path("results") / results.results_filename(args.label, args.device, args.path))
     results.write_not_run(out, label=args.label, reason=args.reason, device=args.device, path=args.path)
     print(f"recorded {args.label} ({args.device}, {args.path}) as not run: {args.reason} -> {out}")
+    return 0
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    from . import catalog
+
+    text = catalog.collect(Path(__file__).resolve().parents[1])
+    catalog.CATALOG_FILE.write_text(text, encoding="utf-8")
+    print(f"catalog: {text.count(chr(10)) - 1} conformance tests -> {catalog.CATALOG_FILE}")
     return 0
 
 
@@ -80,6 +97,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("results", nargs="+", help="results files (results/*.jsonl)")
     p.add_argument("--baseline-dir", default="baselines", help="folder of <label>.txt baselines (default: baselines)")
     p.add_argument("--allow-incomplete", action="store_true", help="do not fail on runs that crashed or were killed")
+    p.add_argument(
+        "--expect", action="append", default=[], metavar="LABEL",
+        help="a column label (torch-2.13.0) that must have run; repeat it for each version the gate is about",
+    )  # fmt: skip
     p.set_defaults(func=cmd_gate)
     p = sub.add_parser("not-run", help="record a column that could not run (e.g. torch failed to install)")
     p.add_argument("--label", required=True, help="column label, e.g. torch-2.4.1")
@@ -88,6 +109,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--path", "--exec-path", dest="path", default="eager")
     p.add_argument("-o", "--output", default=None, help="results file (default: results/<label>-<device>-<path>.jsonl)")
     p.set_defaults(func=cmd_not_run)
+    p = sub.add_parser("catalog", help="regenerate suites/catalog.txt (every test's cell) from the suites")
+    p.set_defaults(func=cmd_catalog)
     p = sub.add_parser("schema", help="print the JSON Schema of the results format")
     p.set_defaults(func=cmd_schema)
     return top

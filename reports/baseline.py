@@ -10,7 +10,11 @@
 * a pytest node id (anything containing ``::``), which matches that one test.
 
 The reference is an ``http(s)://`` link (usually the upstream issue) or
-``repro:<path>`` to a committed repro script.
+``repro:<path>`` to a committed repro script (relative to the repository root; it must exist).
+
+An entry that could never match is an error, not a silent no-op: its cell must be a
+cell of the suite (``reports.catalog``), its device cpu, cuda or cuda:N, its path an
+execution path, and a node id one the suite has.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .catalog import Catalog
+from .results import EXEC_PATHS
+
 FORMAT_HELP = (
     "expected `<cell id> | <reason> | <link or repro:path>`, e.g. "
     "`vjp/digamma/float64 | wrong sign near poles | https://github.com/pytorch/pytorch/issues/12345`; "
@@ -26,6 +33,7 @@ FORMAT_HELP = (
 )
 _PART = r"[^/\s|@]+"
 _CELL_ID = re.compile(rf"^{_PART}/{_PART}/{_PART}(@{_PART}(/{_PART})?)?$")
+_DEVICE = re.compile(r"^(cpu|cuda|cuda:\d+)$")
 
 
 class BaselineError(ValueError):
@@ -90,13 +98,37 @@ def parse_line(text: str, *, file: str, line: int) -> Entry | None:
     return Entry(id=ident, reason=reason, ref=ref, file=file, line=line)
 
 
-def parse(text: str, *, file: str) -> Baseline:
+def check_entry(entry: Entry, *, catalog: Catalog | None, root: Path | None) -> None:
+    """BaselineError naming file:line unless the entry can match something and its repro exists."""
+    where = f"{entry.where}: {entry.id!r}"
+    if "::" in entry.id:
+        if catalog is not None and entry.id not in catalog.test_ids:
+            raise BaselineError(f"{where} is not a test of the suite ({catalog.file}); copy the node id from pytest's output")
+    else:
+        cell, _, scope = entry.id.partition("@")
+        problem = catalog.problem(cell) if catalog is not None else None
+        if problem:
+            raise BaselineError(f"{where}: {problem} (cells: {catalog.file}): {FORMAT_HELP}")
+        device, _, path = scope.partition("/")
+        if device and not _DEVICE.match(device):
+            raise BaselineError(f"{where}: unknown device {device!r}; use cpu, cuda or cuda:N")
+        if path and path not in EXEC_PATHS:
+            raise BaselineError(f"{where}: unknown execution path {path!r}; use one of {', '.join(EXEC_PATHS)}")
+    if root is not None and entry.ref.startswith("repro:"):
+        script = root / entry.ref.removeprefix("repro:")
+        if not script.is_file():
+            raise BaselineError(f"{entry.where}: repro script {script} does not exist (repro paths are relative to {root})")
+
+
+def parse(text: str, *, file: str, catalog: Catalog | None = None, root: Path | None = None) -> Baseline:
+    """The file's entries; with ``catalog`` and ``root``, also check that each can match and its repro exists."""
     entries: list[Entry] = []
     seen: dict[str, Entry] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text.removeprefix("\ufeff").splitlines(), start=1):
         entry = parse_line(raw, file=file, line=number)
         if entry is None:
             continue
+        check_entry(entry, catalog=catalog, root=root)
         if entry.id in seen:
             raise BaselineError(
                 f"{file}:{number}: {entry.id!r} is already listed at line {seen[entry.id].line}; "
@@ -107,12 +139,16 @@ def parse(text: str, *, file: str) -> Baseline:
     return Baseline(file=file, entries=tuple(entries))
 
 
-def load(path: Path, *, root: Path | None = None) -> Baseline:
-    """Parse a baseline file; messages name it relative to ``root`` when it lies inside."""
+def load(path: Path, *, root: Path | None = None, catalog: Catalog | None = None) -> Baseline:
+    """Parse a baseline file; messages name it relative to ``root`` when it lies inside, repros resolve there."""
     name = str(path.relative_to(root)) if root is not None and path.is_relative_to(root) else str(path)
     if not path.is_file():
         raise BaselineError(f"{name}: baseline file not found; create it (it may be empty) or pass --no-baseline")
-    return parse(path.read_text(encoding="utf-8"), file=name)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BaselineError(f"{name}: not UTF-8 text (byte {exc.start}); save the baseline as UTF-8") from None
+    return parse(text, file=name, catalog=catalog, root=root)
 
 
 def path_for(baseline_dir: Path, label: str) -> Path:
@@ -120,7 +156,9 @@ def path_for(baseline_dir: Path, label: str) -> Path:
     return baseline_dir / f"{label}.txt"
 
 
-def load_for(baseline_dir: Path, label: str) -> Baseline:
-    """The label's baseline; an empty one when the label has no file yet."""
+def load_for(baseline_dir: Path, label: str, *, catalog: Catalog | None = None) -> Baseline:
+    """The label's baseline (repros relative to the folder's parent); an empty one when the label has no file yet."""
     path = path_for(baseline_dir, label)
-    return load(path) if path.is_file() else Baseline(file=str(path), entries=())
+    if not path.is_file():
+        return Baseline(file=str(path), entries=())
+    return load(path, root=baseline_dir.resolve().parent, catalog=catalog)

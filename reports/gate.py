@@ -3,16 +3,21 @@
 ``python -m reports gate results/*.jsonl --baseline-dir baselines`` re-applies
 the current baseline files (so a baseline edit needs no re-run), prints each new
 failure with its repro, lists stale baseline entries, and exits 1 on a new
-failure or on a run that never finished.
+failure, on a run that did not finish (killed, interrupted, or missing some of the
+tests it collected), on a results file it cannot read, and on a column it was asked
+about (``--expect torch-2.9.1``) that has no run, or when no column ran at all: it
+fails closed, never passing what it could not check.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from . import baseline as baselines
+from . import catalog
 from .results import FAILING, Run
 
 
@@ -23,20 +28,28 @@ class GateReport:
     stale: list[tuple[Run, baselines.Entry]] = field(default_factory=list)
     not_run: list[Run] = field(default_factory=list)
     incomplete: list[Run] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # expected labels with no column that ran
+    ran: int = 0  # columns that ran
+    allow_incomplete: bool = False
 
-    def ok(self, *, allow_incomplete: bool = False) -> bool:
-        return not self.new and (allow_incomplete or not self.incomplete)
+    def ok(self) -> bool:
+        return not self.new and not self.missing and self.ran > 0 and (self.allow_incomplete or not self.incomplete)
 
 
-def check(runs: list[Run], baseline_dir: Path) -> GateReport:
-    report = GateReport()
+def check(runs: list[Run], baseline_dir: Path, *, expect: Sequence[str] = (), allow_incomplete: bool = False) -> GateReport:
+    """Apply each label's baseline; ``expect`` lists labels that must have a column that ran."""
+    report = GateReport(allow_incomplete=allow_incomplete)
+    known_cells = catalog.load() if catalog.CATALOG_FILE.is_file() else None
+    ran_labels = {run.info["label"] for run in runs if run.info.get("status") != "not_run"}
+    report.missing = [label for label in expect if label not in ran_labels]
+    report.ran = sum(run.info.get("status") != "not_run" for run in runs)
     for run in runs:
         if run.info.get("status") == "not_run":
             report.not_run.append(run)
             continue
         if not run.complete:
             report.incomplete.append(run)
-        base = baselines.load_for(baseline_dir, run.info["label"])
+        base = baselines.load_for(baseline_dir, run.info["label"], catalog=known_cells)
         outcome: dict[baselines.Entry, list[str]] = {}
         for result in run.results:
             entry = base.find(
@@ -59,10 +72,11 @@ def print_report(report: GateReport, out: TextIO) -> None:
     for run in report.not_run:
         print(f"not run: {run.key}: {run.info.get('reason')}", file=out)
     for run in report.incomplete:
-        print(
-            f"INCOMPLETE: {run.key} has no run_end in {', '.join(run.files)}: the run crashed or was killed; rerun it",
-            file=out,
-        )
+        print(f"INCOMPLETE: {run.key}: {'; '.join(run.problems)}; rerun it", file=out)
+    for label in report.missing:
+        print(f"MISSING: no column of {label} ran (it was expected: --expect {label}); see `not run` above", file=out)
+    if report.ran == 0:
+        print("NOTHING RAN: every column is `not run`; the gate cannot pass what was never checked", file=out)
     for run, result, entry in report.known:
         print(f"known {result['verdict']}: {run.key} {result['cell']} ({entry.where}: {entry.reason})", file=out)
     for run, entry in report.stale:
@@ -78,10 +92,12 @@ def print_report(report: GateReport, out: TextIO) -> None:
             print("  repro:", file=out)
             for line in result["repro"].splitlines():
                 print(f"    {line}", file=out)
-    verdict = "FAILED" if report.new else "passed"
+    verdict = "passed" if report.ok() else "FAILED"
     print(
         f"gate {verdict}: {len(report.new)} new failures, {len(report.known)} known, "
-        f"{len(report.stale)} stale baseline entries, {len(report.not_run)} columns not run",
+        f"{len(report.stale)} stale baseline entries, {len(report.not_run)} columns not run, "
+        f"{len(report.incomplete)} incomplete{' (allowed)' if report.allow_incomplete and report.incomplete else ''}, "
+        f"{len(report.missing)} expected columns missing",
         file=out,
     )
     if report.new:

@@ -50,6 +50,7 @@ def column(run: Run) -> dict[str, Any]:
         "status": info.get("status", "ran"),
         "reason": info.get("reason"),
         "complete": run.complete,
+        "problems": list(run.problems),
         "versions": {k: info.get(k) for k in ("torch", "jax", "hypothesis", "python")},
         "profile": info.get("profile"),
         "seed": info.get("seed"),

@@ -18,20 +18,33 @@ import pytest
 from conformance.verdict import Verdict
 
 from . import baseline as baselines
-from . import replay
-from .recorder import Recorder, cell_of
-from .results import FAILING, ResultsWriter, default_label, new_run_id, results_filename, run_record
+from . import catalog, replay
+from .recorder import CellId, Recorder, cell_of
+from .results import (
+    EXEC_PATHS,
+    FAILING,
+    ResultsError,
+    ResultsWriter,
+    default_label,
+    new_run_id,
+    results_filename,
+    run_record,
+)
 
 RECORDER = pytest.StashKey[Recorder]()
 ENTRY = pytest.StashKey["baselines.Entry | None"]()
 PLUGIN = pytest.StashKey["ConformancePlugin"]()
 MAX_MESSAGE = 4000
-EXEC_PATHS = ("eager", "compile", "func")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "autograd conformance results and baselines")
-    group.addoption("--device", default="cpu", help="device torch runs on (cpu, cuda); oracles stay on the CPU")
+    group.addoption("--device", default="cpu", help="device torch runs on (cpu, cuda, cuda:N); oracles stay on the CPU")
+    group.addoption(
+        "--require-device",
+        action="store_true",
+        help="fail the run (usage error) when --device is not available here, instead of recording its cells as not run",
+    )
     group.addoption("--exec-path", default="eager", choices=EXEC_PATHS, help="execution path (default: eager)")
     group.addoption("--results-dir", default="results", help="folder for the JSONL results (default: results)")
     group.addoption("--results-label", default=None, help="column label (default: torch-<installed version>)")
@@ -53,7 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[PLUGIN] = plugin
     config.pluginmanager.register(plugin, "conformance-results")
     if config.pluginmanager.hasplugin("xdist"):
-        config.pluginmanager.register(XdistHooks(plugin.run_id), "conformance-xdist")
+        config.pluginmanager.register(XdistHooks(plugin), "conformance-xdist")
 
 
 @pytest.fixture
@@ -65,13 +78,36 @@ def record(request: pytest.FixtureRequest) -> Recorder:
 
 
 class XdistHooks:
-    """Hands the controller's run id to every worker, so their files merge into one run."""
+    """The controller's side of an xdist run.
 
-    def __init__(self, run_id: str) -> None:
-        self.run_id = run_id
+    It hands its run id to every worker, so their files merge into one run; it learns
+    each test's cell from the workers; and when a worker dies (a segfault in a torch op,
+    a kill), it records the test that worker was running as an ERROR result in its own
+    file, the run's lead file, which it closes with pytest's exit status.
+    """
+
+    def __init__(self, plugin: ConformancePlugin) -> None:
+        self.plugin = plugin
+        self.cells: dict[str, list[str]] = {}
+        self.crashed: list[tuple[str, str]] = []
 
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["conformance_run_id"] = self.run_id
+        node.workerinput["conformance_run_id"] = self.plugin.run_id
+
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        self.cells.update(getattr(node, "workeroutput", {}).get("conformance_cells", {}))
+
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        self.crashed.append((crashitem, str(report.longrepr)))
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        for nodeid, message in self.crashed:
+            name = nodeid.split("::")[-1].split("[")[0].removeprefix("test_")
+            cell = CellId(*(self.cells.get(nodeid) or [name, "-", "-", "-"]))
+            result = self.plugin.crash_result(nodeid, cell, message)
+            self.plugin.results.append(result)
+            self.plugin.write(result)
 
 
 def _is_conformance(item: pytest.Item) -> bool:
@@ -127,8 +163,10 @@ class ConformancePlugin:
         path = Path(chosen) if chosen else baselines.path_for(self.config.rootpath / "baselines", self.label)
         if not chosen and not path.is_file():
             return None
+        catalog_file = self.config.rootpath / "suites" / "catalog.txt"
+        known_cells = catalog.load(catalog_file) if catalog_file.is_file() else None
         try:
-            return baselines.load(path.resolve(), root=self.config.rootpath)
+            return baselines.load(path.resolve(), root=self.config.rootpath, catalog=known_cells)
         except baselines.BaselineError as exc:
             raise pytest.UsageError(str(exc)) from None
 
@@ -143,6 +181,16 @@ class ConformancePlugin:
             if entry is not None:
                 reason = f"known failure ({entry.where}): {entry.reason} [{entry.ref}]"
                 item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Open the results file as soon as the run knows what it will run: a second writer fails here."""
+        items = [item for item in session.items if _is_conformance(item)]
+        if not items:
+            return
+        self.open(collected=len(items))
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:  # the controller learns each test's cell, to record a crashed worker's test
+            workeroutput["conformance_cells"] = {item.nodeid: list(cell_of(item)) for item in items}
 
     # -- running: replay known failures, record examples -------------------------------------
     @pytest.hookimpl(wrapper=True, trylast=True)
@@ -162,7 +210,7 @@ class ConformancePlugin:
             return report
         if report.when == "call" or (report.when == "setup" and not report.passed):
             result = self._result(item, call, report)
-            self._write(result)
+            self.write(result)
             report.user_properties.append(("conformance", result))
         return report
 
@@ -205,24 +253,59 @@ class ConformancePlugin:
             "repro": repro,
         }
 
-    def _write(self, result: dict[str, Any]) -> None:
-        if self.writer is None:
-            from hypothesis import settings
+    def crash_result(self, test_id: str, cell: CellId, message: str) -> dict[str, Any]:
+        """The ERROR result of a test whose process died under it (recorded by the xdist controller)."""
+        base = self.baseline
+        entry = base.find(cell=cell.cell, device=self.device, path=self.path, test_id=test_id) if base else None
+        return {
+            "kind": "result",
+            "run_id": self.run_id,
+            "cell": cell.cell,
+            "test_id": test_id,
+            "property": cell.property,
+            "op": cell.op,
+            "family": cell.family,
+            "dtype": cell.dtype,
+            "device": self.device,
+            "path": self.path,
+            "verdict": Verdict.ERROR.value,
+            "known": entry is not None,
+            "baseline": f"{entry.where}: {entry.reason} [{entry.ref}]" if entry else None,
+            **Recorder().summary(),
+            "duration_s": 0.0,
+            "message": f"the process running this test died: {message}"[:MAX_MESSAGE],
+            "repro": None,
+        }
 
-            name = results_filename(self.label, self.device, self.path, self.worker)
-            seed = self.config.getoption("hypothesis_seed", None)
-            run = run_record(
-                run_id=self.run_id,
-                label=self.label,
-                device=self.device,
-                path=self.path,
-                profile=getattr(settings, "_current_profile", None),
-                seed=None if seed is None else str(seed),
-                worker=self.worker,
-            )
-            if self.device.startswith("cuda"):
-                run.update(_cuda_run_fields())
+    def open(self, *, collected: int | None = None) -> None:
+        """Create this process's results file (the lead file on a single process or the xdist controller)."""
+        if self.writer is not None:
+            return
+        from hypothesis import settings
+
+        name = results_filename(self.label, self.device, self.path, self.worker)
+        seed = self.config.getoption("hypothesis_seed", None)
+        run = run_record(
+            run_id=self.run_id,
+            label=self.label,
+            device=self.device,
+            path=self.path,
+            profile=getattr(settings, "_current_profile", None),
+            seed=None if seed is None else str(seed),
+            worker=self.worker,
+            collected=collected,
+            workers=getattr(self.config.option, "numprocesses", None) if self._xdist() else None,
+        )
+        if self.device.startswith("cuda"):
+            run.update(_cuda_run_fields())
+        try:
             self.writer = ResultsWriter(self.results_dir / name, run)
+        except ResultsError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def write(self, result: dict[str, Any]) -> None:
+        self.open()
+        assert self.writer is not None
         self.writer.write(result)
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -234,6 +317,8 @@ class ConformancePlugin:
         for name, value in report.user_properties:
             if name == "conformance":
                 self.results.append(value)
+                if self._xdist():
+                    self.open()  # the controller's lead file: it ends the run with pytest's exit status
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.results:

@@ -10,8 +10,10 @@ most recently started run wins, so stale files of an earlier run are ignored.
 from __future__ import annotations
 
 import datetime as _dt
+import fcntl
 import json
 import math
+import os
 import platform
 import uuid
 import warnings
@@ -25,6 +27,15 @@ from conformance.verdict import Verdict
 SCHEMA_VERSION = 1
 VERDICTS: tuple[str, ...] = tuple(v.value for v in Verdict)  # conformance.verdict is the one definition
 FAILING: tuple[str, ...] = tuple(v.value for v in Verdict if v.fails_test)
+EXEC_PATHS = ("eager", "compile", "func")  # conformance.execution.PATHS, without importing torch
+
+
+class ResultsError(ValueError):
+    """A results file this package cannot read; the message names the file (and line) and what is wrong."""
+
+
+class UnreadableResultsError(ResultsError):
+    """An empty file, or one whose only line is torn: skipped with a warning, its column marked incomplete."""
 
 
 def now() -> str:
@@ -75,6 +86,8 @@ def run_record(
     profile: str | None = None,
     seed: str | None = None,
     worker: str | None = None,
+    collected: int | None = None,
+    workers: int | None = None,
 ) -> dict[str, Any]:
     return {
         "kind": "run",
@@ -90,6 +103,8 @@ def run_record(
         "profile": profile,
         "seed": seed,
         "worker": worker,
+        **({"collected": collected} if collected is not None else {}),
+        **({"workers": workers} if workers is not None else {}),
         "started": now(),
         "status": status,
         "reason": reason,
@@ -97,13 +112,28 @@ def run_record(
 
 
 class ResultsWriter:
-    """Appends records to one JSONL file, flushing after each line."""
+    """Appends records to one JSONL file, flushing after each line.
+
+    One writer per file: the writer holds an exclusive lock on it (released when it
+    closes or its process dies), and a second writer, say a second run with the same
+    label into the same folder, is refused with ResultsError before it truncates anything.
+    """
 
     def __init__(self, path: Path, run: dict[str, Any]) -> None:
         self.path = path
         self.run = run
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] | None = path.open("w", encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ResultsError(
+                f"{path}: another run is writing this results file; wait for it, or give this run its own "
+                "--results-label or --results-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        self._fh: IO[str] | None = os.fdopen(fd, "w", encoding="utf-8")
         self.write(run)
 
     def write(self, record: dict[str, Any]) -> None:
@@ -128,6 +158,11 @@ def write_not_run(out: Path, *, label: str, reason: str, device: str = "cpu", pa
     return out
 
 
+# pytest's exit statuses (pytest.ExitCode) that mean the run went through every test it collected.
+FINISHED_EXIT_STATUSES = {0: "all passed", 1: "some tests failed"}
+EXIT_STATUS_NAMES = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
+
+
 @dataclass
 class Run:
     """One column of the matrix: a run, possibly spread over several worker files."""
@@ -136,65 +171,173 @@ class Run:
     results: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     ended: str | None = None
-    complete: bool = True  # False when a file has no run_end (a crash or a kill)
+    problems: list[str] = field(default_factory=list)  # why the run is incomplete; empty when it finished
 
     @property
     def key(self) -> str:
         return column_key(self.info["label"], self.info.get("device", "cpu"), self.info.get("path", "eager"))
 
+    @property
+    def complete(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class ResultsFile:
+    path: Path
+    run: dict[str, Any]
+    results: list[dict[str, Any]]
+    end: dict[str, Any] | None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (the writer writes non-finite numbers as null)")
+
+
+def _parse(line: str) -> Any:
+    return json.loads(line, parse_constant=_reject_constant)
+
 
 def read_file(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, Any] | None]:
-    """(run record, result records, run_end record) of one file; a torn last line is skipped with a warning."""
+    """(run record, result records, run_end record) of one file; see ``read``."""
+    contents = read(path)
+    return contents.run, contents.results, contents.end
+
+
+def read(path: Path) -> ResultsFile:
+    """One results file, every record checked against ``reports/schema.json``.
+
+    A torn last line (a kill mid-write) is skipped with a warning.  Anything else this
+    package does not understand raises ResultsError naming ``file:line``: a gate must
+    never pass what it cannot read.  An empty file, or one whose only line is torn,
+    raises UnreadableResultsError.
+    """
+    from .schema import validate
+
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{path}: not UTF-8 text (byte {exc.start}): is this a results file written by reports?")
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise UnreadableResultsError(f"{path}: empty results file (the run was killed before its first record)")
     run: dict[str, Any] | None = None
     end: dict[str, Any] | None = None
     results: list[dict[str, Any]] = []
-    lines = path.read_text(encoding="utf-8").splitlines()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        where = f"{path}:{number}"
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                warnings.warn(
-                    f"{path}:{number}: skipping a torn last line (the run was killed mid-write)", stacklevel=2
-                )
+            record = _parse(line)
+        except ValueError as exc:
+            if number == len(lines) and isinstance(exc, json.JSONDecodeError):
+                warnings.warn(f"{where}: skipping a torn last line (the run was killed mid-write)", stacklevel=2)
                 continue
-            raise ValueError(f"{path}:{number}: not valid JSON; is this a results file written by reports?") from None
-        kind = record.get("kind")
-        if kind == "run":
+            raise ResultsError(
+                f"{where}: not a valid results line ({exc}); is this a results file written by reports?"
+            ) from None
+        if number == 1 and isinstance(record, dict) and record.get("kind") == "run":
             if record.get("schema") != SCHEMA_VERSION:
-                raise ValueError(
-                    f"{path}:{number}: results schema {record.get('schema')!r}, this reports package reads "
+                raise ResultsError(
+                    f"{where}: results schema {record.get('schema')!r}, this reports package reads "
                     f"schema {SCHEMA_VERSION}; regenerate the results with this checkout"
                 )
+        validate(record, where=where)
+        kind = record["kind"]
+        if kind == "run":
+            if run is not None:
+                raise ResultsError(f"{where}: a second run record (the first is on line 1): two runs wrote this file")
             run = record
+        elif run is None:
+            raise ResultsError(
+                f"{where}: a {kind} record before the run record; is this a results file written by reports?"
+            )
+        elif record["run_id"] != run["run_id"]:
+            raise ResultsError(
+                f"{where}: run_id {record['run_id']!r} differs from the file's run {run['run_id']!r}: two runs wrote this file"
+            )
         elif kind == "result":
             results.append(record)
-        elif kind == "run_end":
+        else:
             end = record
     if run is None:
-        raise ValueError(f"{path}: no run record on its first line; is this a results file written by reports?")
-    return run, results, end
+        raise UnreadableResultsError(f"{path}: its only line is torn (the run was killed during its first write)")
+    return ResultsFile(path=path, run=run, results=results, end=end)
+
+
+def column_of_filename(path: Path) -> dict[str, str] | None:
+    """label, device and path from ``<label>-<device>-<path>[.<worker>].jsonl``, or None if it is not such a name."""
+    stem = path.name.removesuffix(".jsonl")
+    head, _, worker = stem.rpartition(".")
+    if head and worker.startswith("gw") and worker[2:].isdigit():
+        stem = head
+    parts = stem.rsplit("-", 2)
+    return dict(zip(("label", "device", "path"), parts, strict=True)) if len(parts) == 3 else None
+
+
+def _problems(files: list[ResultsFile], results: list[dict[str, Any]]) -> list[str]:
+    """Why a run did not finish, or [] when it did.
+
+    The run's lead file (a single-process run's only file, or the xdist controller's)
+    must end with a run_end whose pytest exit status says every test ran (0 or 1).
+    Where a run has no lead file, every worker file must.  And every conformance test
+    the run collected must have a result: a worker that died takes its test with it.
+    """
+    if files[0].run.get("status") == "not_run":
+        return []
+    leads = [f for f in files if f.run.get("worker") is None] or files
+    problems = []
+    for lead in leads:
+        if lead.end is None:
+            problems.append(f"{lead.path} has no run_end: the run crashed or was killed")
+            continue
+        status = lead.end.get("exitstatus")
+        if status is not None and status not in FINISHED_EXIT_STATUSES:
+            name = EXIT_STATUS_NAMES.get(status, "unknown")
+            problems.append(f"{lead.path}: pytest ended with exit status {status} ({name})")
+    collected = max((f.run.get("collected") or 0 for f in files), default=0)
+    arrived = len({r["test_id"] for r in results})
+    if arrived < collected:
+        problems.append(f"{collected - arrived} of the {collected} collected conformance tests have no result")
+    return problems
 
 
 def load(paths: list[Path]) -> list[Run]:
-    """Merge results files into runs, one per column; the latest started run of each column wins."""
-    by_id: dict[str, Run] = {}
+    """Merge results files into runs, one per column; the latest started run of each column wins.
+
+    An empty file, or one torn on its first line, is skipped with a warning, and its
+    column (from the file name) is marked incomplete.
+    """
+    by_id: dict[str, list[ResultsFile]] = {}
+    unreadable: list[tuple[Path, str]] = []
     for path in sorted(paths):
-        info, results, end = read_file(path)
-        assert info is not None
-        run = by_id.setdefault(info["run_id"], Run(info=info))
-        run.results.extend(results)
-        run.files.append(str(path))
-        run.complete = run.complete and end is not None
-        if end is not None:
-            run.ended = max(run.ended or "", end["ended"])
+        try:
+            contents = read(path)
+        except UnreadableResultsError as exc:
+            warnings.warn(f"{exc}; skipping it and marking its column incomplete", stacklevel=2)
+            unreadable.append((path, str(exc)))
+            continue
+        by_id.setdefault(contents.run["run_id"], []).append(contents)
     latest: dict[str, Run] = {}
-    for run in by_id.values():
+    for files in by_id.values():
+        run = Run(info=files[0].run, files=[str(f.path) for f in files])
+        for contents in files:
+            run.results.extend(contents.results)
+        run.problems = _problems(files, run.results)
+        ends = [f.end["ended"] for f in files if f.end is not None]
+        run.ended = max(ends) if ends else None
         current = latest.get(run.key)
         if current is None or run.info["started"] > current.info["started"]:
             latest[run.key] = run
+    for path, why in unreadable:
+        column = column_of_filename(path) or {"label": path.name, "device": "cpu", "path": "eager"}
+        run = latest.get(column_key(column["label"], column["device"], column["path"]))
+        if run is None:
+            info = {**column, "run_id": "", "started": "", "status": "ran", "reason": None}
+            run = latest[column_key(column["label"], column["device"], column["path"])] = Run(info=info)
+        run.files.append(str(path))
+        run.problems.append(why)
     return sorted(latest.values(), key=lambda r: _column_sort_key(r.info))
 
 

@@ -75,16 +75,35 @@ def test_not_run_columns_are_reported_not_failed(tmp_path: Path) -> None:
     assert cli.returncode == 0, cli.stderr
     run = json.loads(out.read_text().splitlines()[0])
     assert (run["status"], run["reason"], run["label"]) == ("not_run", "no wheel", "torch-2.4.1")
-    gate = _gate(str(out), "--baseline-dir", str(tmp_path))
-    assert gate.returncode == 0
+    ran = _results(tmp_path / "r.jsonl", "torch-2.13.0", {"sin": "pass"})
+    gate = _gate(str(out), str(ran), "--baseline-dir", str(tmp_path))
+    assert gate.returncode == 0, gate.stdout
     assert "not run: torch-2.4.1 cpu eager: no wheel" in gate.stdout
+
+
+def test_a_gate_where_nothing_ran_fails(tmp_path: Path) -> None:
+    out = results.write_not_run(tmp_path / "torch-2.4.1.jsonl", label="torch-2.4.1", reason="no wheel")
+    gate = _gate(str(out), "--baseline-dir", str(tmp_path))
+    assert gate.returncode == 1
+    assert "NOTHING RAN" in gate.stdout and "gate FAILED" in gate.stdout
+
+
+def test_an_expected_column_that_did_not_run_fails_the_gate(tmp_path: Path) -> None:
+    out = results.write_not_run(tmp_path / "torch-2.4.1.jsonl", label="torch-2.4.1", reason="failed to install")
+    ran = _results(tmp_path / "r.jsonl", "torch-2.13.0", {"sin": "pass"})
+    args = [str(out), str(ran), "--baseline-dir", str(tmp_path), "--expect", "torch-2.13.0"]
+    assert _gate(*args).returncode == 0
+    gate = _gate(*args, "--expect", "torch-2.4.1")
+    assert gate.returncode == 1
+    assert "MISSING: no column of torch-2.4.1 ran" in gate.stdout and "gate FAILED" in gate.stdout
 
 
 def test_a_run_that_never_finished_fails_unless_allowed(tmp_path: Path) -> None:
     path = _results(tmp_path / "r.jsonl", "torch-2.13.0", {"sin": "pass"}, finished=False)
     gate = _gate(str(path), "--baseline-dir", str(tmp_path))
     assert gate.returncode == 1
-    assert "INCOMPLETE: torch-2.13.0 cpu eager has no run_end" in gate.stdout
+    assert f"INCOMPLETE: torch-2.13.0 cpu eager: {path} has no run_end" in gate.stdout
+    assert gate.stdout.splitlines()[-1].startswith("gate FAILED")
     assert _gate(str(path), "--baseline-dir", str(tmp_path), "--allow-incomplete").returncode == 0
 
 
@@ -93,4 +112,4 @@ def test_malformed_baseline_names_file_and_line(tmp_path: Path) -> None:
     path = _results(tmp_path / "r.jsonl", "torch-2.13.0", {"sin": "pass"})
     gate = _gate(str(path), "--baseline-dir", str(tmp_path))
     assert gate.returncode != 0
-    assert f"{tmp_path / 'torch-2.13.0.txt'}:3: malformed baseline line" in gate.stderr
+    assert f"{tmp_path.name}/torch-2.13.0.txt:3: malformed baseline line" in gate.stderr

@@ -194,7 +194,7 @@ def test_killed_run_leaves_a_readable_file_and_the_report_renders(
         check=False,
     )
     assert build.returncode == 0, build.stderr
-    assert "incomplete: the run crashed or was killed" in out.read_text()
+    assert "has no run_end: the run crashed or was killed" in out.read_text()
 
 
 def test_xdist_workers_write_files_that_merge_into_one_run(pytester: pytest.Pytester, subprocess_env: None) -> None:
@@ -204,9 +204,15 @@ def test_xdist_workers_write_files_that_merge_into_one_run(pytester: pytest.Pyte
     assert outcome.ret == pytest.ExitCode.TESTS_FAILED
     outcome.stdout.fnmatch_lines(["*new conformance failures*", "FAIL vjp/tan/float32*", "*print('repro tan x=11')*"])
     files = sorted((pytester.path / "results").glob("*.jsonl"))
-    assert [f.name for f in files] == [f"{LABEL}-cpu-eager.gw0.jsonl", f"{LABEL}-cpu-eager.gw1.jsonl"]
+    assert [f.name for f in files] == [
+        f"{LABEL}-cpu-eager.gw0.jsonl",
+        f"{LABEL}-cpu-eager.gw1.jsonl",
+        f"{LABEL}-cpu-eager.jsonl",  # the controller's lead file: it closes the run with pytest's exit status
+    ]
     run_ids = {json.loads(f.read_text().splitlines()[0])["run_id"] for f in files}
     assert len(run_ids) == 1, "workers share the controller's run id"
+    lead = [json.loads(line) for line in files[-1].read_text().splitlines()]
+    assert [r["kind"] for r in lead] == ["run", "run_end"] and lead[-1]["exitstatus"] == 1
     (run_,) = results.load(files)
     assert run_.complete
     assert len(run_.results) == 5
