@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import platform
 
-import conformance.jaxsetup  # noqa: F401  (x64 + CPU before any JAX array exists)
 from conformance.profiles import load_default_profile
 
-load_default_profile()
+# Problems found while this file is imported are reported as usage errors by pytest_configure,
+# with their cause, rather than as a traceback from importing conftest.py.
+_SETUP_ERRORS: list[str] = []
+try:
+    import conformance.jaxsetup  # noqa: F401  (x64 + CPU before any JAX array exists)
+except ImportError as exc:
+    _SETUP_ERRORS.append(str(exc))
+try:
+    load_default_profile()
+except ValueError as exc:
+    _SETUP_ERRORS.append(str(exc))
 
 pytest_plugins = ["reports.pytest_plugin"]
 
@@ -15,6 +24,9 @@ pytest_plugins = ["reports.pytest_plugin"]
 def pytest_configure(config) -> None:
     """Point the suite at the device and execution path the run asked for."""
     import pytest
+
+    if _SETUP_ERRORS:
+        raise pytest.UsageError("\n".join(_SETUP_ERRORS))
 
     from conformance import execution
 

@@ -30,6 +30,7 @@ ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DEPS = [d for d in PYPROJECT["project"]["dependencies"] if not d.startswith("torch")]
 TEST_DEPS = PYPROJECT["project"]["optional-dependencies"]["test"]
+REPORT_DEPS = ["jinja2", "jsonschema"]  # what `python -m reports build|gate` imports (no torch)
 
 DEFAULT_TORCH = "2.13.0"
 # The version matrix: torch release -> its PyPI release date (the matrix spans two years or
@@ -85,12 +86,17 @@ def build_report(session: nox.Session) -> None:
 
 
 def not_run(session: nox.Session, version: str, reason: str) -> None:
-    """Record a column that could not run, so the report shows it; the other versions carry on."""
+    """Record a column that could not run, so the report shows it, then fail the session.
+
+    "Not run" is honest in the report, but a session asked to test torch <version>
+    that tested nothing must not succeed: CI would go green having checked nothing.
+    """
     session.warn(f"torch {version} not run: {reason}")
     try:
         session.run("python", "-m", "reports", "not-run", "--label", f"torch-{version}", "--reason", reason)
     except CommandFailed:
         session.warn(f"could not record torch {version} as not run")
+    session.error(f"torch {version} was not tested: {reason}")
 
 
 def run_conformance(session: nox.Session, version: str) -> None:
@@ -186,14 +192,16 @@ def paths(session: nox.Session) -> None:
 @nox.session
 def report(session: nox.Session) -> None:
     """Combine every results file present into one report (a column per torch version)."""
-    session.install("jinja2")
+    session.install(*REPORT_DEPS)
     build_report(session)
 
 
 @nox.session
 def gate(session: nox.Session) -> None:
-    """Fail on any FAIL/ERROR cell not listed in its version's baseline."""
-    session.install("jinja2")
+    """Fail on any FAIL/ERROR cell not listed in its version's baseline, or any run that did not finish.
+
+    `nox -s gate -- --expect torch-2.9.1 --expect torch-2.13.0` also fails when one of those columns did not run."""
+    session.install(*REPORT_DEPS)
     files = results_files()
     if not files:
         session.error(f"no results in {RESULTS}: run `nox -s conformance` first")

@@ -15,8 +15,9 @@ try:
     import jax
 except ImportError as exc:  # pragma: no cover - exercised by tests/test_jax_missing.py
     raise ImportError(
-        "The JAX oracle needs jax and jaxlib (CPU).  Install them with "
-        "`pip install jax jaxlib`, or run through nox (`nox -s conformance`), which installs everything."
+        f"The JAX oracle needs jax and jaxlib (CPU), and `import jax` failed: {type(exc).__name__}: {exc}.  "
+        "Install them with `pip install jax jaxlib` (JAX 0.10 needs numpy >= 2; constraints/ pins a pair per "
+        "torch version), or run through nox (`nox -s conformance`), which installs everything."
     ) from exc
 
 jax.config.update("jax_enable_x64", True)

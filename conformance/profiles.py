@@ -37,11 +37,14 @@ settings.register_profile("fast", max_examples=10, deadline=None, database=None,
 settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=_SUPPRESS)
 
 PROFILE_ENV = "CONFORMANCE_PROFILE"
+PROFILES = ("default", "ci", "fast", "thorough")
 
 
 def load_default_profile() -> str:
     """Load the profile named by $CONFORMANCE_PROFILE, else ``default``.  ``--hypothesis-profile`` overrides both."""
     name = os.environ.get(PROFILE_ENV, "default")
+    if name not in PROFILES:
+        raise ValueError(f"${PROFILE_ENV}={name!r} is not a Hypothesis profile of this suite; use one of {', '.join(PROFILES)}")
     settings.load_profile(name)
     return name
 

@@ -27,7 +27,7 @@ LABEL=${CUDA_LABEL:-torch-${version}-cuda}
 # suites build their own CPU tensors, and torch.compile on CUDA is left to `pytest suites/test_exec_paths.py`.
 SELECTION=(suites/test_gradients.py suites/test_trees.py)
 RESULTS_DIR=${RESULTS_DIR:-results}
-COMMON=(--device cuda --no-baseline -p no:cacheprovider -q --results-dir "$RESULTS_DIR")
+COMMON=(--device cuda --require-device --no-baseline -p no:cacheprovider -q --results-dir "$RESULTS_DIR")
 # The JAX and FD oracles run on the CPU: spread the cells over the CPU cores when pytest-xdist is there.
 if "$PYTHON" -c "import xdist" 2>/dev/null; then COMMON+=(-n "${JOBS:-8}"); fi
 
