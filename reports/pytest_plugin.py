@@ -216,7 +216,6 @@ class ConformancePlugin:
 
     def _result(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> dict[str, Any]:
         recorder = item.stash.get(RECORDER, None)
-        entry = item.stash.get(ENTRY, None)
         cell = cell_of(item)
         message, repro = "", None
         expected_failure = hasattr(report, "wasxfail") and report.skipped
@@ -233,28 +232,19 @@ class ConformancePlugin:
             verdict = recorder.verdict() if recorder else "inconclusive"
             if recorder and recorder.worst is not None:
                 message = recorder.worst.message
-        return {
-            "kind": "result",
-            "run_id": self.run_id,
-            "cell": cell.cell,
-            "test_id": item.nodeid,
-            "property": cell.property,
-            "op": cell.op,
-            "family": cell.family,
-            "dtype": cell.dtype,
-            "device": self.device,
-            "path": self.path,
-            "verdict": verdict,
-            "known": entry is not None,
-            "baseline": f"{entry.where}: {entry.reason} [{entry.ref}]" if entry else None,
-            **(recorder or Recorder()).summary(),
-            "duration_s": round(report.duration, 4),
-            "message": message[:MAX_MESSAGE],
-            "repro": repro,
-        }
+        summary = (recorder or Recorder()).summary()
+        return self._record(item.nodeid, cell, verdict, summary, round(report.duration, 4), message, repro)
 
     def crash_result(self, test_id: str, cell: CellId, message: str) -> dict[str, Any]:
         """The ERROR result of a test whose process died under it (recorded by the xdist controller)."""
+        message = f"the process running this test died: {message}"
+        return self._record(test_id, cell, Verdict.ERROR.value, Recorder().summary(), 0.0, message, None)
+
+    def _record(
+        self, test_id: str, cell: CellId, verdict: str, summary: dict[str, Any], duration: float, message: str,
+        repro: str | None,
+    ) -> dict[str, Any]:  # fmt: skip
+        """One result record: the one place its fields are written."""
         base = self.baseline
         entry = base.find(cell=cell.cell, device=self.device, path=self.path, test_id=test_id) if base else None
         return {
@@ -268,13 +258,13 @@ class ConformancePlugin:
             "dtype": cell.dtype,
             "device": self.device,
             "path": self.path,
-            "verdict": Verdict.ERROR.value,
+            "verdict": verdict,
             "known": entry is not None,
             "baseline": f"{entry.where}: {entry.reason} [{entry.ref}]" if entry else None,
-            **Recorder().summary(),
-            "duration_s": 0.0,
-            "message": f"the process running this test died: {message}"[:MAX_MESSAGE],
-            "repro": None,
+            **summary,
+            "duration_s": duration,
+            "message": message[:MAX_MESSAGE],
+            "repro": repro,
         }
 
     def open(self, *, collected: int | None = None) -> None:
