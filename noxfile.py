@@ -30,7 +30,7 @@ ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DEPS = [d for d in PYPROJECT["project"]["dependencies"] if not d.startswith("torch")]
 TEST_DEPS = PYPROJECT["project"]["optional-dependencies"]["test"]
-REPORT_DEPS = ["jinja2", "jsonschema"]  # what `python -m reports build|gate` imports (no torch)
+REPORT_DEPS = ["jinja2", "fastjsonschema"]  # what `python -m reports build|gate` imports (no torch)
 
 DEFAULT_TORCH = "2.13.0"
 # The version matrix: torch release -> its PyPI release date (the matrix spans two years or

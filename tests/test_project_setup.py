@@ -151,10 +151,10 @@ def test_readme_matrix_agrees_with_noxfile_and_constraints() -> None:
 def test_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     names = {re.split(r"[\[<>=!~ ;]", d)[0].lower() for d in project["project"]["dependencies"]}
-    assert {"torch", "jax", "numpy", "hypothesis", "pytest", "pytest-xdist", "jinja2", "jsonschema"} <= names
+    assert {"torch", "jax", "numpy", "hypothesis", "pytest", "pytest-xdist", "jinja2", "fastjsonschema"} <= names
     assert project["project"]["requires-python"] == ">=3.11"
     test_extra = {re.split(r"[\[<>=!~ ;]", d)[0].lower() for d in project["project"]["optional-dependencies"]["test"]}
-    assert {"playwright", "nox", "ruff"} <= test_extra
+    assert {"jsonschema", "playwright", "nox", "ruff"} <= test_extra
     markers = {m.split(":")[0].split("(")[0] for m in project["tool"]["pytest"]["ini_options"]["markers"]}
     assert {"conformance", "slow"} <= markers
     assert project["tool"]["ruff"]["line-length"] == 120
