@@ -3,8 +3,11 @@
 Only FAIL and ERROR fail a test.  INCONCLUSIVE means the oracle could not tell
 (its own error estimate is too large, or the input sits on a kink); CONVENTION
 means torch and the oracle differ in a documented, deliberate way
-(see ``conformance.conventions``).  NOT_RUN is a cell that never ran (skipped,
-or its column could not run); no comparison produces it.
+(see ``conformance.conventions``).  Two verdicts belong to cells, never to one
+comparison: NOT_RUN, a cell that never ran (skipped, or its column could not run),
+and BLIND, a cell too few of whose examples were decided by any oracle
+(``reports.recorder.BLIND_BELOW``): it checked next to nothing, so it fails like a
+FAIL until its inputs are fixed or it is baselined with a reason.
 
 Everything else derives from this module: the results format's list of verdicts
 (``reports.results.VERDICTS``), its JSON Schema (``reports/schema.json``, checked
@@ -25,6 +28,7 @@ class Verdict(str, enum.Enum):  # noqa: UP042 - StrEnum would change how verdict
     ERROR = "error"
     CONVENTION = "convention"
     INCONCLUSIVE = "inconclusive"
+    BLIND = "blind"
     NOT_RUN = "not_run"
 
     @property
@@ -34,10 +38,10 @@ class Verdict(str, enum.Enum):  # noqa: UP042 - StrEnum would change how verdict
     @property
     def decided(self) -> bool:
         """Whether an oracle decided the example either way (pass, convention or a failure)."""
-        return self not in (Verdict.INCONCLUSIVE, Verdict.NOT_RUN)
+        return self not in (Verdict.INCONCLUSIVE, Verdict.BLIND, Verdict.NOT_RUN)
 
 
-FAILING: frozenset[Verdict] = frozenset({Verdict.FAIL, Verdict.ERROR})
+FAILING: frozenset[Verdict] = frozenset({Verdict.FAIL, Verdict.ERROR, Verdict.BLIND})
 
 # The one ranking, most severe first: it picks the outcome that decides an example
 # (``worst``), a cell's verdict from its examples (``cell_verdict``) and which of two
@@ -46,6 +50,7 @@ FAILING: frozenset[Verdict] = frozenset({Verdict.FAIL, Verdict.ERROR})
 SEVERITY: tuple[Verdict, ...] = (
     Verdict.ERROR,
     Verdict.FAIL,
+    Verdict.BLIND,
     Verdict.CONVENTION,
     Verdict.INCONCLUSIVE,
     Verdict.PASS,

@@ -42,6 +42,8 @@ def column(run: Run) -> dict[str, Any]:
     decided = sum(totals[v] for v in (*PASSING, *FAILING))
     score = round(100.0 * sum(totals[v] for v in PASSING) / decided, 1) if decided else None
     failing = sum(totals[v] for v in FAILING)
+    examples = sum(r.get("examples") or 0 for r in run.results if "decided" in r)
+    decided_examples = sum(r.get("decided") or 0 for r in run.results)
     return {
         "key": run.key,
         "label": info["label"],
@@ -60,7 +62,19 @@ def column(run: Run) -> dict[str, Any]:
         "score": score,
         "known": known,
         "new": failing - known,
+        "decided_share": round(100.0 * decided_examples / examples, 1) if examples else None,
+        "weak": weak_cells(run),
     }
+
+
+def weak_cells(run: Run) -> list[dict[str, Any]]:
+    """Cells at least half of whose examples no oracle decided (the BLIND ones among them), worst first."""
+    weak = []
+    for r in run.results:
+        if r.get("examples") and "decided" in r and r["decided"] <= r["examples"] / 2:
+            weak.append({"cell": r["cell"], "decided": r["decided"], "examples": r["examples"],
+                         "verdict": r["verdict"], "reason": r.get("undecided_reason") or ""})  # fmt: skip
+    return sorted(weak, key=lambda w: (w["decided"] / w["examples"], w["cell"]))
 
 
 def _cell(result: dict[str, Any]) -> dict[str, Any]:

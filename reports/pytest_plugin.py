@@ -10,6 +10,7 @@ non-zero: that exit status is the CI gate.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from conformance.verdict import Verdict
 
 from . import baseline as baselines
 from . import catalog, replay
-from .recorder import CellId, Recorder, cell_of
+from .recorder import BlindCellError, CellId, Recorder, cell_of
 from .results import (
     EXEC_PATHS,
     FAILING,
@@ -118,6 +119,8 @@ def _verdict_of_exception(call: pytest.CallInfo[None], recorder: Recorder | None
     if recorder is not None and recorder.failing is not None and recorder.failing.verdict == Verdict.ERROR:
         return Verdict.ERROR.value
     exc = call.excinfo.value if call.excinfo else None
+    if isinstance(exc, BlindCellError):
+        return Verdict.BLIND.value
     leaves = list(exc.exceptions) if isinstance(exc, BaseExceptionGroup) else [exc]
     return (Verdict.FAIL if all(isinstance(leaf, AssertionError) for leaf in leaves) else Verdict.ERROR).value
 
@@ -196,12 +199,18 @@ class ConformancePlugin:
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
         if self.record_examples and _is_conformance(item):
-            with replay.settings_for(item, replay.record_settings, self.examples_dir):
-                return (yield)
-        if item.stash.get(ENTRY, None) is not None:
-            with replay.settings_for(item, replay.replay_settings, self.examples_dir):
-                return (yield)
-        return (yield)
+            examples = replay.settings_for(item, replay.record_settings, self.examples_dir)
+        elif item.stash.get(ENTRY, None) is not None:
+            examples = replay.settings_for(item, replay.replay_settings, self.examples_dir)
+        else:
+            examples = contextlib.nullcontext()
+        with examples:
+            outcome = yield
+        recorder = item.stash.get(RECORDER, None)
+        blind = recorder.blind() if recorder is not None else None
+        if blind:  # the health check: a cell that decided too few of its examples fails as BLIND
+            raise BlindCellError(blind)
+        return outcome
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from conformance.verdict import Outcome, Verdict, cell_verdict
 
 from .results import finite
+
+# A cell fails as BLIND when fewer than this share of its examples were decided (pass,
+# convention or a failure) by some oracle.  Below half, the cell spent most of its budget
+# checking nothing: an inconclusive example is a blind spot, not a pass.  Half is the
+# starting point the trust issue (20) proposes; the ci-profile runs measure what it flags.
+BLIND_BELOW = 0.5
+
+
+class BlindCellError(Exception):
+    """Raised after a test whose examples were mostly undecided: the cell's verdict is BLIND."""
 
 
 class CellId(NamedTuple):
@@ -60,7 +71,10 @@ class Recorder:
     worst: Outcome | None = None
     failing: Outcome | None = None  # the last failing outcome: after shrinking, the minimal example's
     repro: str | None = None
+    decided: int = 0  # examples at least one of whose outcomes some oracle decided
+    undecided_reasons: Counter[str] = field(default_factory=Counter)
     _token: object | None = None
+    _example_decided: bool = False
 
     def add(self, outcome: Outcome, *, repro: str | None = None) -> None:
         if not isinstance(outcome, Outcome):
@@ -71,6 +85,12 @@ class Recorder:
         if token is None or token is not self._token:
             self.examples += 1
             self._token = token
+            self._example_decided = False
+        if verdict.decided and not self._example_decided:
+            self.decided += 1
+            self._example_decided = True
+        elif verdict is Verdict.INCONCLUSIVE:
+            self.undecided_reasons[outcome.message.split("\n")[0][:160]] += 1
         if self.worst is None or _rank(outcome) > _rank(self.worst):
             self.worst = outcome
         if verdict.fails_test:
@@ -88,6 +108,16 @@ class Recorder:
         """The cell verdict of a test that did not fail (``conformance.verdict.cell_verdict``)."""
         return cell_verdict({v: n for v, n in self.counts.items() if not Verdict(v).fails_test}).value
 
+    def blind(self) -> str | None:
+        """Why this cell checked next to nothing (fewer than BLIND_BELOW of its examples decided), or None."""
+        if not self.examples or self.decided >= BLIND_BELOW * self.examples:
+            return None
+        reason = self.undecided_reasons.most_common(1)[0][0] if self.undecided_reasons else "no outcome recorded"
+        return (
+            f"blind cell: {self.decided} of {self.examples} examples were decided by an oracle "
+            f"(at least {BLIND_BELOW:.0%} must be); most undecided because: {reason}"
+        )
+
     def summary(self) -> dict[str, Any]:
         worst = self.worst
         return {
@@ -97,4 +127,6 @@ class Recorder:
             "worst_tol": finite(worst.tol) if worst else None,
             "worst_oracle": worst.oracle if worst else None,
             "examples": self.examples,
+            "decided": self.decided,
+            "undecided_reason": self.undecided_reasons.most_common(1)[0][0] if self.undecided_reasons else None,
         }

@@ -10,7 +10,7 @@ from .results import FAILING, VERDICTS, ResultsWriter, new_run_id, results_filen
 FAMILIES = ("unary", "binary", "reduction", "linalg", "special", "trees")
 PROPERTIES = ("vjp", "jvp", "hvp", "fd", "jax")
 DTYPES = ("float64", "float32")
-_WEIGHTS = {"pass": 80, "convention": 4, "inconclusive": 6, "fail": 6, "error": 2, "not_run": 2}
+_WEIGHTS = {"pass": 80, "convention": 4, "inconclusive": 6, "fail": 6, "error": 2, "blind": 1, "not_run": 2}
 VERDICT_WEIGHTS = {verdict: _WEIGHTS[verdict] for verdict in VERDICTS}  # a KeyError if a verdict is added
 
 
