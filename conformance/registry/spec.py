@@ -49,8 +49,30 @@ class Domain:
         return (self.low + self.high) / 2
 
     def contains(self, values: np.ndarray, margin: float) -> bool:
+        """Whether ``values`` lie inside, at least ``margin`` (relative) from the boundary."""
+        if self.matrix:
+            return matrix_inside(values, self.matrix, margin)
         scale = np.maximum(1.0, np.abs(values)) * margin
         return bool(np.all((values - scale > self.low) & (values + scale < self.high)))
+
+
+def matrix_inside(values: np.ndarray, structure: str, margin: float) -> bool:
+    """A matrix domain is a structure, not an interval: the sampler's X + n·I has entries near n.
+
+    ``well_conditioned``: invertible, its smallest singular value above ``margin`` times
+    max(1, largest).  ``spd``: its symmetric part positive definite by the same measure
+    (the templates symmetrize).  (-1, 1) bounds only the sampler's X, never the matrix.
+    """
+    a = np.asarray(values, dtype=np.float64)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2] or not np.all(np.isfinite(a)):
+        return False
+    if structure == "spd":
+        eigenvalues = np.linalg.eigvalsh((a + np.swapaxes(a, -1, -2)) / 2)
+        spectrum, smallest = np.abs(eigenvalues), eigenvalues.min(axis=-1)
+    else:
+        spectrum = np.linalg.svd(a, compute_uv=False)
+        smallest = spectrum.min(axis=-1)
+    return bool(np.all(smallest > margin * np.maximum(1.0, spectrum.max(axis=-1))))
 
 
 REALS = Domain()
