@@ -36,6 +36,7 @@ _MUL_OP, _ADD_OP, _DIV_OP, _MATMUL_OP, _MEAN = (
     Tensor.__mul__, Tensor.__add__, Tensor.__truediv__, Tensor.__matmul__, Tensor.mean
 )  # fmt: skip
 _MATMUL, _SOFTPLUS = torch.matmul, F.softplus
+_INV, _DET = torch.linalg.inv, torch.linalg.det
 mul, add, div, where = torch.mul, torch.add, torch.div, torch.where
 
 # The reverse-mode properties of suites/: each compares torch's Jᵀu with an oracle.
@@ -363,6 +364,31 @@ def _mean_dim_count() -> contextlib.AbstractContextManager[Any]:
     return mock.patch.object(Tensor, "mean", patched)
 
 
+# -- matrix faults: these cells were INCONCLUSIVE on every example until the matrix domain was fixed --
+# inv's reverse mode misses both transposes (-A⁻¹ G A⁻¹ instead of -A⁻ᵀ G A⁻ᵀ); its forward mode is right.
+
+InvReverse = _function(
+    "InvReverse",
+    forward=_INV,
+    backward=lambda i, g: (-_MATMUL(_MATMUL(_INV(i[0]), g), _INV(i[0])),),
+    jvp=lambda i, t: -_MATMUL(_MATMUL(_INV(i[0]), t[0]), _INV(i[0])),
+)
+
+
+# det's derivative uses A⁻¹ where A⁻ᵀ belongs, in both modes, as a wrong formula would: the
+# dot-product identity between the modes holds, so only the independent oracles can see it.
+def _det_wrong_gradient(a: Tensor) -> Tensor:
+    return mul(_DET(a)[..., None, None], _INV(a))  # should be _INV(a).mT
+
+
+DetNoTranspose = _function(
+    "DetNoTranspose",
+    forward=_DET,
+    backward=lambda i, g: (mul(g[..., None, None], _det_wrong_gradient(i[0])),),
+    jvp=lambda i, t: mul(_det_wrong_gradient(i[0]), t[0]).sum((-2, -1)),
+)
+
+
 SUITES = ("suites/test_gradients.py", "suites/test_trees.py")  # the gradient suites; ``keyword`` selects cells
 FAULTS: list[GradientFault] = [
     GradientFault("sin_sign_flip_above_1", "a sign flip in one region of the domain", "vjp", SUITES, _unary_patch(torch, "sin", SinFlip),
@@ -389,5 +415,9 @@ FAULTS: list[GradientFault] = [
                   target="torch.Tensor.__matmul__, torch.matmul", ops=("matmul", "torch_matmul"), allowed=REVERSE),
     GradientFault("mean_dim_wrong_count", "a reduction dividing by the wrong count", "vjp", SUITES, _mean_dim_count,
                   target="torch.Tensor.mean", ops=("mean_dim",), allowed=REVERSE),
+    GradientFault("inv_reverse_no_transpose", "a matrix inverse wrong in reverse mode only (forward right)", "vjp", SUITES, _unary_patch(torch.linalg, "inv", InvReverse),
+                  target="torch.linalg.inv", ops=("inv",), allowed=REVERSE),
+    GradientFault("det_inverse_not_transposed", "a det derivative with A^-1 for A^-T, wrong alike in both modes", "vjp", SUITES, _unary_patch(torch.linalg, "det", DetNoTranspose),
+                  target="torch.linalg.det", ops=("det",), allowed=(*REVERSE, "jvp", "second_order")),
 ]  # fmt: skip
 FAULTS_BY_NAME = {f.name: f for f in FAULTS}
