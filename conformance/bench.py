@@ -77,7 +77,7 @@ def fixed_trees(n: int) -> list[Example]:
 
 
 def suite_check(ex: Example) -> None:
-    ex.cache.clear()  # a check memoises JAX's answer and torch's gradient on the example: time them every pass
+    ex.memo.clear()  # a check memoises JAX's answer and torch's gradient on the example: time them every pass
     checks.vjp_matches_oracles(ex)
     checks.jvp_matches_oracles(ex)
 

@@ -18,15 +18,13 @@ import torch
 from torch.autograd import forward_ad
 
 from conformance import tolerances as tol
-from conformance.compare import arrays_match, scalars_match
+from conformance.compare import arrays_match, max_abs, scalars_match
 from conformance.example import Example, to_numpy
 from conformance.execution import TF32_RTOL_PER_OP, tf32_applies, torch_callable
+from conformance.memo import FdEstimate, TorchVjpRun
 from conformance.oracles import fd, jax_oracle
+from conformance.singularities import near_singularity
 from conformance.verdict import Outcome, Verdict
-
-KINK_MARGIN_FD = 1e-4  # FD steps are ~6e-6 relative: stay 16x clear of kinks
-KINK_MARGIN_EXACT = 1e-12  # "on" the kink, where torch and JAX may follow different conventions
-KINK_MARGIN_FLOAT32 = 1e-5  # float32 rounding can move an intermediate across a kink this close
 
 
 def guarded(oracle: str, what: str, fn: Callable[[], list[Outcome]]) -> list[Outcome]:
@@ -38,11 +36,18 @@ def guarded(oracle: str, what: str, fn: Callable[[], list[Outcome]]) -> list[Out
 
 
 def _torch_vjp(ex: Example, *, seeded: bool, dtype: str | None = None, layouts: bool = True) -> list[np.ndarray]:
-    """torch's Jᵀu for the example's leaves (cached: the reverse-mode checks share it)."""
-    key = ("torch_vjp", seeded, dtype, layouts)
-    if key not in ex.cache:
-        ex.cache[key] = _run_torch_vjp(ex, seeded=seeded, dtype=dtype, layouts=layouts)
-    return ex.cache[key]
+    """torch's Jᵀu for the example's leaves (memoised: the checks of one example share it)."""
+    run = TorchVjpRun(seeded, dtype, layouts)
+    if run not in ex.memo.torch_vjp:
+        ex.memo.torch_vjp[run] = _run_torch_vjp(ex, seeded=seeded, dtype=dtype, layouts=layouts)
+    return ex.memo.torch_vjp[run]
+
+
+def _vjp_to_judge(ex: Example, given: list[np.ndarray] | None, *, seeded: bool) -> list[np.ndarray]:
+    """The Jᵀu a check judges: ``given`` (computed by another route), else torch's own backward."""
+    if given is None:
+        return _torch_vjp(ex, seeded=seeded)
+    return [np.asarray(g, dtype=np.float64) for g in given]
 
 
 def _run_torch_vjp(ex: Example, *, seeded: bool, dtype: str | None, layouts: bool) -> list[np.ndarray]:
@@ -83,29 +88,13 @@ def _torch_jvp(ex: Example, tangents: list[np.ndarray]) -> tuple[torch.Tensor, s
         return (torch.zeros_like(primal) if tangent is None else tangent), "forward-mode AD (dual tensors)"
 
 
-def _at_kink(evaluation: jax_oracle.Evaluation, oracle: str, margin: float) -> Outcome | None:
-    """INCONCLUSIVE when some op's input is off its domain or within ``margin`` of a kink, or a pole was hit."""
-    pole = evaluation.non_finite()
-    if pole:
-        return Outcome(
-            Verdict.INCONCLUSIVE, oracle, message=f"the tree is not finite here (at {pole}): a pole, not a gradient"
-        )
-    bad = evaluation.out_of_domain(0.0)
-    if bad:
-        return Outcome(Verdict.INCONCLUSIVE, oracle, message=f"an input of {bad} leaves its domain")
-    kink = evaluation.near_kink(margin)
-    if kink:
-        return Outcome(Verdict.INCONCLUSIVE, oracle, message=f"an input of {kink} is within {margin:g} of a kink")
-    return None
-
-
 def _fd(ex: Example, v: list[np.ndarray], grads: list[np.ndarray]) -> fd.Directional:
     """⟨u, J v⟩ by central differences (its rounding correction uses ``grads``): the forward-mode
     and reverse-mode checks of one example share it."""
-    held = ex.cache.get("fd")
-    if held is None or held[0] is not grads or held[1] is not v:
-        held = ex.cache["fd"] = (grads, v, _run_fd(ex, v, grads))
-    return held[2]
+    held = ex.memo.fd
+    if held is None or held.grads is not grads or held.direction is not v:
+        held = ex.memo.fd = FdEstimate(grads, v, _run_fd(ex, v, grads))
+    return held.estimate
 
 
 def _run_fd(ex: Example, v: list[np.ndarray], grads: list[np.ndarray]) -> fd.Directional:
@@ -123,8 +112,9 @@ class Reference:
 
     Torch and JAX round differently inside the tree; where the tree cancels
     (``var`` of nearly equal values), that rounding is amplified.  Re-evaluating
-    at inputs nudged by ``8·(ops+1)`` ulps measures the amplification: it is the
-    oracle's error term, so cancellation is not mistaken for a wrong gradient.
+    at inputs nudged by ``8·(ops+1)`` ulps (``tol.NUDGE_ULPS_PER_OP``) measures the
+    amplification: it is the oracle's error term, so cancellation is not mistaken for a
+    wrong gradient.
     The term only ever widens a tolerance, so it is computed when a comparison
     fails without it (``arrays_match`` takes it as a function): the verdicts are
     those of computing it always, at half the JAX calls.
@@ -139,16 +129,17 @@ class Reference:
     @cached_property
     def _nudged(self) -> jax_oracle.Evaluation:
         ex = self._ex
-        nudged = nudge(ex.inputs, 8 * (ex.tree.size + 1) * fd.EPS, seed=len(ex.inputs))
+        nudged = nudge(ex.inputs, tol.NUDGE_ULPS_PER_OP * (ex.tree.size + 1) * fd.EPS, seed=len(ex.inputs))
         return jax_oracle.evaluate(ex.tree, nudged, self.direction, ex.cotangent)
 
     @cached_property
     def vjp_sensitivity(self) -> list[np.ndarray]:
-        return [_finite(4 * np.abs(a - b)) for a, b in zip(self._nudged.vjp(self._ex.cotangent), self.vjp)]
+        nudged = self._nudged.vjp(self._ex.cotangent)
+        return [_finite(tol.SENSITIVITY_FACTOR * np.abs(a - b)) for a, b in zip(nudged, self.vjp)]
 
     @cached_property
     def jvp_sensitivity(self) -> np.ndarray:
-        return _finite(4 * np.abs(self._nudged.output_tangent - self.evaluation.output_tangent))
+        return _finite(tol.SENSITIVITY_FACTOR * np.abs(self._nudged.output_tangent - self.evaluation.output_tangent))
 
 
 def nudge(inputs: list[np.ndarray], rel: float, *, seed: int) -> list[np.ndarray]:
@@ -159,22 +150,18 @@ def nudge(inputs: list[np.ndarray], rel: float, *, seed: int) -> list[np.ndarray
 
 def reference(ex: Example) -> Reference:
     """JAX's value, JVP along v and VJP of u, with their rounding sensitivity (see ``Reference``)."""
-    if "jax" not in ex.cache:
-        ex.cache["jax"] = Reference(ex)
-    return ex.cache["jax"]
+    if ex.memo.reference is None:
+        ex.memo.reference = Reference(ex)
+    return ex.memo.reference
 
 
 def _finite(a: np.ndarray) -> np.ndarray:
     return np.nan_to_num(a, nan=0.0, posinf=0.0)
 
 
-def _seed(a: np.ndarray) -> float:
-    return float(np.max(np.abs(a))) if a.size else 0.0
-
-
 def _pole(ex: Example) -> list[Outcome] | None:
     """Where the tree itself is not finite (1/0 upstream), torch raising or giving nan is not a gradient bug."""
-    where = reference(ex).evaluation.non_finite()
+    where = reference(ex).evaluation.singularities.pole
     if where:
         return [Outcome(Verdict.INCONCLUSIVE, "jax", message=f"the tree is not finite here (at {where}): a pole")]
     return None
@@ -198,7 +185,7 @@ def _matches_fd(
     what: str,
 ) -> Outcome:
     """torch's directional value against central differences along v, unless a kink is in the FD step's reach."""
-    inconclusive = _at_kink(evaluation, "fd", KINK_MARGIN_FD)
+    inconclusive = near_singularity(evaluation.singularities, "fd", tol.FD_KINK_MARGIN)
     if inconclusive:
         return inconclusive
     estimate = _fd(ex, v, grads)
@@ -218,8 +205,14 @@ def scaled_direction(ex: Example) -> list[np.ndarray]:
     return [d * np.maximum(1.0, np.abs(x)) for x, d in zip(ex.inputs, ex.direction)]
 
 
-def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
-    """Reverse mode in float64 against JAX (elementwise) and finite differences (along v)."""
+def vjp_matches_oracles(
+    ex: Example, *, seeded: bool = True, torch_vjp: list[np.ndarray] | None = None
+) -> list[Outcome]:
+    """Reverse mode in float64 against JAX (elementwise) and finite differences (along v).
+
+    ``torch_vjp``: torch's Jᵀu computed by another route (a torch.func transform, a compiled
+    function), judged instead of ``y.backward(u)`` on the example's path.
+    """
     if pole := _pole(ex):
         return pole
     what = "y.backward(u)" if seeded else "(y * u).sum().backward()"
@@ -228,9 +221,9 @@ def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
     evaluation = ref.evaluation
 
     def run() -> list[Outcome]:
-        grads = _torch_vjp(ex, seeded=seeded)
+        grads = _vjp_to_judge(ex, torch_vjp, seeded=seeded)
         outcomes = []
-        kink = _at_kink(evaluation, "jax", KINK_MARGIN_EXACT)
+        kink = near_singularity(evaluation.singularities, "jax", tol.EXACT_KINK_MARGIN)
         if kink:
             outcomes.append(kink)
         else:
@@ -242,7 +235,7 @@ def vjp_matches_oracles(ex: Example, *, seeded: bool = True) -> list[Outcome]:
                     oracle="jax",
                     what=what,
                     oracle_error=lambda: ref.vjp_sensitivity,
-                    seed_scale=_seed(ex.cotangent),
+                    seed_scale=max_abs(ex.cotangent),
                 )
             )
         value, terms = _dot(grads, v)
@@ -263,7 +256,7 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
     def run() -> list[Outcome]:
         jvp_out, what = _torch_jvp(ex, v)
         jvp_np = to_numpy(jvp_out, evaluation.output.shape)
-        kink = _at_kink(evaluation, "jax", KINK_MARGIN_EXACT)
+        kink = near_singularity(evaluation.singularities, "jax", tol.EXACT_KINK_MARGIN)
         if kink:
             return [kink]
         outcomes = [
@@ -274,7 +267,7 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
                 oracle="jax",
                 what=what,
                 oracle_error=lambda: [ref.jvp_sensitivity],
-                seed_scale=max(_seed(d) for d in v) if v else 0.0,
+                seed_scale=max_abs(*v),
             )
         ]
         u_dot = float(np.sum(ex.cotangent * jvp_np))
@@ -287,10 +280,10 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
                 u_dot,
                 rev,
                 scale=max(u_terms, rev_terms),
-                rtol=max(tol.IDENTITY_RTOL[ex.dtype], tol.jax_rtol(ex.tree.ops)),
+                rtol=tol.identity_rtol(ex.tree.ops, ex.dtype),
                 oracle_error=0.0,
                 useful=None,
-                floor=float(np.abs(ex.cotangent).sum()) * max((_seed(d) for d in v), default=0.0),
+                floor=float(np.abs(ex.cotangent).sum()) * max_abs(*v),
                 oracle="reverse",
                 what="dot-product identity ⟨u, J v⟩ (forward) = ⟨Jᵀu, v⟩ (reverse)",
             )
@@ -319,22 +312,24 @@ def second_order_matches_jax(ex: Example) -> list[Outcome]:
         expected = jax_oracle.second_order(ex.tree, ex.inputs, ex.cotangent, ex.second)
         rtol = tol.SECOND_ORDER_FACTOR * tol.jax_rtol(ex.tree.ops)
         return [
-            _at_kink(evaluation, "jax", KINK_MARGIN_FD)
+            near_singularity(evaluation.singularities, "jax", tol.SECOND_ORDER_KINK_MARGIN)
             or arrays_match(
                 h,
                 expected,
                 rtol=rtol,
                 oracle="jax",
                 what="double backward",
-                seed_scale=_seed(ex.cotangent) * max(map(_seed, ex.second), default=0.0),
+                seed_scale=max_abs(ex.cotangent) * max_abs(*ex.second),
             )
         ]
 
     return guarded("torch", "double backward", run)
 
 
-def float32_matches_float64(ex: Example) -> list[Outcome]:
+def float32_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray] | None = None) -> list[Outcome]:
     """The float32 gradient at float32-exact inputs against the float64 oracle at the same inputs.
+
+    ``torch_vjp``: the float32 Jᵀu computed by another route, judged instead of ``y.backward(u)``.
 
     The oracle's error term is its sensitivity to float32-sized input rounding,
     measured by re-evaluating at inputs perturbed by one float32 ulp.
@@ -344,19 +339,19 @@ def float32_matches_float64(ex: Example) -> list[Outcome]:
     evaluation = reference(ex).evaluation
 
     def run() -> list[Outcome]:
-        inconclusive = _at_kink(evaluation, "float64", KINK_MARGIN_FLOAT32)
+        inconclusive = near_singularity(evaluation.singularities, "float64", tol.FLOAT32_KINK_MARGIN)
         if inconclusive:
             return [inconclusive]
         expected = reference(ex).vjp
 
         @cache
         def sensitivity() -> list[np.ndarray]:
-            nudged = nudge(ex.inputs, 2.0**-23, seed=0)
+            nudged = nudge(ex.inputs, tol.FLOAT32_NUDGE, seed=0)
             zero = [np.zeros_like(x) for x in ex.inputs]
             nudged_grads = jax_oracle.evaluate(ex.tree, nudged, zero, ex.cotangent).vjp(ex.cotangent)
-            return [4 * np.abs(a - b) for a, b in zip(nudged_grads, expected)]
+            return [tol.SENSITIVITY_FACTOR * np.abs(a - b) for a, b in zip(nudged_grads, expected)]
 
-        grads = _torch_vjp(ex, seeded=True)
+        grads = _vjp_to_judge(ex, torch_vjp, seeded=True)
         outcome = arrays_match(
             grads,
             expected,
@@ -364,7 +359,7 @@ def float32_matches_float64(ex: Example) -> list[Outcome]:
             oracle="float64",
             what="float32 gradient",
             oracle_error=sensitivity,
-            seed_scale=_seed(ex.cotangent),
+            seed_scale=max_abs(ex.cotangent),
         )
         if outcome.verdict is Verdict.FAIL and tf32_applies(ex.device, ex.dtype, [op.family for op in ex.tree.ops]):
             outcome = _tf32(outcome, grads, expected, sensitivity(), ex)
@@ -377,7 +372,7 @@ def _tf32(strict: Outcome, grads: list[np.ndarray], expected: list[np.ndarray], 
     """TF32 is on (a setting the run record shows): within TF32 rounding is CONVENTION, beyond it FAIL naming TF32."""
     rtol = TF32_RTOL_PER_OP * max(1, ex.tree.size)
     loose = arrays_match(grads, expected, rtol=rtol, oracle="float64", what="float32 gradient (TF32 on)",
-                         oracle_error=sensitivity, seed_scale=_seed(ex.cotangent))  # fmt: skip
+                         oracle_error=sensitivity, seed_scale=max_abs(ex.cotangent))  # fmt: skip
     if loose.verdict is Verdict.PASS:
         return Outcome(Verdict.CONVENTION, "float64", strict.error, rtol,
                        f"TF32: within TF32 rounding ({rtol:.2g}) but not float32's; {strict.message}")  # fmt: skip
@@ -387,7 +382,7 @@ def _tf32(strict: Outcome, grads: list[np.ndarray], expected: list[np.ndarray], 
 def layout_is_irrelevant(ex: Example) -> list[Outcome]:
     """Non-contiguous leaves (transposed, step-sliced, expanded) give the contiguous leaves' gradient."""
 
-    invalid = _at_kink(reference(ex).evaluation, "contiguous", KINK_MARGIN_EXACT)
+    invalid = near_singularity(reference(ex).evaluation.singularities, "contiguous", tol.EXACT_KINK_MARGIN)
     if invalid:
         return [invalid]
 
@@ -401,7 +396,7 @@ def layout_is_irrelevant(ex: Example) -> list[Outcome]:
                 rtol=tol.LAYOUT_RTOL[ex.dtype],
                 oracle="contiguous",
                 what=f"gradient with layouts {ex.layouts}",
-                seed_scale=_seed(ex.cotangent),
+                seed_scale=max_abs(ex.cotangent),
             )
         ]
 

@@ -9,7 +9,8 @@ import numpy as np
 from conformance.verdict import Outcome, Verdict
 
 
-def _max_abs(arrays: list[np.ndarray]) -> float:
+def max_abs(*arrays: np.ndarray) -> float:
+    """The largest |element| over the arrays, 0 where all are empty: the size of a seed (u, v, w) or of a gradient."""
     return max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
 
 
@@ -42,7 +43,7 @@ def arrays_match(
             if strict.verdict is not Verdict.FAIL
             else arrays_match(actual, expected, oracle_error=oracle_error(), **kw)
         )
-    scale = max(seed_scale, _max_abs([np.where(np.isfinite(e), e, 0.0) for e in expected]))
+    scale = max(seed_scale, max_abs(*(np.where(np.isfinite(e), e, 0.0) for e in expected)))
     worst = Outcome(Verdict.PASS, oracle, 0.0, rtol * scale, f"{what}: torch matches {oracle}")
     worst_ratio = -1.0
     for i, (a, e) in enumerate(zip(actual, expected)):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from conformance.memo import CheckMemo
 from conformance.tree import Tree
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -28,7 +29,7 @@ class Example:
     layouts: tuple[str, ...] = ()  # per leaf, one of LAYOUTS
     device: str = "cpu"
     path: str = "eager"  # see conformance.execution
-    cache: dict = field(default_factory=dict, repr=False, compare=False)  # oracle results shared by the checks
+    memo: CheckMemo = field(default_factory=CheckMemo, repr=False, compare=False)  # answers the checks share
 
     @property
     def torch_dtype(self) -> torch.dtype:

@@ -6,12 +6,13 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from conformance import tolerances as tol
 from conformance.example import LAYOUTS, Example
 from conformance.execution import current
 from conformance.registry.shapes import Draw
 from conformance.registry.spec import OpSpec
 from conformance.tree import Tree
-from strategies.tensors import KINK_MARGIN, arrays, seeds
+from strategies.tensors import arrays, seeds
 from strategies.trees import draw_op_tree, draw_tree
 
 
@@ -74,7 +75,7 @@ def draw_op_example(draw: Draw, op: OpSpec, dtype: str = "float64", **kw: bool) 
     """One op on fresh inputs, kept off the op's kinks and ties (smooth checks)."""
     tree = draw_op_tree(draw, op)
     ex = draw_example(draw, tree, dtype, **kw)
-    assume(not op.is_near_kink(ex.inputs, tree.nodes[0].call.kwargs, KINK_MARGIN))
+    assume(not op.is_near_kink(ex.inputs, tree.nodes[0].call.kwargs, tol.DRAW_KINK_MARGIN))
     return ex
 
 
@@ -101,5 +102,5 @@ def draw_same_operand_example(draw: Draw, op: OpSpec, dtype: str = "float64") ->
     params = {name: draw(strategy, f"{op.name}: {name}") for name, strategy in op.params.items()}
     tree = Tree(Node(op, make_call([shape, shape], **params), (Leaf(0), Leaf(0))), (shape,), (op.domain_of(0),))
     ex = draw_example(draw, tree, dtype)
-    assume(not op.is_near_kink([ex.inputs[0], ex.inputs[0]], params, KINK_MARGIN))
+    assume(not op.is_near_kink([ex.inputs[0], ex.inputs[0]], params, tol.DRAW_KINK_MARGIN))
     return ex

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from conformance import tolerances as tol
 from conformance.registry.shapes import Draw
 from conformance.registry.spec import OpSpec
 from strategies.tensors import elements
@@ -33,6 +34,11 @@ def draw_unary_kinks(draw: Draw, op: OpSpec) -> tuple[np.ndarray, list[str | Non
     return x, [None if k is None else _point(k) for k in at]
 
 
+def _smooth_pair(x: float, y: float) -> bool:
+    """Whether (x, y) keeps clear of a tie (x = y) and of the origin: a smooth point of a binary op."""
+    return abs(y - x) > tol.CONVENTION_SMOOTH_DISTANCE and abs(y) + abs(x) > tol.CONVENTION_SMOOTH_DISTANCE
+
+
 def draw_binary_ties(draw: Draw, op: OpSpec) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
     n = draw(st.integers(1, 6), "size")
     kinds = draw(
@@ -45,7 +51,7 @@ def draw_binary_ties(draw: Draw, op: OpSpec) -> tuple[np.ndarray, np.ndarray, li
         elif kind is None:
             x[i] = draw(elements(op.domain_of(0)), f"x[{i}]")
             y[i] = draw(
-                elements(op.domain_of(1)).filter(lambda v, a=x[i]: abs(v - a) > 1e-3 and abs(v) + abs(a) > 1e-3),
+                elements(op.domain_of(1)).filter(lambda v, a=x[i]: _smooth_pair(a, v)),
                 f"y[{i}]",
             )
     return x, y, kinds

@@ -14,11 +14,10 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from conformance import tolerances as tol
 from conformance.registry.spec import Domain, Shape
 
 BOUND = 3.0  # |x| ≤ 3 keeps exp-of-exp trees finite
-EDGE_MARGIN = 1e-2  # relative distance from a domain's open end
-KINK_MARGIN = 1e-3  # relative distance from a kink for smooth checks
 # Magnitudes below this snap to 0.  Hypothesis likes 1e-250; gradients there live in
 # underflow, where "right" depends on each library's approximation, not on autograd.
 MIN_MAGNITUDE = 2.0**-20
@@ -31,9 +30,9 @@ def elements(domain: Domain, dtype: str = "float64") -> st.SearchStrategy[float]
     lo = max(domain.low, -bound)
     hi = min(domain.high, bound)
     if domain.low > -math.inf:
-        lo = domain.low + EDGE_MARGIN * max(1.0, abs(domain.low))
+        lo = domain.low + tol.DRAW_EDGE_MARGIN * max(1.0, abs(domain.low))
     if domain.high < math.inf:
-        hi = domain.high - EDGE_MARGIN * max(1.0, abs(domain.high))
+        hi = domain.high - tol.DRAW_EDGE_MARGIN * max(1.0, abs(domain.high))
     if hi <= lo:  # a narrow domain: sample its middle
         lo = hi = (domain.low + domain.high) / 2
     if dtype == "float32":  # the bounds must be float32 numbers themselves, rounded inward
@@ -42,7 +41,9 @@ def elements(domain: Domain, dtype: str = "float64") -> st.SearchStrategy[float]
     if lo < 0 < hi:
         values = values.map(lambda v: v if abs(v) >= MIN_MAGNITUDE else 0.0)
     if domain.kinks:
-        values = values.filter(lambda v: all(abs(v - k) > KINK_MARGIN * max(1.0, abs(k)) for k in domain.kinks))
+        values = values.filter(
+            lambda v: all(abs(v - k) > tol.DRAW_KINK_MARGIN * max(1.0, abs(k)) for k in domain.kinks)
+        )
     return values
 
 

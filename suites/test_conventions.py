@@ -13,6 +13,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance import tolerances as tol
 from conformance.conventions import documented, same
 from conformance.oracles.jax_oracle import op_vjp
 from conformance.registry import OPS
@@ -50,7 +51,10 @@ def judge_at_kinks(record, op, inputs: list[np.ndarray], points: list[str | None
         tv, jv = tuple(float(g[i]) for g in t), tuple(float(g[i]) for g in j)
         where = f"{op.name} at {point or 'a smooth point'} (inputs {[float(x[i]) for x in inputs]})"
         if point is None:
-            if not all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12) for a, b in zip(tv, jv)):
+            if not all(
+                math.isclose(a, b, rel_tol=tol.CONVENTION_SMOOTH_RTOL, abs_tol=tol.CONVENTION_SMOOTH_ATOL)
+                for a, b in zip(tv, jv)
+            ):
                 worst = Outcome(Verdict.FAIL, "jax", message=f"{where}: torch {tv} vs JAX {jv} away from the kink")
             continue
         if all(same(a, b) for a, b in zip(tv, jv)):

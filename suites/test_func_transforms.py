@@ -7,7 +7,7 @@ Each property computes one transform's answer on a random tree (float64, on the 
   autograd engine run the same derivative formulas, so they agree to rounding;
 * the CPU float64 oracles, JAX (elementwise) and finite differences (along v), through
   ``conformance.checks``: the transform's Jᵀu is handed to ``checks.vjp_matches_oracles``
-  in place of torch's own backward (:func:`with_torch_vjp`), the transform's J v is
+  (its ``torch_vjp`` argument) in place of torch's own backward, the transform's J v is
   compared with JAX's JVP.
 
 vmap maps the vjp over a batch of inputs of one tree, and each batch member is held
@@ -35,8 +35,9 @@ from hypothesis import strategies as st
 
 from conformance import checks
 from conformance import tolerances as tol
-from conformance.compare import arrays_match, scalars_match
+from conformance.compare import arrays_match, max_abs, scalars_match
 from conformance.example import Example, to_numpy
+from conformance.singularities import near_singularity
 from conformance.verdict import Outcome, Verdict
 from strategies import labelled
 from strategies.examples import draw_example
@@ -57,17 +58,6 @@ VMAP_UNSUPPORTED = re.compile(
     r"|vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow",
     re.IGNORECASE | re.DOTALL,
 )
-
-_TORCH_VJP_KEY = ("torch_vjp", True, None, True)  # conformance.checks._torch_vjp's cache key (seeded, dtype, layouts)
-
-
-def with_torch_vjp(ex: Example, grads: list[np.ndarray]) -> Example:
-    """Make ``conformance.checks`` judge ``grads`` as torch's Jᵀu for ``ex`` (instead of running backward).
-
-    ``tests/test_paths.py`` checks that the checks really use them (wrong grads FAIL).
-    """
-    ex.cache[_TORCH_VJP_KEY] = [np.asarray(g, dtype=np.float64) for g in grads]
-    return ex
 
 
 def plain_backward(ex: Example) -> list[np.ndarray]:
@@ -99,13 +89,13 @@ def against(
     same = unclear(ex, forward=forward) or arrays_match(
         grads,
         backward,
-        rtol=tol.jax_rtol(ex.tree.ops),
+        rtol=tol.transform_rtol(ex.tree.ops),
         oracle="backward",
         what=f"{what} vs y.backward(u)",
         oracle_error=rounding,
-        seed_scale=checks._seed(ex.cotangent),
+        seed_scale=max_abs(ex.cotangent),
     )
-    return [same, *checks.vjp_matches_oracles(with_torch_vjp(ex, grads), seeded=True)]
+    return [same, *checks.vjp_matches_oracles(ex, seeded=True, torch_vjp=grads)]
 
 
 def unclear(ex: Example, *, forward: bool) -> Outcome | None:
@@ -122,13 +112,14 @@ def unclear(ex: Example, *, forward: bool) -> Outcome | None:
             Verdict.INCONCLUSIVE, "backward", message="at a pole (JAX: not finite): the derivative does not exist"
         )
     if forward:
-        return checks._at_kink(ref.evaluation, "backward", checks.KINK_MARGIN_EXACT)
+        return near_singularity(ref.evaluation.singularities, "backward", tol.EXACT_KINK_MARGIN)
     return None
 
 
 def contraction_rounding(terms: torch.Tensor, n: int) -> np.ndarray:
     """|error| of a float64 sum of ``n`` products whose absolute sum is ``terms`` (a generous 4·n·eps bound)."""
-    return 4 * max(n, 1) * np.finfo(np.float64).eps * terms.detach().to("cpu", torch.float64).numpy()
+    bound = tol.CONTRACTION_ROUNDING_FACTOR * max(n, 1) * np.finfo(np.float64).eps
+    return bound * terms.detach().to("cpu", torch.float64).numpy()
 
 
 def vmap_limitation(what: str, call):
@@ -215,7 +206,7 @@ def test_func_jvp(case, data, record) -> None:
                 float(np.sum(ex.cotangent * jv)),
                 sum(float(np.sum(g * d)) for g, d in zip(backward, v)),
                 scale=max(terms),
-                rtol=max(tol.IDENTITY_RTOL[ex.dtype], tol.jax_rtol(ex.tree.ops)),
+                rtol=tol.identity_rtol(ex.tree.ops, ex.dtype),
                 oracle_error=0.0,
                 useful=None,
                 oracle="backward",
@@ -279,9 +270,9 @@ def test_func_jacfwd(case, data, record) -> None:
             oracle="jax",
             what="torch.func.jacfwd · v",
             oracle_error=lambda: [ref.jvp_sensitivity + jv_rounding],  # computed only if needed
-            seed_scale=max((checks._seed(d) for d in v), default=0.0),
+            seed_scale=max_abs(*v),
         )
-        kink = checks._at_kink(ref.evaluation, "jax", checks.KINK_MARGIN_EXACT)
+        kink = near_singularity(ref.evaluation.singularities, "jax", tol.EXACT_KINK_MARGIN)
         return [kink or tangent, *against(ex, gs, "uᵀ·torch.func.jacfwd", forward=True, rounding=rounding)]
 
     judge(record, "func.jacfwd", ex, checks.guarded("torch", "torch.func.jacfwd", run))
@@ -323,7 +314,7 @@ def test_func_vmap(case, data, record) -> None:
                 arrays_match(
                     [to_numpy(values[b], unbatched.shape)],
                     [unbatched],
-                    rtol=tol.jax_rtol(tree.ops),
+                    rtol=tol.transform_rtol(tree.ops),
                     oracle="unbatched",
                     what=f"vmap(f) member {b} vs f",
                 )  # fmt: skip

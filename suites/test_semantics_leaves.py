@@ -10,6 +10,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance import tolerances as tol
 from strategies import labelled
 from strategies.semantics import (
     INPLACE_LEAF,
@@ -109,7 +110,7 @@ def test_autograd_grad(case: SemCase, data, record) -> None:
     tree.torch_fn()(*xs).sum().backward()
     if grads is not None:
         for i, x in enumerate(wanted):
-            check.same(grads[i], x.grad, "torch.autograd.grad vs backward", rtol=1e-13)
+            check.same(grads[i], x.grad, "torch.autograd.grad vs backward", rtol=tol.ENGINE_ENTRY_POINTS_RTOL)
     check.code(
         "torch.autograd.grad(loss, [x0, z])  # raises",
         "torch.autograd.grad(loss, [x0, z], allow_unused=True)  # (g, None)",
@@ -127,7 +128,9 @@ def test_autograd_grad(case: SemCase, data, record) -> None:
         check.expect(out[-1] is None, f"allow_unused=True gave {out[-1]!r} for the unused input, expected None")
         if grads is not None:
             for i in range(len(wanted)):
-                check.same(out[i], grads[i], "allow_unused=True: the used inputs' gradients", rtol=1e-13)
+                check.same(
+                    out[i], grads[i], "allow_unused=True: the used inputs' gradients", rtol=tol.ENGINE_ENTRY_POINTS_RTOL
+                )
     if MATERIALIZE:
         out = check.quiet(
             lambda: torch.autograd.grad(

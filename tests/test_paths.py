@@ -86,21 +86,21 @@ def test_cuda_script_parses_and_runs_as_not_run_here(tmp_path: Path) -> None:
 
 
 def test_injected_gradients_are_what_the_checks_judge() -> None:
-    """``with_torch_vjp`` (used by the compile and func suites) really replaces torch's own backward."""
+    """A check's ``torch_vjp`` argument (the compile and func suites pass theirs) really replaces torch's own backward."""
     from conformance import checks
     from conformance.example import Example
     from conformance.registry import OPS_BY_NAME
     from conformance.registry.spec import make_call
     from conformance.tree import single_op_tree
     from conformance.verdict import Verdict
-    from suites.test_func_transforms import plain_backward, with_torch_vjp
+    from suites.test_func_transforms import plain_backward
 
     tree = single_op_tree(OPS_BY_NAME["sin"], make_call([(3,)]))
     ex = Example(tree, [np.array([0.3, -0.7, 1.1])], cotangent=np.array([1.0, 0.5, -2.0]), direction=[np.ones(3)])
     good = plain_backward(ex)
-    assert {o.verdict for o in checks.vjp_matches_oracles(with_torch_vjp(ex, good))} == {Verdict.PASS}
+    assert {o.verdict for o in checks.vjp_matches_oracles(ex, torch_vjp=good)} == {Verdict.PASS}
     bad = [g * (1 + 1e-6) for g in good]
-    verdicts = {o.oracle: o.verdict for o in checks.vjp_matches_oracles(with_torch_vjp(ex, bad))}
+    verdicts = {o.oracle: o.verdict for o in checks.vjp_matches_oracles(ex, torch_vjp=bad)}
     assert verdicts["jax"] is Verdict.FAIL
 
 
@@ -111,7 +111,6 @@ def test_tf32_is_a_convention_within_its_rounding_and_a_fail_beyond(monkeypatch:
     from conformance.registry.spec import make_call
     from conformance.tree import single_op_tree
     from conformance.verdict import Verdict
-    from suites.test_func_transforms import with_torch_vjp
 
     monkeypatch.setattr(checks, "tf32_applies", lambda device, dtype, families: True)  # as on CUDA with TF32 on
     tree = single_op_tree(OPS_BY_NAME["matmul"], make_call([(3, 3), (3, 3)]))
@@ -120,10 +119,9 @@ def test_tf32_is_a_convention_within_its_rounding_and_a_fail_beyond(monkeypatch:
     ex = Example(tree, xs, dtype="float32", cotangent=np.ones((3, 3)), direction=[np.ones((3, 3))] * 2)
     exact = checks.reference(ex).vjp
     tf32_like = [g * (1 + 1.7e-4) for g in exact]  # what an H100 measured with TF32 on
-    (o,) = checks.float32_matches_float64(with_torch_vjp(ex, tf32_like))
+    (o,) = checks.float32_matches_float64(ex, torch_vjp=tf32_like)
     assert o.verdict is Verdict.CONVENTION and "TF32" in o.message
-    ex.cache.clear()
-    (o,) = checks.float32_matches_float64(with_torch_vjp(ex, [g * 1.01 for g in exact]))
+    (o,) = checks.float32_matches_float64(ex, torch_vjp=[g * 1.01 for g in exact])
     assert o.verdict is Verdict.FAIL and "TF32" in o.message
     assert execution.TF32_RTOL_PER_OP > 1.7e-4
 

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import conformance.jaxsetup  # noqa: F401
+from conformance import tolerances as tol
 from conformance.registry import OPS
 from strategies import labelled
 from strategies.examples import draw_example, draw_op_example
-from strategies.tensors import KINK_MARGIN, arrays
+from strategies.tensors import arrays
 from strategies.trees import TREE_OPS, draw_op_tree, draw_tree
 
 
@@ -35,7 +36,7 @@ def test_op_examples_are_in_domain_off_kinks_and_run(data) -> None:
                 f"{op.name}: x{i} is not exact in float32"
             )
         assert np.all(np.isfinite(x))
-    assert not op.is_near_kink(ex.inputs, call.kwargs, KINK_MARGIN), f"{op.name}: smooth example on a kink"
+    assert not op.is_near_kink(ex.inputs, call.kwargs, tol.DRAW_KINK_MARGIN), f"{op.name}: smooth example on a kink"
     out = ex.tree.torch_fn()(*[torch.tensor(x) for x in ex.inputs])
     assert tuple(out.shape) == ex.cotangent.shape, f"{op.name}: the seed u must have the output's shape"
 
@@ -72,7 +73,7 @@ def test_float32_elements_are_exact_and_in_domain() -> None:
     @settings(max_examples=100, deadline=None)
     @given(x=arrays((4,), Domain(0.0, math.inf, kinks=(1.0,)), "float32"))
     def check(x: np.ndarray) -> None:
-        assert np.all(x > 0) and np.all(np.abs(x - 1.0) > KINK_MARGIN)
+        assert np.all(x > 0) and np.all(np.abs(x - 1.0) > tol.DRAW_KINK_MARGIN)
         assert np.array_equal(x.astype(np.float32).astype(np.float64), x)
 
     check()

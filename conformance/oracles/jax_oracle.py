@@ -12,7 +12,7 @@ per-op jitted function too (bucketed the same way); larger trees jit the whole t
 from __future__ import annotations
 
 import math
-from functools import cache, cached_property, partial
+from functools import cache, partial
 from typing import Any
 
 import jax
@@ -21,6 +21,7 @@ import numpy as np
 
 import conformance.jaxsetup  # noqa: F401
 from conformance.registry.spec import Call, OpSpec
+from conformance.singularities import Singularities
 from conformance.tree import Leaf, Node, Tree
 
 BUCKETS = (8, 64, 512)
@@ -138,15 +139,14 @@ def op_vjp(op: OpSpec, call: Call, primals: list[np.ndarray], ct: np.ndarray) ->
 
 
 class Evaluation:
-    """A tree evaluated in JAX at one point: every node's inputs and output, and the JVP along ``tangents``."""
+    """A tree evaluated in JAX at one point: every node's inputs and output, the JVP along ``tangents``, and the
+    point's ``singularities`` (found from those node inputs: see ``conformance.singularities``)."""
 
     def __init__(
         self, tree: Tree, inputs: list[np.ndarray], tangents: list[np.ndarray], cotangent: np.ndarray | None = None
     ):
         self.tree = tree
         self.inputs = inputs
-        self._kinks: dict[float, str | None] = {}
-        self._domain: dict[float, str | None] = {}
         self.node_inputs: dict[int, list[np.ndarray]] = {}
         self.calls: dict[int, tuple[OpCall, list[np.ndarray]]] = {}
         self._root_vjp: tuple[np.ndarray, list[np.ndarray] | None] | None = None
@@ -171,6 +171,7 @@ class Evaluation:
                 self._root_vjp = (cotangent, cts)
             values[id(node)] = (out, tout)
         self.output, self.output_tangent = value(tree.root)
+        self.singularities = Singularities(tree, self.node_inputs, self.output)  # poles, domain exits, kinks
 
     @property
     def magnitude(self) -> float:
@@ -201,44 +202,6 @@ class Evaluation:
                 else:
                     cts[id(child)] = cts[id(child)] + g if id(child) in cts else g
         return grads
-
-    def near_kink(self, margin: float) -> str | None:
-        """The first op whose inputs are within ``margin`` of a kink; None if none is."""
-        if margin not in self._kinks:
-            self._kinks[margin] = next(
-                (
-                    n.op.name
-                    for n in self.tree.nodes
-                    if n.op.is_near_kink(self.node_inputs[id(n)], n.call.kwargs, margin)
-                ),
-                None,
-            )
-        return self._kinks[margin]
-
-    @cached_property
-    def _pole(self) -> str | None:
-        for n in self.tree.nodes:
-            if not all(np.all(np.isfinite(x)) for x in self.node_inputs[id(n)]):
-                return n.op.name
-        return None if np.all(np.isfinite(self.output)) else "the output"
-
-    def non_finite(self) -> str | None:
-        """The first op with a non-finite input (a pole was hit upstream: 1/0, log 0); None if none is."""
-        return self._pole
-
-    def out_of_domain(self, margin: float) -> str | None:
-        """The first op with an input outside its domain; None if none is."""
-        if margin not in self._domain:
-            self._domain[margin] = next(
-                (
-                    n.op.name
-                    for n in self.tree.nodes
-                    for i, x in enumerate(self.node_inputs[id(n)])
-                    if not n.op.domain_of(i).contains(x, margin)
-                ),
-                None,
-            )
-        return self._domain[margin]
 
 
 def evaluate(
