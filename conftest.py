@@ -20,6 +20,9 @@ except ValueError as exc:
 
 pytest_plugins = ["reports.pytest_plugin"]
 
+# Why --device cannot run here (no CUDA), decided once in pytest_configure; None when it can.
+_DEVICE_UNAVAILABLE: dict[str, str | None] = {"reason": None}
+
 
 def pytest_configure(config) -> None:
     """Point the suite at the device and execution path the run asked for."""
@@ -38,6 +41,7 @@ def pytest_configure(config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if unavailable and config.getoption("--require-device", default=False):
         raise pytest.UsageError(f"--device {device} with --require-device, but this machine has no such device ({unavailable})")
+    _DEVICE_UNAVAILABLE["reason"] = unavailable
     execution.configure(device=device, path=path)
 
 
@@ -45,9 +49,7 @@ def pytest_collection_modifyitems(config, items) -> None:
     """On a machine without CUDA, CUDA cells are 'not run', never failed and never silently dropped."""
     import pytest
 
-    from conformance.execution import cuda_unavailable_reason
-
-    reason = cuda_unavailable_reason(config.getoption("--device", default="cpu"))
+    reason = _DEVICE_UNAVAILABLE["reason"]
     if reason:
         for item in items:
             if item.get_closest_marker("conformance"):

@@ -64,11 +64,6 @@ def check_device(device: str) -> str | None:
     return None
 
 
-def cuda_unavailable_reason(device: str) -> str | None:
-    """Why a CUDA run cannot happen here, or None when it can (``check_device`` has vetted the string)."""
-    return check_device(device)
-
-
 def tf32_setting() -> dict[str, Any]:
     """TF32 changes float32 matmul results on NVIDIA GPUs: the report shows the setting."""
     return {

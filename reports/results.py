@@ -217,7 +217,9 @@ def read(path: Path) -> ResultsFile:
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ResultsError(f"{path}: not UTF-8 text (byte {exc.start}): is this a results file written by reports?")
+        raise ResultsError(
+            f"{path}: not UTF-8 text (byte {exc.start}): is this a results file written by reports?"
+        ) from None
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise UnreadableResultsError(f"{path}: empty results file (the run was killed before its first record)")
