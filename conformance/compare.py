@@ -81,7 +81,8 @@ def arrays_match(
                 if not ok
                 else f"{what}: torch matches {oracle}"
             )
-            worst = Outcome(Verdict.PASS if ok else Verdict.FAIL, oracle, float(err[j]), float(tol[j]), message)
+            where = {"array": i, "index": tuple(int(k) for k in j), "rel": _relative(float(err[j]), float(abs(e[j]) + scale))}
+            worst = Outcome(Verdict.PASS if ok else Verdict.FAIL, oracle, float(err[j]), float(tol[j]), message, where)
     return worst
 
 
@@ -114,6 +115,7 @@ def scalars_match(
             tol,
             f"{what}: {oracle}'s own error estimate {oracle_error:.3g} is too large at scale {scale:.3g}",
         )
+    rel = {"rel": _relative(float(err), max(scale, floor))}
     if not np.isfinite(err) or err > tol:
         return Outcome(
             Verdict.FAIL,
@@ -121,5 +123,13 @@ def scalars_match(
             err,
             tol,
             f"{what}: torch gives {actual!r}, {oracle} gives {expected!r} (|diff| {err:.3g} > tolerance {tol:.3g})",
+            rel,
         )
-    return Outcome(Verdict.PASS, oracle, err, tol, f"{what}: torch matches {oracle}")
+    return Outcome(Verdict.PASS, oracle, err, tol, f"{what}: torch matches {oracle}", rel)
+
+
+def _relative(error: float, scale: float) -> float:
+    """The error in the units a relative tolerance is written in (``conformance.facts``: ``rel``)."""
+    if scale > 0:
+        return error / scale
+    return 0.0 if error == 0 else float("inf")

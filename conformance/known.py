@@ -23,9 +23,8 @@ def known_failing_ops(torch_version: str | None = None) -> frozenset[str]:
     version = (torch_version or torch.__version__).split("+")[0]
     entries = load_for(BASELINE_DIR, f"torch-{version}").entries
     ops = set()
-    for e in entries:
-        cell = e.id.split("::")[-1] if "::" in e.id else e.id.split("@")[0]
-        parts = cell.split("/")
-        if len(parts) == 3 and parts[1] != "tree" and not parts[0].startswith("semantics"):
-            ops.add(parts[1])
+    for ident in (i for e in entries for i in e.ids if "::" not in i):
+        prop, op, _ = ident.split("@")[0].split("/")
+        if op != "tree" and not prop.startswith("semantics"):
+            ops.add(op)
     return frozenset(ops)

@@ -50,21 +50,21 @@ def check(runs: list[Run], baseline_dir: Path, *, expect: Sequence[str] = (), al
         if not run.complete:
             report.incomplete.append(run)
         base = baselines.load_for(baseline_dir, run.info["label"], catalog=known_cells)
-        outcome: dict[baselines.Entry, list[str]] = {}
+        ran: set[baselines.Entry] = set()  # entries with a cell that ran
+        used: set[baselines.Entry] = set()  # entries that explained a failure
         for result in run.results:
-            entry = base.find(
-                cell=result["cell"], device=result["device"], path=result["path"], test_id=result["test_id"]
-            )
-            if entry is not None:
-                outcome.setdefault(entry, []).append(result["verdict"])
-            if result["verdict"] in FAILING:
-                if entry is None:
-                    report.new.append((run, result))
-                else:
-                    report.known.append((run, result, entry))
-        for entry, verdicts in outcome.items():
-            if not any(v in FAILING for v in verdicts) and any(v != "not_run" for v in verdicts):
-                report.stale.append((run, entry))
+            if result["verdict"] != "not_run":
+                where = {k: result[k] for k in ("cell", "device", "path", "test_id")}
+                ran.update(e for e in base.entries if e.matches(**where))
+            if result["verdict"] not in FAILING:
+                continue
+            entry = base.explain(result)
+            if entry is None:
+                report.new.append((run, result))
+            else:
+                report.known.append((run, result, entry))
+                used.add(entry)
+        report.stale.extend((run, entry) for entry in base.entries if entry in ran and entry not in used)
     return report
 
 
@@ -78,16 +78,19 @@ def print_report(report: GateReport, out: TextIO) -> None:
     if report.ran == 0:
         print("NOTHING RAN: every column is `not run`; the gate cannot pass what was never checked", file=out)
     for run, result, entry in report.known:
-        print(f"known {result['verdict']}: {run.key} {result['cell']} ({entry.where}: {entry.reason})", file=out)
+        print(f"known {result['verdict']}: {run.key} {result['cell']} ({entry.describe()})", file=out)
     for run, entry in report.stale:
-        print(
-            f"stale baseline entry: {entry.where}: {entry.id} passed on {run.key}; remove it once it passes reliably",
-            file=out,
-        )
+        if entry.whole_cell:
+            advice = f"passed on {run.key}; remove it once it passes reliably"
+        else:
+            advice = f"no failing example in its scope ({entry.scope}) on {run.key}; remove it once its repro passes"
+        print(f"stale baseline entry: {entry.where}: {entry.id} {advice}", file=out)
     for run, result in report.new:
         print(f"NEW {result['verdict'].upper()}: {run.key} {result['cell']} ({result['test_id']})", file=out)
         if result.get("message"):
             print(f"  {result['message'].splitlines()[0]}", file=out)
+        if result.get("facts"):
+            print(f"  facts: {', '.join(f'{k}={v}' for k, v in result['facts'].items())}", file=out)
         if result.get("repro"):
             print("  repro:", file=out)
             for line in result["repro"].splitlines():
@@ -101,4 +104,8 @@ def print_report(report: GateReport, out: TextIO) -> None:
         file=out,
     )
     if report.new:
-        print("Fix the new failures, or add them to baselines/<label>.txt as `cell | reason | link`.", file=out)
+        print(
+            "Fix the new failures, or add them to baselines/<label>.txt as `cell [where <scope>] | reason | link` "
+            "(reports/baseline.py: a scope on the facts above keeps the rest of the cell checked).",
+            file=out,
+        )

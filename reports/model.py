@@ -25,11 +25,9 @@ def apply_baselines(runs: list[Run], baseline_dir: Path | None) -> None:
     for run in runs:
         base = baselines.load_for(baseline_dir, run.info["label"])
         for result in run.results:
-            entry = base.find(
-                cell=result["cell"], device=result["device"], path=result["path"], test_id=result["test_id"]
-            )
+            entry = base.explain(result)
             result["known"] = entry is not None
-            result["baseline"] = f"{entry.where}: {entry.reason} [{entry.ref}]" if entry else None
+            result["baseline"] = entry.describe() if entry else None
 
 
 def column(run: Run) -> dict[str, Any]:
@@ -92,6 +90,8 @@ def _cell(result: dict[str, Any]) -> dict[str, Any]:
         "p": result.get("repro"),
         "id": result.get("test_id"),
         "b": result.get("baseline"),
+        "f": result.get("facts"),  # the failing example's facts, what a scoped baseline entry matches
+        "ke": result.get("known_examples", 0),
     }
 
 

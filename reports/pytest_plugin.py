@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from conformance.facts import FailureFacts, jsonable
 from conformance.verdict import Verdict
 
 from . import baseline as baselines
@@ -73,7 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def record(request: pytest.FixtureRequest) -> Recorder:
     """Call ``record.add(outcome, repro=...)`` for every comparison the test makes."""
-    recorder = Recorder()
+    plugin = request.config.stash[PLUGIN]
+    recorder = Recorder(scoped=plugin.scoped_entries(request.node))
     request.node.stash[RECORDER] = recorder
     return recorder
 
@@ -173,7 +175,14 @@ class ConformancePlugin:
         except baselines.BaselineError as exc:
             raise pytest.UsageError(str(exc)) from None
 
-    # -- collection: known failures become non-strict xfails ---------------------------------
+    def scoped_entries(self, item: pytest.Item) -> tuple[baselines.Entry, ...]:
+        """The baseline's scoped entries for this test's cell: they are matched example by example."""
+        if self.baseline is None:
+            return ()
+        cell = cell_of(item)
+        return self.baseline.scoped(cell=cell.cell, device=self.device, path=self.path, test_id=item.nodeid)
+
+    # -- collection: whole-cell known failures become non-strict xfails ----------------------
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             entry = None
@@ -182,7 +191,7 @@ class ConformancePlugin:
                 entry = self.baseline.find(cell=cell.cell, device=self.device, path=self.path, test_id=item.nodeid)
             item.stash[ENTRY] = entry
             if entry is not None:
-                reason = f"known failure ({entry.where}): {entry.reason} [{entry.ref}]"
+                reason = f"known failure, {entry.describe()}"
                 item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -210,6 +219,8 @@ class ConformancePlugin:
         blind = recorder.blind() if recorder is not None else None
         if blind:  # the health check: a cell that decided too few of its examples fails as BLIND
             raise BlindCellError(blind)
+        if recorder is not None and recorder.known is not None:  # only failures a scoped entry explains
+            pytest.xfail(f"known failure in {recorder.known_examples} examples, {recorder.known.describe()}")
         return outcome
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -226,10 +237,18 @@ class ConformancePlugin:
     def _result(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> dict[str, Any]:
         recorder = item.stash.get(RECORDER, None)
         cell = cell_of(item)
-        message, repro = "", None
+        message, repro, failure, entry = "", None, None, None
         expected_failure = hasattr(report, "wasxfail") and report.skipped
+        scoped_known = (
+            recorder is not None and recorder.known is not None and recorder.failing is None
+            and call.excinfo is not None and call.excinfo.errisinstance(pytest.xfail.Exception)
+        )  # fmt: skip
         if report.skipped and not expected_failure:
             verdict, message = "not_run", _skip_reason(report)
+        elif scoped_known:  # every failing example lies in a scoped entry's scope
+            assert recorder is not None and recorder.known_outcome is not None
+            verdict, message = recorder.known_outcome.verdict.value, recorder.known_outcome.message
+            repro, failure, entry = recorder.known_repro, recorder.known_facts, recorder.known
         elif report.failed or expected_failure:
             verdict = "error" if report.when == "setup" else _verdict_of_exception(call, recorder)
             failing = recorder.failing if recorder else None
@@ -237,12 +256,15 @@ class ConformancePlugin:
                 failing.message if failing and failing.message else (call.excinfo.exconly() if call.excinfo else "")
             )
             repro = recorder.repro if recorder else None
+            failure = recorder.failing_facts if recorder else None
         else:
             verdict = recorder.verdict() if recorder else "inconclusive"
             if recorder and recorder.worst is not None:
                 message = recorder.worst.message
         summary = (recorder or Recorder()).summary()
-        return self._record(item.nodeid, cell, verdict, summary, round(report.duration, 4), message, repro)
+        return self._record(
+            item.nodeid, cell, verdict, summary, round(report.duration, 4), message, repro, failure=failure, entry=entry
+        )
 
     def crash_result(self, test_id: str, cell: CellId, message: str) -> dict[str, Any]:
         """The ERROR result of a test whose process died under it (recorded by the xdist controller)."""
@@ -251,11 +273,16 @@ class ConformancePlugin:
 
     def _record(
         self, test_id: str, cell: CellId, verdict: str, summary: dict[str, Any], duration: float, message: str,
-        repro: str | None,
+        repro: str | None, *, failure: FailureFacts | None = None, entry: baselines.Entry | None = None,
     ) -> dict[str, Any]:  # fmt: skip
-        """One result record: the one place its fields are written."""
+        """One result record: the one place its fields are written.
+
+        ``entry``: the scoped baseline entry that explained the failing examples; else the
+        whole-cell entry, if any, is looked up here.  ``failure``: the failing example's facts.
+        """
         base = self.baseline
-        entry = base.find(cell=cell.cell, device=self.device, path=self.path, test_id=test_id) if base else None
+        if entry is None and base is not None:
+            entry = base.find(cell=cell.cell, device=self.device, path=self.path, test_id=test_id)
         return {
             "kind": "result",
             "run_id": self.run_id,
@@ -269,7 +296,9 @@ class ConformancePlugin:
             "path": self.path,
             "verdict": verdict,
             "known": entry is not None,
-            "baseline": f"{entry.where}: {entry.reason} [{entry.ref}]" if entry else None,
+            "baseline": entry.describe() if entry else None,
+            "facts": jsonable(failure.decisive) if failure else None,
+            "other_facts": [jsonable(f) for f in failure.others] if failure else None,
             **summary,
             "duration_s": duration,
             "message": message[:MAX_MESSAGE],

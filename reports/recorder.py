@@ -6,8 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from conformance.facts import FailureFacts
 from conformance.verdict import Outcome, Verdict, cell_verdict
 
+from .baseline import Entry
 from .results import finite
 
 # A cell fails as BLIND when fewer than this share of its examples were decided (pass,
@@ -64,19 +66,40 @@ def _rank(outcome: Outcome) -> tuple[bool, float]:
 
 @dataclass(repr=False)
 class Recorder:
-    """``record.add(outcome, repro=...)`` once per comparison; one recorder spans all examples of a test."""
+    """``record.add(outcome, repro=...)`` once per comparison; one recorder spans all examples of a test.
+
+    ``scoped``: the baseline entries that may explain a failing example of this cell
+    (``reports.baseline``, ``where <scope>``).  An example one of them explains is a
+    *known* failure: it is counted and kept (``known``, ``known_examples``), and the
+    test goes on to look for failures the scope does not cover.
+    """
 
     counts: dict[str, int] = field(default_factory=dict)
     examples: int = 0
     worst: Outcome | None = None
-    failing: Outcome | None = None  # the last failing outcome: after shrinking, the minimal example's
+    failing: Outcome | None = None  # the last unexplained failing outcome: after shrinking, the minimal example's
+    failing_facts: FailureFacts | None = None
     repro: str | None = None
     decided: int = 0  # examples at least one of whose outcomes some oracle decided
     undecided_reasons: Counter[str] = field(default_factory=Counter)
+    scoped: tuple[Entry, ...] = ()
+    known: Entry | None = None  # the scoped entry that explained the first known failing example
+    known_outcome: Outcome | None = None
+    known_facts: FailureFacts | None = None
+    known_repro: str | None = None
+    known_examples: int = 0
     _token: object | None = None
     _example_decided: bool = False
 
-    def add(self, outcome: Outcome, *, repro: str | None = None) -> None:
+    def explain(self, failure: FailureFacts) -> Entry | None:
+        """The scoped entry that makes this failing example known, or None (see ``Entry.explains``)."""
+        return next((e for e in self.scoped if e.explains(failure.decisive, failure.others)), None)
+
+    def add(
+        self, outcome: Outcome, *, repro: str | None = None, facts: FailureFacts | None = None,
+        known: Entry | None = None,
+    ) -> None:
+        """Record one comparison; a failing one carries its ``facts``, and ``known`` when a scoped entry explains it."""
         if not isinstance(outcome, Outcome):
             raise TypeError(f"record.add() takes a conformance.verdict.Outcome, not {type(outcome).__name__}")
         verdict = Verdict(outcome.verdict)
@@ -93,8 +116,15 @@ class Recorder:
             self.undecided_reasons[outcome.message.split("\n")[0][:160]] += 1
         if self.worst is None or _rank(outcome) > _rank(self.worst):
             self.worst = outcome
-        if verdict.fails_test:
+        if verdict.fails_test and known is not None:  # every failing outcome of a known example carries it
+            if facts is not None:  # the example's decisive outcome: count the example once
+                self.known_examples += 1
+                if self.known is None:
+                    self.known, self.known_outcome, self.known_facts, self.known_repro = known, outcome, facts, repro
+        elif verdict.fails_test:
             self.failing = outcome
+            if facts is not None:
+                self.failing_facts = facts
             if repro is not None:
                 self.repro = repro
 
@@ -129,4 +159,5 @@ class Recorder:
             "examples": self.examples,
             "decided": self.decided,
             "undecided_reason": self.undecided_reasons.most_common(1)[0][0] if self.undecided_reasons else None,
+            "known_examples": self.known_examples,
         }

@@ -197,7 +197,7 @@ def run_seed(seed: int, node_ids: list[str], workdir: Path | None = None) -> dic
         }
         for r in results
         if r["verdict"] in FAILING
-        and known.find(cell=r["cell"], device=r["device"], path=r["path"], test_id=r["test_id"]) is None
+        and known.explain(r) is None
     ]
     complete = len(results) >= len(node_ids)
     return {

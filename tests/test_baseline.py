@@ -80,7 +80,7 @@ def test_malformed_lines_name_file_line_and_format(line: str, complaint: str) ->
     message = str(info.value)
     assert message.startswith("baselines/torch-9.txt:2: ")
     assert complaint in message
-    assert "expected `<cell id> | <reason> | <link or repro:path>`" in message
+    assert "expected `<cell ids> [where <scope>] | <reason> | <link or repro:path>`" in message
 
 
 def test_duplicate_entries_are_rejected() -> None:

@@ -155,7 +155,7 @@ def test_malformed_baseline_is_a_usage_error_naming_file_and_line(pytester: pyte
     make_suite(pytester, bad=set(), baseline="# ok\nvjp/sin | no reference\n")
     outcome = run(pytester)
     assert outcome.ret == pytest.ExitCode.USAGE_ERROR
-    outcome.stderr.fnmatch_lines([f"*baselines/{LABEL}.txt:2: malformed baseline line*expected `<cell id> | <reason>*"])
+    outcome.stderr.fnmatch_lines([f"*baselines/{LABEL}.txt:2: malformed baseline line*expected `<cell ids> *| <reason>*"])
 
 
 def test_device_and_exec_path_name_the_column(pytester: pytest.Pytester) -> None:

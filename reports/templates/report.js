@@ -155,6 +155,11 @@
       ["test", cell.id || "–"],
     ];
     if (cell.b) facts.push(["baseline", cell.b]);
+    if (cell.ke) facts.push(["known examples", String(cell.ke) + " explained by the scoped entry"]);
+    if (cell.f) {
+      const shown = Object.entries(cell.f).map(([k, v]) => k + " = " + (typeof v === "number" ? fmt(v) : v));
+      facts.push(["failing example", shown.join(", ")]);
+    }
     const dl = $("drill-facts");
     dl.replaceChildren();
     for (const [k, v] of facts) {

@@ -1,0 +1,14 @@
+# torch 2.13.0: sinc's float64 gradient cancels near x = 0.  torch computes
+# (cos(pi x) pi x - sin(pi x)) / (pi x^2), whose two terms agree to ~2 log10(1/x) digits;
+# the true derivative is -pi^2 x / 3 + O(x^3).  Relative error 7e-6 at x = 1e-6, 36% at 1e-8.
+import math
+
+import torch
+
+for x0 in (1e-6, 1e-8):
+    x = torch.tensor(x0, dtype=torch.float64, requires_grad=True)
+    torch.sinc(x).backward()
+    expected = -(math.pi**2) * x0 / 3 + (math.pi**4) * x0**3 / 30
+    rel = abs(x.grad.item() - expected) / abs(expected)
+    print(f"x = {x0:g}: torch {x.grad.item()!r}, true {expected!r}, relative error {rel:.2g}")
+    assert rel > 1e-6

@@ -1,0 +1,94 @@
+"""Facts about a failing example: what a scoped known failure (``reports.baseline``) is matched on.
+
+A baseline entry may say *where* a known failure lives (``abs(at) < 1e-4``,
+``spread(x0) >= 8``, ``rel <= 1e-7``, ``oracle == fd``).  The run computes these facts
+for every failing comparison and writes the decisive one's into the result record,
+so the gate can check the scope again without re-running anything.
+
+The vocabulary (every fact a scope may name):
+
+``rel``                       the error in the units a relative tolerance is written in: |torch - oracle| / (|oracle| + scale),
+                              scale the larger of the seed and the largest |oracle| (between half the plain
+                              relative error and all of it where the seed is not larger)
+``ratio``                     error / tolerance (above 1 fails)
+``at``, ``abs(at)``           input i's element at the index where the compared array is most wrong, when that
+                              array has input i's shape (for an elementwise op: the point where the gradient is wrong)
+``min_abs(xN)``, ``max_abs(xN)``, ``spread(xN)``
+                              over all elements of input N: smallest |x|, largest |x|, max(x) - min(x)
+``oracle``                    which comparison failed: jax, fd, reverse (the dot-product identity), float64, ...
+``verdict``                   fail or error
+``param.NAME``                the op's static parameter NAME (``param.dim == 0``)
+
+A fact that does not apply to an example (``at`` of a dot product) is absent, and a
+condition on an absent fact does not hold: a scope never explains what it cannot see.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from conformance.verdict import Outcome
+
+Facts = dict[str, float | str]
+
+
+class FailureFacts(NamedTuple):
+    """A failing example's facts: its decisive failing comparison's, and its other failing comparisons'."""
+
+    decisive: Facts
+    others: list[Facts]
+
+INPUT_FUNCTIONS = ("min_abs", "max_abs", "spread")
+OUTCOME_FACTS = ("rel", "ratio", "at", "abs(at)", "oracle", "verdict")
+_NAME = re.compile(r"^(rel|ratio|at|abs\(at\)|oracle|verdict|(min_abs|max_abs|spread)\(x\d\)|param\.[A-Za-z_]\w*)$")
+VOCABULARY_HELP = (
+    "facts: rel, ratio, at, abs(at), oracle, verdict, min_abs(xN), max_abs(xN), spread(xN), param.NAME "
+    "(see conformance/facts.py)"
+)
+
+
+def is_fact(name: str) -> bool:
+    """Whether ``name`` is a fact a scope may name."""
+    return bool(_NAME.match(name))
+
+
+def of_inputs(inputs: list[np.ndarray], params: dict[str, Any] | None = None) -> Facts:
+    """Facts of an example's input point: per input, its smallest and largest |x| and its spread."""
+    facts: Facts = {}
+    for i, x in enumerate(inputs):
+        a = np.asarray(x, dtype=np.float64)
+        if not a.size:
+            continue
+        facts[f"min_abs(x{i})"] = float(np.min(np.abs(a)))
+        facts[f"max_abs(x{i})"] = float(np.max(np.abs(a)))
+        facts[f"spread(x{i})"] = float(np.max(a) - np.min(a))
+    for name, value in (params or {}).items():
+        if isinstance(value, (bool, int, float, str)):
+            facts[f"param.{name}"] = value if isinstance(value, str) else float(value)
+    return facts
+
+
+def of_outcome(outcome: Outcome, inputs: list[np.ndarray]) -> Facts:
+    """Facts of one comparison: its verdict, oracle, error sizes, and the input element where it is most wrong."""
+    facts: Facts = {"oracle": outcome.oracle, "verdict": outcome.verdict.value}
+    if math.isfinite(outcome.ratio) or outcome.error:
+        facts["ratio"] = outcome.ratio
+    rel = outcome.details.get("rel")
+    if isinstance(rel, float):
+        facts["rel"] = rel
+    array, index = outcome.details.get("array"), outcome.details.get("index")
+    if isinstance(array, int) and isinstance(index, tuple) and array < len(inputs):
+        x = np.asarray(inputs[array])
+        if x.ndim == len(index) and all(0 <= k < n for k, n in zip(index, x.shape)):
+            facts["at"] = float(x[index])
+            facts["abs(at)"] = abs(float(x[index]))
+    return facts
+
+
+def jsonable(facts: Facts) -> dict[str, float | str | None]:
+    """Facts for a result record: JSON has no inf or nan, so those are written as null."""
+    return {k: (v if isinstance(v, str) or math.isfinite(v) else None) for k, v in facts.items()}
