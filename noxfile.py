@@ -218,6 +218,19 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def soak(session: nox.Session) -> None:
+    """The suite again and again under fresh random seeds (default profile) for a time budget, then the report.
+
+    `nox -s soak -- --minutes 60`; unexplained failures go to results/soak/findings.jsonl (reports/soak.py)."""
+    install_project(session, DEFAULT_TORCH)
+    try:
+        session.run("python", "-m", "reports", "soak", *(session.posargs or ["--minutes", "60"]))
+    finally:
+        if results_files():
+            build_report(session)
+
+
+@nox.session
 def sharpness(session: nox.Session) -> None:
     """Planted-fault runs: every check must fail on a wrong gradient."""
     install_project(session, DEFAULT_TORCH)

@@ -1,4 +1,4 @@
-"""``python -m reports build|gate|not-run|catalog|schema``: see ``--help`` of each."""
+"""``python -m reports build|gate|not-run|catalog|schema|soak``: see ``--help`` of each."""
 
 from __future__ import annotations
 
@@ -89,8 +89,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline-dir", default=None, help="re-apply known failures from this folder (baselines)")
     p.add_argument("--compare", nargs="+", default=None, metavar="OLD", help="older results to diff against")
     p.add_argument(
-        "--figures", nargs="*", default=["results/bench.json", "results/sharpness.json"],
-        help="measured speed and sharpness figures to show, where present (default: results/bench.json results/sharpness.json)",
+        "--figures", nargs="*", default=["results/bench.json", "results/sharpness.json", "results/soak/summary.json"],
+        help="measured speed, sharpness and soak figures to show, where present (default: results/bench.json "
+        "results/sharpness.json results/soak/summary.json; a soak's findings.jsonl beside its summary is listed too)",
     )  # fmt: skip
     p.set_defaults(func=cmd_build)
     p = sub.add_parser("gate", help="exit 1 on any FAIL/ERROR cell not in its label's baseline")
@@ -111,12 +112,18 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_not_run)
     p = sub.add_parser("catalog", help="regenerate suites/catalog.txt (every test's cell) from the suites")
     p.set_defaults(func=cmd_catalog)
+    sub.add_parser("soak", help="the suite under fresh random seeds for a time budget (reports/soak.py; --help)")
     p = sub.add_parser("schema", help="print the JSON Schema of the results format")
     p.set_defaults(func=cmd_schema)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["soak"]:  # its own options, and pytest's after them
+        from . import soak
+
+        return soak.main(argv[1:])
     args = parser().parse_args(argv)
     return args.func(args)
 

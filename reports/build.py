@@ -60,9 +60,30 @@ def measured(paths: list[Path]) -> list[dict[str, str]]:
                 f"in {s['seeded_runs']} seeded runs"
             )
             lines.append({"what": "sharpness (nox -s sharpness)", "text": text, "where": f"torch {data.get('torch', '?')}"})
+        elif "cell_runs" in data:
+            text = (
+                f"{len(data['seeds'])} seeds, {data['cell_runs']} cell-runs, {data['examples']} examples in "
+                f"{data['minutes']:.0f} min: {data['unexplained']} unexplained failures ({data['distinct']} distinct)"
+            )
+            lines.append({"what": "soak (nox -s soak)", "text": text, "where": data["label"]})
         else:
-            raise ValueError(f"{path}: neither bench nor sharpness figures")
+            raise ValueError(f"{path}: neither bench, sharpness nor soak figures")
     return lines
+
+
+def soak_findings(paths: list[Path]) -> list[dict[str, Any]]:
+    """The unexplained failures a soak found (``findings.jsonl`` beside its ``summary.json``), for the report."""
+    found: list[dict[str, Any]] = []
+    for path in paths:
+        findings = path.parent / "findings.jsonl"
+        if path.name != "summary.json" or not findings.is_file():
+            continue
+        for number, line in enumerate(findings.read_text(encoding="utf-8").splitlines(), start=1):
+            try:
+                found.append(json.loads(line))
+            except ValueError as exc:
+                raise ValueError(f"{findings}:{number}: not a findings line ({exc}); rerun `nox -s soak`") from None
+    return found
 
 
 def context(
@@ -84,6 +105,7 @@ def context(
         "plots": plots.family_plots(columns, rows, cells),
         "diff": model.diff(compare, runs) if compare is not None else None,
         "measured": measured(figures or []),
+        "findings": soak_findings(figures or []),
         "data_json": script_json(data),
         "css": (TEMPLATES / "report.css").read_text(encoding="utf-8"),
         "js": (TEMPLATES / "report.js").read_text(encoding="utf-8"),
