@@ -124,11 +124,14 @@ def matrix(runs: list[Run]) -> tuple[list[list[Any]], list[dict[str, Any]]]:
 
 
 def _changed(slot: dict[int, dict[str, Any]], axes: list[tuple[Any, Any]]) -> bool:
-    """Whether the verdict changes between columns of the same device and path (i.e. across versions)."""
+    """Whether the verdict changes in a way that matters between columns of the same device and path
+    (across versions): pass, convention, fail, error and blind.  An inconclusive cell decided nothing
+    and a not-run cell ran nothing, so an inconclusive <-> pass flip (two draws) is not a change."""
     seen: dict[tuple[Any, Any], set[str]] = {}
     for col, result in slot.items():
-        if result["verdict"] != "not_run":
-            seen.setdefault(axes[col], set()).add(result["verdict"])
+        verdict = Verdict(result["verdict"])
+        if verdict.decided or verdict.fails_test:
+            seen.setdefault(axes[col], set()).add(verdict.value)
     return any(len(verdicts) > 1 for verdicts in seen.values())
 
 

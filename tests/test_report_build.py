@@ -59,6 +59,16 @@ def test_versions_are_columns_and_changed_rows_stand_out(tmp_path: Path) -> None
     assert changed == {"cos": 1, "sin": 0, "tan": 0}
 
 
+def test_only_changes_that_matter_count_as_changed_across_versions(tmp_path: Path) -> None:
+    """pass <-> fail and convention <-> fail matter; an inconclusive <-> pass flip is two draws, not a change."""
+    old = {"a": "pass", "b": "convention", "c": "inconclusive", "d": "pass", "e": "not_run", "f": "error"}
+    new = {"a": "fail", "b": "fail", "c": "pass", "d": "inconclusive", "e": "pass", "f": "fail"}
+    html = build.render(results.load([_write(tmp_path / "o.jsonl", "torch-2.9.1", old),
+                                      _write(tmp_path / "n.jsonl", "torch-2.13.0", new)]))  # fmt: skip
+    changed = {row[2]: row[4] for row in _data(html)["rows"]}
+    assert changed == {"a": 1, "b": 1, "c": 0, "d": 0, "e": 0, "f": 1}
+
+
 def test_not_run_column_carries_its_reason(tmp_path: Path) -> None:
     ran = _write(tmp_path / "ran.jsonl", "torch-2.13.0", {"sin": "pass"})
     skipped = results.write_not_run(tmp_path / "nr.jsonl", label="torch-2.4.1", reason="torch 2.4.1 failed to install")
@@ -174,6 +184,17 @@ def test_measured_speed_and_sharpness_figures_are_shown(tmp_path: Path) -> None:
     html = build.render(results.load([path]), figures=[bench, sharp, tmp_path / "absent.json"])
     assert "suite 412 ex/s, gradcheck 300 ex/s" in html and "21142 examples in 3.9 min on 2 workers" in html
     assert "killed 31/31 planted faults" in html and "false alarms 0 in 20 seeded runs" in html
+    soak = tmp_path / "soak" / "summary.json"
+    soak.parent.mkdir()
+    soak.write_text(json.dumps({"label": "torch-2.13.0", "seeds": [7, 8], "cell_runs": 3000, "examples": 70000,
+                                "minutes": 60.2, "unexplained": 1, "distinct": 1, "broken_rounds": []}))  # fmt: skip
+    finding = {"kind": "finding", "signature": "vjp/sinc/float64@cpu/eager fail vs jax at |x| ~ 1e-7", "seeds": [8],
+               "message": "torch gives 1, jax gives 2", "repro": "print('<b>repro</b>')", "hits": 1}  # fmt: skip
+    (soak.parent / "findings.jsonl").write_text(json.dumps(finding) + "\n")
+    html = build.render(results.load([path]), figures=[soak])
+    assert "2 seeds, 3000 cell-runs, 70000 examples in 60 min: 1 unexplained failures (1 distinct)" in html
+    assert "1 unexplained soak findings" in html and "vjp/sinc/float64@cpu/eager fail vs jax at |x| ~ 1e-7" in html
+    assert "&lt;b&gt;repro&lt;/b&gt;" in html, "a repro is escaped"
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not a figures file"):
