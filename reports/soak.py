@@ -147,17 +147,50 @@ def run_round(seed: int, folder: Path, *, label: str, jobs: str, deadline: float
         log.close()
 
 
+def report(soak: Soak, minutes: float) -> int:
+    soak.write(minutes)
+    for finding in soak.findings.values():
+        first = finding.message.splitlines()[0] if finding.message else ""
+        print(f"UNEXPLAINED {finding.signature} (seeds {', '.join(map(str, finding.seeds))}): {first}")
+    for problem in soak.broken:
+        print(f"BROKEN ROUND {problem}")
+    print(f"findings: {soak.out / 'findings.jsonl'}")
+    print(soak.last_line(minutes))
+    return 1 if soak.unexplained or soak.broken else 0
+
+
+def rejudge(out: Path, *, label: str, baseline_dir: Path) -> int:
+    """The soak in ``out`` judged again: its rounds' recorded facts against the baselines as they are now."""
+    summary_file = out / "summary.json"
+    if not summary_file.is_file():
+        raise SystemExit(f"error: {summary_file} not found: --rejudge needs the folder of an earlier soak (--out)")
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    soak = Soak(out=out, label=summary.get("label", label), baseline_dir=baseline_dir, broken=summary["broken_rounds"])
+    for seed in summary["seeds"]:
+        soak.seeds.append(seed)
+        soak.absorb(seed, out / f"seed-{seed}")
+    return report(soak, summary["minutes"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reports soak", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--minutes", type=float, required=True, help="time budget; the round running at its end is cut")
+    parser.add_argument("--minutes", type=float, default=None, help="time budget; the round running at its end is cut")
     parser.add_argument("--out", default="results/soak", help="folder for the rounds, findings.jsonl and summary.json")
     parser.add_argument("--label", default=None, help="results label (default: torch-<installed version>)")
     parser.add_argument("--baseline-dir", default="baselines", help="known failures (default: baselines)")
     parser.add_argument("--jobs", default="auto", help="pytest-xdist workers per round (default: auto)")
     parser.add_argument("--seeds", default=None, help="comma-separated seeds to run first (default: fresh random ones)")
+    parser.add_argument(
+        "--rejudge", action="store_true",
+        help="run nothing: judge the rounds already in --out again against the current baselines (after triage)",
+    )  # fmt: skip
     args, pytest_args = parser.parse_known_args(argv)
     label = args.label or default_label()
     out = Path(args.out)
+    if args.rejudge:
+        return rejudge(out, label=label, baseline_dir=Path(args.baseline_dir))
+    if args.minutes is None:
+        parser.error("--minutes is required (or --rejudge)")
     if out.exists() and any(out.glob("seed-*")):
         raise SystemExit(f"error: {out} holds an earlier soak; move it away or pass --out")
     soak = Soak(out=out, label=label, baseline_dir=Path(args.baseline_dir))
@@ -176,12 +209,4 @@ def main(argv: list[str] | None = None) -> int:
             soak.broken.append(f"seed {seed}: pytest exited {status} (see {folder / 'pytest.log'})")
         soak.absorb(seed, folder)
         soak.write((time.monotonic() - start) / 60)
-    minutes = (time.monotonic() - start) / 60
-    soak.write(minutes)
-    for finding in soak.findings.values():
-        print(f"UNEXPLAINED {finding.signature} (seeds {', '.join(map(str, finding.seeds))}): {finding.message.splitlines()[0] if finding.message else ''}")
-    for problem in soak.broken:
-        print(f"BROKEN ROUND {problem}")
-    print(f"findings: {out / 'findings.jsonl'}")
-    print(soak.last_line(minutes))
-    return 1 if soak.unexplained or soak.broken else 0
+    return report(soak, (time.monotonic() - start) / 60)

@@ -54,6 +54,16 @@ def test_rounds_are_counted_and_only_unexplained_failures_kept(tmp_path: Path) -
     lines = [json.loads(line) for line in (tmp_path / "soak" / "findings.jsonl").read_text().splitlines()]
     assert [(f["signature"], f["hits"]) for f in lines] == [(finding.signature, 2)]
     assert state.last_line(1.0) == "soak: 3 seeds, 6 cell-runs, 36 examples in 1 min: 2 unexplained failures (1 distinct)"
+    for seed in (11, 12, 13):  # rounds live in the soak's folder
+        (tmp_path / f"seed-{seed}").rename(tmp_path / "soak" / f"seed-{seed}")
+    # After triage (a wider scope), --rejudge judges the recorded facts again without running anything.
+    (tmp_path / "baselines" / "torch-test.txt").write_text(
+        "vjp/sinc/float64 where abs(at) < 10 | cancels near 0 | https://x.invalid\n"
+    )
+    assert soak.rejudge(tmp_path / "soak", label="torch-test", baseline_dir=tmp_path / "baselines") == 0
+    summary = json.loads((tmp_path / "soak" / "summary.json").read_text())
+    assert (summary["unexplained"], summary["cell_runs"]) == (0, 6)
+    assert (tmp_path / "soak" / "findings.jsonl").read_text() == ""
 
 
 @pytest.mark.slow
