@@ -120,6 +120,26 @@ CONVENTIONS: tuple[Convention, ...] = (
         "torch special-cases atan2(0, 0) to a zero gradient (nan before late 2025); JAX divides by x²+y²",
     ),
     Convention(
+        "hardswish_at_bounds",
+        ("hardswish",),
+        "x=-3",
+        (-0.5,),
+        (0.0,),
+        "torch before 2.9 takes hardswish's inner slope (2x + 3)/6 at both bounds (measured: 2.6.0 gives -0.5 at "
+        "x = -3 and 1.5 at x = 3; 2.9.1 and 2.13.0 give JAX's 0 and 1; 2.7 and 2.8 unmeasured)",
+        torch_max=(2, 9),
+    ),
+    Convention(
+        "hardswish_at_bounds",
+        ("hardswish",),
+        "x=3",
+        (1.5,),
+        (1.0,),
+        "torch before 2.9 takes hardswish's inner slope (2x + 3)/6 at both bounds (measured: 2.6.0 gives -0.5 at "
+        "x = -3 and 1.5 at x = 3; 2.9.1 and 2.13.0 give JAX's 0 and 1; 2.7 and 2.8 unmeasured)",
+        torch_max=(2, 9),
+    ),
+    Convention(
         "copysign_at_0",
         ("copysign",),
         "origin",

@@ -117,7 +117,7 @@ OPS = [
         double_backward=False,
         notes="torch 2.13: hardsigmoid_backward has no derivative; the float64 CPU gradient is float32(1/6), 3e-8 off",
     ),
-    act("hardswish", "F.hardswish({x})", jax.nn.hard_swish, Domain(kinks=(-3.0, 3.0)), conventions=("hardswish_at_3",)),
+    act("hardswish", "F.hardswish({x})", jax.nn.hard_swish, Domain(kinks=(-3.0, 3.0)), conventions=("hardswish_at_bounds",)),
     act("softsign", "F.softsign({x})", jax.nn.soft_sign, AT_0, notes="second derivative jumps at 0"),
     act("tanhshrink", "F.tanhshrink({x})", lambda x: x - jnp.tanh(x)),
     act(
