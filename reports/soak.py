@@ -143,6 +143,10 @@ def run_round(seed: int, folder: Path, *, label: str, jobs: str, deadline: float
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         return None
+    except BaseException:  # the soak itself interrupted (Ctrl-C): take the round's workers with it
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
     finally:
         log.close()
 
