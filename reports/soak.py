@@ -151,6 +151,10 @@ def run_round(seed: int, folder: Path, *, label: str, jobs: str, deadline: float
         log.close()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def report(soak: Soak, minutes: float) -> int:
     soak.write(minutes)
     for finding in soak.findings.values():
@@ -199,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: {out} holds an earlier soak; move it away or pass --out")
     soak = Soak(out=out, label=label, baseline_dir=Path(args.baseline_dir))
     baselines.load_for(soak.baseline_dir, label)  # a malformed baseline fails now, not after an hour
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the running round too (see run_round)
     queued = [int(s) for s in args.seeds.split(",")] if args.seeds else []
     start = time.monotonic()
     deadline = start + args.minutes * 60
