@@ -3,6 +3,8 @@
 Each entry was measured (float64, CPU; torch 2.13.0 against JAX 0.10.2) and says
 what each library returns for the derivative at the point.  Conventions change
 between torch releases, so an entry may name the torch versions it holds for.
+An op is subject to a convention when its registry entry names the key
+(``OpSpec.conventions``): that is the one place which op follows which convention.
 At a kink, torch and JAX may disagree only as documented here: an agreement is
 PASS, a documented difference is CONVENTION, and anything else is FAIL -- either
 torch changed its convention or a gradient is wrong.  To add an entry, measure
@@ -12,14 +14,16 @@ both values and give a source.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from conformance.registry.spec import OpSpec
 
 NAN = math.nan
 
 
 class Convention(NamedTuple):
-    key: str
-    ops: tuple[str, ...]
+    key: str  # the ops it applies to name it in their registry entry: OpSpec.conventions
     point: str  # "x=0", "x=-0.5", "tie", "origin"
     torch: tuple[float, ...]  # d/d(input i) at the point, as torch computes it
     jax: tuple[float, ...]
@@ -33,7 +37,6 @@ _DERIVATIVES_YAML = "https://github.com/pytorch/pytorch/blob/main/tools/autograd
 CONVENTIONS: tuple[Convention, ...] = (
     Convention(
         "abs_at_0",
-        ("abs",),
         "x=0",
         (0.0,),
         (1.0,),
@@ -41,7 +44,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "leaky_relu_at_0",
-        ("leaky_relu",),
         "x=0",
         (0.1,),
         (1.0,),
@@ -49,7 +51,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "rrelu_eval_at_0",
-        ("rrelu_eval",),
         "x=0",
         ((1 / 8 + 1 / 3) / 2,),
         (1.0,),
@@ -57,7 +58,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "hardtanh_at_bound",
-        ("hardtanh",),
         "x=-1",
         (0.0,),
         (0.5,),
@@ -65,7 +65,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "hardtanh_at_bound",
-        ("hardtanh",),
         "x=1",
         (0.0,),
         (0.5,),
@@ -73,7 +72,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "clamp_at_bound",
-        ("clamp",),
         "x=-0.5",
         (1.0,),
         (0.5,),
@@ -81,7 +79,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "clamp_at_bound",
-        ("clamp",),
         "x=0.5",
         (1.0,),
         (0.5,),
@@ -89,7 +86,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "clamp_at_bound",
-        ("clamp_min",),
         "x=0.25",
         (1.0,),
         (0.5,),
@@ -97,7 +93,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "i0_at_0",
-        ("i0",),
         "x=0",
         (0.0,),
         (1.0,),
@@ -105,7 +100,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "fmax_tie",
-        ("fmax", "fmin"),
         "tie",
         (1.0, 0.0),
         (0.0, 1.0),
@@ -113,7 +107,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "atan2_at_origin",
-        ("atan2",),
         "origin",
         (0.0, 0.0),
         (NAN, NAN),
@@ -121,7 +114,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "hardswish_at_bounds",
-        ("hardswish",),
         "x=-3",
         (-0.5,),
         (0.0,),
@@ -131,7 +123,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "hardswish_at_bounds",
-        ("hardswish",),
         "x=3",
         (1.5,),
         (1.0,),
@@ -141,7 +132,6 @@ CONVENTIONS: tuple[Convention, ...] = (
     ),
     Convention(
         "copysign_at_0",
-        ("copysign",),
         "origin",
         (0.0, 0.0),
         (1.0, 0.0),
@@ -155,11 +145,11 @@ def torch_version_tuple(version: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def documented(op: str, point: str, torch_version: str) -> Convention | None:
-    """The convention for ``op`` at ``point`` that holds for this torch version, if any."""
+def documented(op: OpSpec, point: str, torch_version: str) -> Convention | None:
+    """The convention ``op`` declares (``OpSpec.conventions``) for ``point`` that holds for this torch version, if any."""
     v = torch_version_tuple(torch_version)
     for c in CONVENTIONS:
-        if op in c.ops and c.point == point and c.torch_min <= v < c.torch_max:
+        if c.key in op.conventions and c.point == point and c.torch_min <= v < c.torch_max:
             return c
     return None
 

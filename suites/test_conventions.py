@@ -59,8 +59,8 @@ def judge_at_kinks(record, op, inputs: list[np.ndarray], points: list[str | None
             continue
         if all(same(a, b) for a, b in zip(tv, jv)):
             continue
-        conv = documented(op.name, point, version) or (
-            documented(op.name, "tie", version) if point == "origin" else None
+        conv = documented(op, point, version) or (
+            documented(op, "tie", version) if point == "origin" else None
         )
         if conv and all(same(a, b) for a, b in zip(tv, conv.torch)) and all(same(a, b) for a, b in zip(jv, conv.jax)):
             if worst.verdict is Verdict.PASS:

@@ -53,12 +53,22 @@ def test_forward_mode_repro_runs_forward_mode() -> None:
 
 
 def test_conventions_are_documented_with_sources_and_keyed_by_version() -> None:
+    abs_, hardswish = OPS_BY_NAME["abs"], OPS_BY_NAME["hardswish"]
     assert all(c.source for c in CONVENTIONS)
-    assert documented("abs", "x=0", "2.13.0+cpu").torch == (0.0,)
-    assert documented("abs", "x=1", "2.13.0") is None
-    assert all(op in OPS_BY_NAME for c in CONVENTIONS for op in c.ops), (
-        "a convention names an op missing from the registry"
-    )
+    assert documented(abs_, "x=0", "2.13.0+cpu").torch == (0.0,)
+    assert documented(abs_, "x=1", "2.13.0") is None
+    assert documented(OPS_BY_NAME["sin"], "x=0", "2.13.0") is None, "an op follows only the conventions it declares"
+    assert documented(hardswish, "x=-3", "2.6.0+cu124").torch == (-0.5,)
+    assert documented(hardswish, "x=-3", "2.9.1") is None, "the entry holds before 2.9 only"
+
+
+def test_every_declared_convention_exists_and_every_convention_is_declared() -> None:
+    """One source: a registry entry names its conventions by key, and conformance.conventions defines each key."""
+    keys = {c.key for c in CONVENTIONS}
+    undefined = {(op.name, k) for op in OPS_BY_NAME.values() for k in op.conventions if k not in keys}
+    assert not undefined, f"registry entries declare conventions that conformance/conventions.py lacks: {undefined}"
+    declared = {k for op in OPS_BY_NAME.values() for k in op.conventions}
+    assert keys <= declared, f"conventions no registry entry declares: {keys - declared}"
 
 
 def test_missing_jax_gives_an_actionable_error() -> None:

@@ -50,9 +50,9 @@ def _layer_norm(x):
 
 
 OPS = [
-    act("relu", "torch.relu({x})", jax.nn.relu, AT_0, conventions=("relu_at_0",)),
-    act("relu_functional", "F.relu({x})", jax.nn.relu, AT_0, conventions=("relu_at_0",)),
-    act("relu6", "F.relu6({x})", jax.nn.relu6, Domain(kinks=(0.0, 6.0)), conventions=("relu_at_0",)),
+    act("relu", "torch.relu({x})", jax.nn.relu, AT_0),
+    act("relu_functional", "F.relu({x})", jax.nn.relu, AT_0),
+    act("relu6", "F.relu6({x})", jax.nn.relu6, Domain(kinks=(0.0, 6.0))),
     act(
         "leaky_relu",
         "F.leaky_relu({x}, {negative_slope})",
@@ -66,7 +66,7 @@ OPS = [
         "F.rrelu({x}, training=False)",
         lambda x: jax.nn.leaky_relu(x, RRELU_SLOPE),
         AT_0,
-        conventions=("leaky_relu_at_0",),
+        conventions=("rrelu_eval_at_0",),
     ),
     act(
         "elu",
@@ -87,7 +87,6 @@ OPS = [
         "gelu",
         "F.gelu({x})",
         lambda x: jax.nn.gelu(x, approximate=False),
-        conventions=("gelu_default",),
         notes="torch's default is exact; JAX's is the tanh approximation",
     ),
     act("gelu_tanh", "F.gelu({x}, approximate='tanh')", lambda x: jax.nn.gelu(x, approximate=True)),
@@ -107,7 +106,7 @@ OPS = [
         "F.hardtanh({x})",
         lambda x: jnp.clip(x, -1.0, 1.0),
         Domain(kinks=(-1.0, 1.0)),
-        conventions=("clamp_at_bound",),
+        conventions=("hardtanh_at_bound",),
     ),
     act(
         "hardsigmoid",
@@ -147,7 +146,6 @@ OPS = [
         rule=AlongDim(),
         family="normalization",
         near_kink=_zero_vector("dim"),
-        conventions=("norm_at_0",),
     ),
     act(
         "layer_norm",

@@ -109,7 +109,6 @@ OPS = [
         lambda x: jnp.linalg.norm(x, "fro"),
         MatrixTo(out_rank=0),
         near_kink=_zero_matrix,
-        conventions=("norm_at_0",),
     ),
     la("det", "torch.linalg.det({x})", lambda x, n: jnp.linalg.det(x), SquareTo(out_rank=0), WELL_CONDITIONED),
     la("torch_det", "torch.det({x})", lambda x, n: jnp.linalg.det(x), SquareTo(out_rank=0), WELL_CONDITIONED),

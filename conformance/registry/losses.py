@@ -163,7 +163,6 @@ OPS = [
         _cosine_similarity,
         ReduceDimPair(),
         near_kink=_zero_vector_pair,
-        conventions=("norm_at_0",),
     ),
     OpSpec(
         "pairwise_distance",

@@ -169,7 +169,6 @@ REDUCTIONS = [
         _keep(jnp.max),
         DIM,
         near_kink=_max_tie(),
-        conventions=("max_tie",),
     ),
     OpSpec(
         "amin",
@@ -178,11 +177,10 @@ REDUCTIONS = [
         _keep(jnp.min),
         DIM,
         near_kink=_max_tie(sign=-1.0),
-        conventions=("max_tie",),
     ),
-    OpSpec("max", "reduction", "torch.max({x})", jnp.max, FULL, near_kink=_max_tie(None), conventions=("max_tie",)),
+    OpSpec("max", "reduction", "torch.max({x})", jnp.max, FULL, near_kink=_max_tie(None)),
     OpSpec(
-        "min", "reduction", "{x}.min()", jnp.min, FULL, near_kink=_max_tie(None, sign=-1.0), conventions=("max_tie",)
+        "min", "reduction", "{x}.min()", jnp.min, FULL, near_kink=_max_tie(None, sign=-1.0)
     ),
     OpSpec(
         "max_dim",
@@ -191,7 +189,6 @@ REDUCTIONS = [
         _keep(jnp.max),
         DIM,
         near_kink=_max_tie(),
-        conventions=("max_dim_tie",),
     ),
     OpSpec(
         "min_dim",
@@ -200,7 +197,6 @@ REDUCTIONS = [
         _keep(jnp.min),
         DIM,
         near_kink=_max_tie(sign=-1.0),
-        conventions=("max_dim_tie",),
     ),
     OpSpec(
         "norm",
@@ -209,7 +205,6 @@ REDUCTIONS = [
         jnp.linalg.norm,
         FULL,
         near_kink=_norm_near_0(None),
-        conventions=("norm_at_0",),
     ),
     OpSpec(
         "vector_norm",
@@ -219,7 +214,6 @@ REDUCTIONS = [
         FULL,
         params={"ord": ORD},
         near_kink=_norm_near_0(None),
-        conventions=("norm_at_0",),
     ),
     OpSpec(
         "vector_norm_dim",
@@ -228,7 +222,6 @@ REDUCTIONS = [
         lambda x, dim, keepdim: jnp.linalg.norm(x, axis=dim, keepdims=keepdim),
         DIM,
         near_kink=_norm_near_0("dim"),
-        conventions=("norm_at_0",),
     ),
     OpSpec(
         "vector_norm_1",
@@ -246,7 +239,6 @@ REDUCTIONS = [
         lambda x: jnp.max(jnp.abs(x)),
         FULL,
         near_kink=_max_tie(None, absolute=True),
-        conventions=("max_tie",),
     ),
     OpSpec(
         "dist",
@@ -255,7 +247,6 @@ REDUCTIONS = [
         lambda x, y: jnp.linalg.norm(jnp.ravel(x - y)),
         PairLoss(),
         near_kink=_dist_near_0,
-        conventions=("norm_at_0",),
     ),
     OpSpec("var", "statistics", "torch.var({x})", lambda x: jnp.var(x, ddof=1), ReduceAll(min_numel=2)),
     OpSpec(
@@ -273,7 +264,6 @@ REDUCTIONS = [
         lambda x: jnp.std(x, ddof=1),
         ReduceAll(min_numel=2),
         near_kink=_spread_near_0(None),
-        conventions=("std_constant",),
     ),
     OpSpec(
         "std_dim",
@@ -283,7 +273,6 @@ REDUCTIONS = [
         DIM2,
         params={"correction": CORRECTION},
         near_kink=_spread_near_0("dim"),
-        conventions=("std_constant",),
     ),
     OpSpec(
         "var_mean_var",
@@ -299,7 +288,6 @@ REDUCTIONS = [
         lambda x, dim, keepdim: jnp.std(x, axis=dim, ddof=1, keepdims=keepdim),
         DIM2,
         near_kink=_spread_near_0("dim"),
-        conventions=("std_constant",),
     ),
     OpSpec(
         "median",
@@ -308,7 +296,6 @@ REDUCTIONS = [
         _lower_median,
         FULL,
         near_kink=_median_tie(None),
-        conventions=("median_tie", "median_even"),
     ),
     OpSpec(
         "median_dim",
@@ -317,7 +304,6 @@ REDUCTIONS = [
         lambda x, dim, keepdim: _lower_median(x, dim, keepdim),
         DIM,
         near_kink=_median_tie("dim"),
-        conventions=("median_tie", "median_even"),
     ),
     OpSpec(
         "sort",
@@ -358,7 +344,6 @@ CUMULATIVE = [
         _cum(jax.lax.cummax),
         ALONG,
         near_kink=_cum_tie(1.0),
-        conventions=("max_dim_tie",),
     ),
     OpSpec(
         "cummin",
@@ -367,7 +352,6 @@ CUMULATIVE = [
         _cum(jax.lax.cummin),
         ALONG,
         near_kink=_cum_tie(-1.0),
-        conventions=("max_dim_tie",),
     ),
 ]
 
