@@ -18,7 +18,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from strategies import labelled
-from strategies.semantics import Checks, SemCase, connected, draw_masked_op_tree, sem_cases
+from strategies.examples import draw_inputs
+from strategies.semantics import Checks, SemCase, connected, leaves_code, live, masks, sem_cases
+from strategies.trees import draw_op_tree
 from suites.cases import OpCase, op_cases
 
 PER_OP = settings(max_examples=max(3, settings().max_examples // 5))
@@ -60,16 +62,20 @@ def _nested(*cms: Any):
 def test_requires_grad(case: OpCase, data, record) -> None:
     """op(x...) requires grad iff some input requires grad and grad mode is on; else it is a leaf."""
     draw = labelled(data)
-    ex = draw_masked_op_tree(draw, case.spec)
-    tree, inputs, mask = ex
+    tree = draw_op_tree(draw, case.spec)
+    inputs = draw_inputs(draw, tree, "float64")
+    mask = masks(draw, len(inputs))
     name, mode_src, mode, recorded = draw(st.sampled_from(MODES), "grad mode")
     integer = draw(st.sampled_from(sorted(INTEGER_VIEWS)), "an integer or bool view of y")
-    xs = ex.leaves()
+    xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
     check = Checks(
         "semantics.requires_grad",
         [
             "import contextlib",
-            *ex.repro(f"with {mode_src}:", f"    y = {tree.source}", "print(y.requires_grad, y.is_leaf, y.grad_fn)"),
+            *leaves_code(inputs, mask),
+            f"with {mode_src}:",
+            f"    y = {tree.source}",
+            "print(y.requires_grad, y.is_leaf, y.grad_fn)",
         ],
     )
     with mode():
@@ -86,7 +92,7 @@ def test_requires_grad(case: OpCase, data, record) -> None:
     if y is not None and any(y is x for x in xs):  # documented: .contiguous() of a contiguous tensor returns it
         check.expect(y.requires_grad == mask[[y is x for x in xs].index(True)], "y is an input, but its flag changed")
     elif y is not None:
-        want = any(ex.live()) and recorded
+        want = any(live(tree, mask)) and recorded
         if y.requires_grad and not want and y._is_view() and y.grad_fn is None and y.is_leaf:
             check.convention(
                 f"a view made under {name} of an input requiring grad reports requires_grad=True (pytorch#11390); it records no grad_fn"
@@ -105,7 +111,7 @@ def test_requires_grad(case: OpCase, data, record) -> None:
             not d.requires_grad and d.is_leaf and d.grad_fn is None, "y.detach() requires grad or is not a leaf"
         )
         check.expect(d.data_ptr() == y.data_ptr(), "y.detach() does not share y's storage")
-    full = ex.leaves([True] * len(inputs))  # every example also checks all inputs requiring grad
+    full = [torch.tensor(x, requires_grad=True) for x in inputs]  # every example also checks all inputs requiring grad
     y_full = check.quiet(lambda: tree.torch_fn()(*full), f"y = {tree.source} with every input requiring grad")
     if y_full is not None and not any(y_full is x for x in full) and any(connected(tree)):
         check.expect(
