@@ -21,6 +21,7 @@ from conformance import tolerances as tol
 from conformance.compare import arrays_match, max_abs, scalars_match
 from conformance.example import Example, to_numpy
 from conformance.execution import TF32_RTOL_PER_OP, tf32_applies, torch_callable
+from conformance.identities import dot_product_identity
 from conformance.memo import FdEstimate, TorchVjpRun
 from conformance.oracles import fd, jax_oracle
 from conformance.singularities import near_singularity
@@ -274,15 +275,14 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
         u_terms = float(np.sum(np.abs(ex.cotangent * jvp_np)))
         grads = _torch_vjp(ex, seeded=True)
         outcomes.append(_matches_fd(ex, evaluation, v, grads, u_dot, u_terms, f"⟨u, {what}⟩"))
-        rev, rev_terms = _dot(grads, v)
         outcomes.append(
-            scalars_match(
-                u_dot,
-                rev,
-                scale=max(u_terms, rev_terms),
-                rtol=tol.identity_rtol(ex.tree.ops, ex.dtype),
-                oracle_error=0.0,
-                useful=None,
+            dot_product_identity(
+                ex.cotangent,
+                jvp_np,
+                grads,
+                v,
+                ops=ex.tree.ops,
+                dtype=ex.dtype,
                 floor=float(np.abs(ex.cotangent).sum()) * max_abs(*v),
                 oracle="reverse",
                 what="dot-product identity ⟨u, J v⟩ (forward) = ⟨Jᵀu, v⟩ (reverse)",

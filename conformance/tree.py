@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from conformance.registry.spec import Call, Domain, OpSpec, Shape
+from conformance.registry.spec import Call, Domain, OpSpec, Shape, compile_torch
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,7 +96,7 @@ class Tree:
         return ", ".join(f"x{i}" for i in range(self.arity))
 
     def torch_fn(self) -> Callable[..., Any]:
-        return _compile(self.params, self.source)
+        return compile_torch(self.params, self.source)
 
     def jax_fn(self) -> Callable[..., Any]:
         """The same tree composed from the registry's JAX callables."""
@@ -122,20 +122,6 @@ def _jax_eval(e: Expr, arrays: tuple[Any, ...]) -> Any:
     if isinstance(e, Leaf):
         return arrays[e.index]
     return e.op.jax(*(_jax_eval(c, arrays) for c in e.children), **e.call.kwargs)
-
-
-_COMPILED: dict[tuple[str, str], Callable[..., Any]] = {}
-
-
-def _compile(params: str, source: str) -> Callable[..., Any]:
-    fn = _COMPILED.get((params, source))
-    if fn is None:
-        import torch
-        import torch.nn.functional as F  # noqa: N812
-
-        fn = eval(f"lambda {params}: {source}", {"torch": torch, "F": F})  # noqa: S307 - registry templates only
-        _COMPILED[(params, source)] = fn
-    return fn
 
 
 def single_op_tree(op: OpSpec, call: Call, domains: tuple[Domain, ...] | None = None) -> Tree:

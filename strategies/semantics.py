@@ -24,10 +24,11 @@ from hypothesis import note
 from hypothesis import strategies as st
 
 from conformance.registry.shapes import Draw
+from conformance.registry.spec import OpSpec
 from conformance.tree import Tree
 from conformance.verdict import Outcome, Verdict
 from strategies.examples import draw_inputs
-from strategies.trees import draw_tree
+from strategies.trees import draw_op_tree, draw_tree
 
 ORACLE = "semantics"
 
@@ -259,6 +260,46 @@ def draw_tree_inputs(draw: Draw, *, max_ops: int = 4, dtype: str = "float64") ->
     inputs = draw_inputs(draw, tree, dtype)
     note(f"tree: {tree.source}")
     return tree, inputs
+
+
+class MaskedTree(NamedTuple):
+    """The start of most semantics examples: a tree, its float64 inputs, and which of them require grad."""
+
+    tree: Tree
+    inputs: list[np.ndarray]
+    mask: list[bool]
+
+    def leaves(self, mask: list[bool] | None = None) -> list[Any]:
+        """Fresh leaf tensors of the inputs, requiring grad where ``mask`` (by default this example's) says."""
+        import torch
+
+        flags = self.mask if mask is None else mask
+        return [torch.tensor(x, requires_grad=m) for x, m in zip(self.inputs, flags)]
+
+    def forward(self, xs: list[Any]) -> Any:
+        """The tree applied to the tensors ``xs``."""
+        return self.tree.torch_fn()(*xs)
+
+    def live(self) -> list[bool]:
+        """The leaves that require grad and feed the output differentiably."""
+        return live(self.tree, self.mask)
+
+    def repro(self, *lines: str) -> list[str]:
+        """Repro code: the leaves, then ``lines``."""
+        return [*leaves_code(self.inputs, self.mask), *lines]
+
+
+def draw_masked_tree(draw: Draw, *, max_ops: int = 4, at_least_one: bool = True) -> MaskedTree:
+    """A random tree, its inputs, then which require grad (``masks``); drawn in that order."""
+    tree, inputs = draw_tree_inputs(draw, max_ops=max_ops)
+    return MaskedTree(tree, inputs, masks(draw, len(inputs), at_least_one=at_least_one, tree=tree))
+
+
+def draw_masked_op_tree(draw: Draw, op: OpSpec) -> MaskedTree:
+    """One op's tree (``draw_op_tree``), its inputs, then which require grad; drawn in that order."""
+    tree = draw_op_tree(draw, op)
+    inputs = draw_inputs(draw, tree, "float64")
+    return MaskedTree(tree, inputs, masks(draw, len(inputs)))
 
 
 def wrong_shapes(shape: tuple[int, ...]) -> st.SearchStrategy[tuple[int, ...]]:

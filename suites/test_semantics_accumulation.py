@@ -19,11 +19,9 @@ from strategies.semantics import (
     SECOND_BACKWARD,
     Checks,
     SemCase,
-    draw_tree_inputs,
-    leaves_code,
+    draw_masked_tree,
+    dyadic_array,
     lit,
-    live,
-    masks,
     sem_cases,
 )
 
@@ -36,29 +34,25 @@ ZEROINGS = {
 
 def _setup(draw, prop: str):
     """A tree, its leaves (some requiring grad), a seed u, and fresh reference gradients of (y * u).sum()."""
-    tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
-    xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
+    ex = draw_masked_tree(draw)
+    xs = ex.leaves()
     with torch.no_grad():
-        shape = tuple(tree.torch_fn()(*xs).shape)
-    from strategies.semantics import dyadic_array
-
+        shape = tuple(ex.forward(xs).shape)
     u = torch.tensor(dyadic_array(draw, shape, "u (seed of the loss)"))
 
     def loss(seed: torch.Tensor = u) -> torch.Tensor:
-        return (tree.torch_fn()(*xs) * seed).sum()
+        return (ex.forward(xs) * seed).sum()
 
-    wanted = [x for x, lv in zip(xs, live(tree, mask)) if lv]
+    wanted = [x for x, lv in zip(xs, ex.live()) if lv]
     fresh = list(torch.autograd.grad(loss(), wanted))
     check = Checks(
         prop,
-        [
-            *leaves_code(inputs, mask),
+        ex.repro(
             f"u = torch.tensor({lit(u.numpy())}, dtype=torch.float64)",
-            f"loss = lambda: (({tree.source}) * u).sum()",
-        ],
+            f"loss = lambda: (({ex.tree.source}) * u).sum()",
+        ),
     )
-    return tree, xs, wanted, fresh, loss, check
+    return ex.tree, xs, wanted, fresh, loss, check
 
 
 @pytest.mark.conformance(property="semantics.zeroing")

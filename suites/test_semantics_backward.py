@@ -23,12 +23,10 @@ from strategies.semantics import (
     SEED_SHAPE,
     Checks,
     SemCase,
-    draw_tree_inputs,
+    draw_masked_tree,
     dyadic_array,
     leaf_code,
-    leaves_code,
     lit,
-    masks,
     polynomials,
     sem_cases,
     wrong_shapes,
@@ -101,25 +99,23 @@ def test_vector_backward_linear(case: SemCase, data, record) -> None:
 def test_vector_backward_tree(case: SemCase, data, record) -> None:
     """y.backward(v) gives vᵀJ: the same as (y * v).sum().backward(), and 2v gives twice the gradient."""
     draw = labelled(data)
-    tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
+    ex = draw_masked_tree(draw)
     with torch.no_grad():
-        out_shape = tuple(tree.torch_fn()(*[torch.tensor(x) for x in inputs]).shape)
+        out_shape = tuple(ex.forward([torch.tensor(x) for x in ex.inputs]).shape)
     v = dyadic_array(draw, out_shape, "v (vector seed)")
     check = Checks(
         "semantics.vector_backward",
-        [
-            *leaves_code(inputs, mask),
+        ex.repro(
             f"v = torch.tensor({lit(v)}, dtype=torch.float64)",
-            f"y = {tree.source}",
+            f"y = {ex.tree.source}",
             "y.backward(v)",
             "print([x.grad for x in (x0,)])",
-        ],
+        ),
     )
 
     def grads(how: str) -> list:
-        xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
-        y = tree.torch_fn()(*xs)
+        xs = ex.leaves()
+        y = ex.forward(xs)
         vt = torch.tensor(v)
         check.quiet(
             {
@@ -132,8 +128,8 @@ def test_vector_backward_tree(case: SemCase, data, record) -> None:
         return [x.grad for x in xs]
 
     seeded, doubled, summed = grads("seed"), grads("double"), grads("sum")
-    for i in range(len(inputs)):
-        if mask[i]:
+    for i in range(len(ex.inputs)):
+        if ex.mask[i]:
             check.same(
                 seeded[i],
                 summed[i],
@@ -158,11 +154,10 @@ def test_vector_backward_tree(case: SemCase, data, record) -> None:
 def test_seed_errors(case: SemCase, data, record) -> None:
     """backward() without a seed needs a one-element output; a seed of another shape raises."""
     draw = labelled(data)
-    tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
-    xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
-    y = tree.torch_fn()(*xs)
-    check = Checks("semantics.seed_errors", [*leaves_code(inputs, mask), f"y = {tree.source}"])
+    ex = draw_masked_tree(draw)
+    xs = ex.leaves()
+    y = ex.forward(xs)
+    check = Checks("semantics.seed_errors", ex.repro(f"y = {ex.tree.source}"))
     if y.numel() != 1:
         check.code("y.backward()  # non-scalar, no seed")
         check.raises(
@@ -176,8 +171,8 @@ def test_seed_errors(case: SemCase, data, record) -> None:
             lambda: y.backward(retain_graph=True), f"backward() without a seed on a one-element {tuple(y.shape)} output"
         )
         implicit = [x.grad for x in xs]
-        again = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
-        tree.torch_fn()(*again).backward(torch.ones(y.shape, dtype=y.dtype))
+        again = ex.leaves()
+        ex.forward(again).backward(torch.ones(y.shape, dtype=y.dtype))
         for i in range(len(xs)):
             check.same(
                 implicit[i],

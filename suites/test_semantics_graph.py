@@ -17,9 +17,7 @@ from hypothesis import strategies as st
 
 from conformance.profiles import tree_examples
 from strategies import labelled
-from strategies.examples import draw_inputs
-from strategies.semantics import Checks, SemCase, draw_tree_inputs, leaves_code, live, masks, sem_cases
-from strategies.trees import draw_op_tree
+from strategies.semantics import Checks, MaskedTree, SemCase, draw_masked_op_tree, draw_masked_tree, live, sem_cases
 from suites.cases import OpCase, op_cases
 
 PER_OP = settings(max_examples=max(3, settings().max_examples // 5))
@@ -103,10 +101,10 @@ def check_graph(check: Checks, y: torch.Tensor, xs: list[torch.Tensor], mask: li
     )
 
 
-def _run(tree, inputs, mask, check: Checks):
-    xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
+def _run(ex: MaskedTree, mask: list[bool]):
+    xs = ex.leaves(mask)
     try:
-        y = tree.torch_fn()(*xs)
+        y = ex.forward(xs)
     except RuntimeError as e:
         assume("not differentiable with respect to argument" not in str(e))
         raise
@@ -120,19 +118,15 @@ def _run(tree, inputs, mask, check: Checks):
 def test_graph(case: OpCase, data, record) -> None:
     """One op: its node's normalised name, one next_functions entry per input (None where no grad), AccumulateGrad leaves."""
     draw = labelled(data)
-    tree = draw_op_tree(draw, case.spec)
-    inputs = draw_inputs(draw, tree, "float64")
-    mask = masks(draw, len(inputs))
-    check = Checks(
-        "semantics.graph",
-        [*leaves_code(inputs, mask), f"y = {tree.source}", "print(y.grad_fn, y.grad_fn.next_functions)"],
-    )
-    xs, y = _run(tree, inputs, mask, check)
-    mask = live(tree, mask)  # what the graph must reach
+    ex = draw_masked_op_tree(draw, case.spec)
+    check = Checks("semantics.graph", ex.repro(f"y = {ex.tree.source}", "print(y.grad_fn, y.grad_fn.next_functions)"))
+    xs, y = _run(ex, ex.mask)
+    mask = ex.live()  # what the graph must reach
     check_graph(check, y, xs, mask)
     if not all(mask):  # every example also checks the graph with every input requiring grad
-        xs_all, y_all = _run(tree, inputs, [True] * len(inputs), check)
-        check_graph(check, y_all, xs_all, live(tree, [True] * len(inputs)))
+        every = [True] * len(ex.inputs)
+        xs_all, y_all = _run(ex, every)
+        check_graph(check, y_all, xs_all, live(ex.tree, every))
     expected = NODE_NAMES.get(case.op)
     if expected and any(mask) and not check.problems:
         check.expect(
@@ -164,13 +158,8 @@ def test_graph(case: OpCase, data, record) -> None:
 def test_graph_tree(case: SemCase, data, record) -> None:
     """A random tree: walking next_functions from y reaches exactly the leaves requiring grad, one AccumulateGrad each."""
     draw = labelled(data)
-    tree, inputs = draw_tree_inputs(draw, max_ops=6)
-    mask = masks(draw, len(inputs))
-    check = Checks(
-        "semantics.graph",
-        [*leaves_code(inputs, mask), f"y = {tree.source}", "print(y.grad_fn, y.grad_fn.next_functions)"],
-    )
-    xs, y = _run(tree, inputs, mask, check)
-    mask = live(tree, mask)  # what the graph must reach
-    check_graph(check, y, xs, mask)
+    ex = draw_masked_tree(draw, max_ops=6, at_least_one=False)
+    check = Checks("semantics.graph", ex.repro(f"y = {ex.tree.source}", "print(y.grad_fn, y.grad_fn.next_functions)"))
+    xs, y = _run(ex, ex.mask)
+    check_graph(check, y, xs, ex.live())  # the graph must reach the live leaves
     check.finish(record)

@@ -19,12 +19,9 @@ from strategies.semantics import (
     UNUSED,
     Checks,
     SemCase,
-    draw_tree_inputs,
+    draw_masked_tree,
     dyadic_array,
-    leaves_code,
     lit,
-    live,
-    masks,
     sem_cases,
 )
 
@@ -37,21 +34,19 @@ MATERIALIZE = "materialize_grads" in inspect.signature(torch.autograd.grad).para
 def test_leaves_and_non_leaves(case: SemCase, data, record) -> None:
     """Leaves not requiring grad keep .grad None; a non-leaf's .grad warns and is None; retain_grad() fills it with dL/dy."""
     draw = labelled(data)
-    tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
-    xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
-    y = tree.torch_fn()(*xs)
+    ex = draw_masked_tree(draw)
+    xs = ex.leaves()
+    y = ex.forward(xs)
     u = dyadic_array(draw, tuple(y.shape), "u (seed of the loss)")
     check = Checks(
         "semantics.leaves",
-        [
-            *leaves_code(inputs, mask),
-            f"y = {tree.source}",
+        ex.repro(
+            f"y = {ex.tree.source}",
             "y.grad  # warns",
             "y.retain_grad()",
             f"(y * torch.tensor({lit(u)}, dtype=torch.float64)).sum().backward()",
             "print(y.grad)",
-        ],
+        ),
     )
     if any(y is x for x in xs):
         check.finish(record)
@@ -69,7 +64,7 @@ def test_leaves_and_non_leaves(case: SemCase, data, record) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             check.expect(y.grad is None, "a non-leaf's .grad was filled without retain_grad()")
-    for i, (x, m) in enumerate(zip(xs, live(tree, mask))):
+    for i, (x, m) in enumerate(zip(xs, ex.live())):
         if not m:
             check.expect(x.grad is None, f"x{i} does not require grad, yet x{i}.grad is {x.grad!r} after backward")
         else:
@@ -83,10 +78,9 @@ def test_leaves_and_non_leaves(case: SemCase, data, record) -> None:
 def test_autograd_grad(case: SemCase, data, record) -> None:
     """torch.autograd.grad gives backward's gradient and leaves .grad alone; an unused input raises unless allow_unused."""
     draw = labelled(data)
-    tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
-    xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
-    wanted = [x for x, lv in zip(xs, live(tree, mask)) if lv]
+    ex = draw_masked_tree(draw)
+    xs = ex.leaves()
+    wanted = [x for x, lv in zip(xs, ex.live()) if lv]
     unused = torch.tensor(dyadic_array(draw, (2,), "an unused input"), requires_grad=True)
     prior = draw(st.booleans(), "x.grad already holds a gradient")
     if prior:
@@ -94,20 +88,19 @@ def test_autograd_grad(case: SemCase, data, record) -> None:
             x.grad = torch.full_like(x, 0.5)
     check = Checks(
         "semantics.leaves",
-        [
-            *leaves_code(inputs, mask),
+        ex.repro(
             "z = torch.ones(2, requires_grad=True)  # unused",
-            f"loss = ({tree.source}).sum()",
+            f"loss = ({ex.tree.source}).sum()",
             "g = torch.autograd.grad(loss, [x0])",
-        ],
+        ),
     )
     before = [None if x.grad is None else x.grad.clone() for x in wanted]
-    grads = check.quiet(lambda: torch.autograd.grad(tree.torch_fn()(*xs).sum(), wanted), "torch.autograd.grad")
+    grads = check.quiet(lambda: torch.autograd.grad(ex.forward(xs).sum(), wanted), "torch.autograd.grad")
     for i, x in enumerate(wanted):
         check.same(x.grad, before[i], "x.grad after torch.autograd.grad (must be untouched)")
     for x in wanted:
         x.grad = None
-    tree.torch_fn()(*xs).sum().backward()
+    ex.forward(xs).sum().backward()
     if grads is not None:
         for i, x in enumerate(wanted):
             check.same(grads[i], x.grad, "torch.autograd.grad vs backward", rtol=tol.ENGINE_ENTRY_POINTS_RTOL)
@@ -116,12 +109,12 @@ def test_autograd_grad(case: SemCase, data, record) -> None:
         "torch.autograd.grad(loss, [x0, z], allow_unused=True)  # (g, None)",
     )
     check.raises(
-        lambda: torch.autograd.grad(tree.torch_fn()(*xs).sum(), [*wanted, unused]),
+        lambda: torch.autograd.grad(ex.forward(xs).sum(), [*wanted, unused]),
         UNUSED,
         "torch.autograd.grad with an unused input",
     )
     out = check.quiet(
-        lambda: torch.autograd.grad(tree.torch_fn()(*xs).sum(), [*wanted, unused], allow_unused=True),
+        lambda: torch.autograd.grad(ex.forward(xs).sum(), [*wanted, unused], allow_unused=True),
         "allow_unused=True",
     )
     if out is not None:
@@ -134,7 +127,7 @@ def test_autograd_grad(case: SemCase, data, record) -> None:
     if MATERIALIZE:
         out = check.quiet(
             lambda: torch.autograd.grad(
-                tree.torch_fn()(*xs).sum(), [*wanted, unused], allow_unused=True, materialize_grads=True
+                ex.forward(xs).sum(), [*wanted, unused], allow_unused=True, materialize_grads=True
             ),
             "materialize_grads=True",
         )
@@ -166,17 +159,16 @@ SAVERS = {
 def test_inplace(case: SemCase, data, record) -> None:
     """Modifying a tensor saved for backward makes backward raise; an in-place op on a leaf requiring grad raises."""
     draw = labelled(data)
-    tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
-    xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
+    ex = draw_masked_tree(draw)
+    xs = ex.leaves()
     op = draw(st.sampled_from(sorted(INPLACE)), "in-place op")
-    check = Checks("semantics.inplace", leaves_code(inputs, mask))
+    check = Checks("semantics.inplace", ex.repro())
     if case.op == "leaf":
-        i = draw(st.sampled_from([k for k, m in enumerate(mask) if m]), "the leaf")
+        i = draw(st.sampled_from([k for k, m in enumerate(ex.mask) if m]), "the leaf")
         x = xs[i]
         check.code(f"x{i}.{op}" if not op.startswith("[") else f"x{i}{op}")
         check.raises(lambda: INPLACE[op](x), INPLACE_LEAF, f"x{i}.{op} on a leaf requiring grad")
-        check.same(x, torch.tensor(inputs[i]), f"x{i} after the refused in-place op")
+        check.same(x, torch.tensor(ex.inputs[i]), f"x{i} after the refused in-place op")
         version = x._version
         with torch.no_grad():
             check.quiet(lambda: INPLACE[op](x), f"x{i}.{op} under no_grad")
@@ -188,12 +180,12 @@ def test_inplace(case: SemCase, data, record) -> None:
     else:
         saver = draw(st.sampled_from(sorted(SAVERS)), "an op that saves a tensor")
         fn, which = SAVERS[saver]
-        y = tree.torch_fn()(*xs) * 1  # a fresh non-view non-leaf (an expanded view cannot be written in place)
+        y = ex.forward(xs) * 1  # a fresh non-view non-leaf (an expanded view cannot be written in place)
         z = fn(y)
         target = y if which == "y" else z
         name = "y" if which == "y" else "z"
         check.code(
-            f"y = ({tree.source}) * 1",
+            f"y = ({ex.tree.source}) * 1",
             f"z = {saver}",
             f"{name}.{op}" if not op.startswith("[") else f"{name}{op}",
             "z.sum().backward()",

@@ -19,11 +19,9 @@ from strategies.semantics import (
     NON_LEAF_FLAG,
     Checks,
     SemCase,
-    draw_tree_inputs,
+    draw_masked_tree,
     dyadic_array,
     leaf_code,
-    leaves_code,
-    masks,
     sem_cases,
 )
 
@@ -159,14 +157,10 @@ INT_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "bool"]
 def test_requires_grad_flag_of_non_leaf(case: SemCase, data, record) -> None:
     """requires_grad_(False) (or requires_grad = False) on a non-leaf raises; requires_grad_(True) is a no-op."""
     draw = labelled(data)
-    tree, inputs = draw_tree_inputs(draw)
-    mask = masks(draw, len(inputs), at_least_one=True, tree=tree)
-    xs = [torch.tensor(x, requires_grad=m) for x, m in zip(inputs, mask)]
-    y = tree.torch_fn()(*xs)
-    check = Checks(
-        "semantics.requires_grad_errors", [*leaves_code(inputs, mask), f"y = {tree.source}", "y.requires_grad_(False)"]
-    )
-    if check.expect(not y.is_leaf and y.requires_grad, f"y = {tree.source} is not a non-leaf requiring grad"):
+    ex = draw_masked_tree(draw)
+    y = ex.forward(ex.leaves())
+    check = Checks("semantics.requires_grad_errors", ex.repro(f"y = {ex.tree.source}", "y.requires_grad_(False)"))
+    if check.expect(not y.is_leaf and y.requires_grad, f"y = {ex.tree.source} is not a non-leaf requiring grad"):
         check.raises(lambda: y.requires_grad_(False), NON_LEAF_FLAG, "y.requires_grad_(False) on a non-leaf")
 
         def assign() -> None:

@@ -35,9 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,50 +45,12 @@ from typing import Any
 
 from conformance.verdict import Verdict
 from reports.results import FAILING
+from tests.helpers import ROOT, result_records, run_pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 FAULT_TIMEOUT_S = 1800
 ALARM_TIMEOUT_S = 3600
 GRADIENT_SUITES = ("suites/test_gradients.py", "suites/test_trees.py")
 TREE_SUITE = "suites/test_trees.py"
-
-
-def _pytest(args: list[str], cwd: Path, timeout: int) -> subprocess.CompletedProcess[str]:
-    """``python -m pytest`` from a fresh directory (its own Hypothesis database), the repository importable."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-    }
-    env.pop("CI", None)  # Hypothesis would switch to its own CI settings
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        f"--rootdir={ROOT}",
-        "-c",
-        str(ROOT / "pyproject.toml"),
-        "-p",
-        "no:cacheprovider",
-        *args,
-    ]
-    try:
-        return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        return subprocess.CompletedProcess(cmd, -9, out + f"\n[timed out after {timeout}s]", "")
-
-
-def _results(folder: Path) -> list[dict[str, Any]]:
-    lines = [line for f in sorted(folder.glob("*.jsonl")) for line in f.read_text().splitlines() if line.strip()]
-    out = []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:  # a torn last line of a killed run
-            continue
-        if record.get("kind") == "result":
-            out.append(record)
-    return out
 
 
 def fault_args(fault: Any) -> list[str]:
@@ -116,9 +76,9 @@ def run_fault(fault: Any, *, seed: int = 0, profile: str | None = None, workdir:
             *([f"--hypothesis-profile={profile}"] if profile else []),
         ]  # fmt: skip
         started = time.perf_counter()
-        proc = _pytest(args, tmp_path, FAULT_TIMEOUT_S)
+        proc = run_pytest(args, tmp_path, timeout=FAULT_TIMEOUT_S)
         wall = time.perf_counter() - started
-        results = _results(tmp_path / "results")
+        results = result_records(tmp_path / "results")
         stats_file = tmp_path / "stats.json"
         stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
     failing = [r for r in results if r["verdict"] in FAILING]
@@ -152,7 +112,7 @@ def run_fault(fault: Any, *, seed: int = 0, profile: str | None = None, workdir:
 
 
 def _collect(paths: list[str], cwd: Path) -> list[str]:
-    proc = _pytest([*paths, "--collect-only", "-q"], cwd, 600)
+    proc = run_pytest([*paths, "--collect-only", "-q"], cwd, timeout=600)
     ids = [line.strip() for line in proc.stdout.splitlines() if "::" in line and not line.startswith(" ")]
     if not ids:
         raise SystemExit(f"collection found no tests:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -182,9 +142,9 @@ def run_seed(seed: int, node_ids: list[str], workdir: Path | None = None) -> dic
             f"--hypothesis-seed={seed}",
         ]
         started = time.perf_counter()
-        proc = _pytest(args, tmp_path, ALARM_TIMEOUT_S)
+        proc = run_pytest(args, tmp_path, timeout=ALARM_TIMEOUT_S)
         wall = time.perf_counter() - started
-        results = _results(tmp_path / "results")
+        results = result_records(tmp_path / "results")
     alarms = [
         {
             "seed": seed,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from reports import baseline
+from reports import baseline, results
 from reports.replay import REPLAY_MAX_EXAMPLES
 
 pytest_plugins = ["pytester"]
@@ -120,7 +119,7 @@ def test_digamma(record, x):
 
 def _digamma(pytester: pytest.Pytester) -> dict:
     (path,) = (pytester.path / "results").glob("*.jsonl")
-    (result,) = [json.loads(line) for line in path.read_text().splitlines() if '"kind":"result"' in line]
+    (result,) = results.read(path).results
     return result
 
 

@@ -19,9 +19,10 @@ import pytest
 from reports import baseline as baselines
 from reports import catalog, results
 from reports.synthetic import result
+from tests.helpers import ROOT, run_pytest, run_reports
 
-ROOT = Path(__file__).resolve().parents[1]
 LABEL = "torch-2.13.0"
+VARIABLE_SUITE = "suites/test_semantics_variable.py"  # a small suite that imports torch and JAX
 
 CONFTEST = 'pytest_plugins = ["reports.pytest_plugin"]\n'
 SUITE = """
@@ -66,13 +67,12 @@ def _pytest_args(*extra: str) -> list[str]:
 
 
 def _gate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reports", "gate", *args], cwd=ROOT, capture_output=True, text=True)
+    return run_reports("gate", *args)
 
 
 def _build(tmp_path: Path, *files: Path) -> subprocess.CompletedProcess[str]:
     out = tmp_path / "report.html"
-    cmd = [sys.executable, "-m", "reports", "build", *map(str, files), "-o", str(out)]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    return run_reports("build", *map(str, files), "-o", str(out))
 
 
 def _wait_for_results(folder: Path, count: int, proc: subprocess.Popen[str], timeout: float = 60) -> None:
@@ -257,9 +257,7 @@ def test_a_file_written_by_two_runs_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("device", "expected"), [("bogus", "is not a torch device"), ("CPU", "is not a torch device"), ("mps", "is a device the suite does not run on")])
 def test_a_device_typo_is_a_usage_error(tmp_path: Path, device: str, expected: str) -> None:
-    cmd = [sys.executable, "-m", "pytest", "suites/test_semantics_variable.py", "-q", "-p", "no:cacheprovider",
-           "--results-dir", str(tmp_path), "--device", device]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = run_pytest([VARIABLE_SUITE, "-q", "--results-dir", str(tmp_path), "--device", device], ROOT, timeout=120)
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR
     assert f"--device {device!r} {expected}" in proc.stderr
     assert not list(tmp_path.glob("*.jsonl")), "nothing is recorded for a device that does not exist"
@@ -282,9 +280,8 @@ def test_require_device_fails_a_run_without_that_device(tmp_path: Path) -> None:
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    cmd = [sys.executable, "-m", "pytest", "suites/test_semantics_variable.py", "-q", "-p", "no:cacheprovider",
-           "--results-dir", str(tmp_path), "--device", "cuda", "--require-device"]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    args = [VARIABLE_SUITE, "-q", "--results-dir", str(tmp_path), "--device", "cuda", "--require-device"]
+    proc = run_pytest(args, ROOT, timeout=120)
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR
     assert "--require-device" in proc.stderr and "no CUDA device" in proc.stderr
     assert "--require-device" in (ROOT / "scripts" / "cuda-conformance.sh").read_text()
@@ -400,10 +397,8 @@ def test_an_empty_or_torn_file_is_skipped_and_its_column_marked_incomplete(tmp_p
 
 
 def test_an_unknown_profile_lists_the_profiles(tmp_path: Path) -> None:
-    cmd = [sys.executable, "-m", "pytest", "suites/test_semantics_variable.py", "-q", "-p", "no:cacheprovider",
-           "--results-dir", str(tmp_path)]  # fmt: skip
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "CONFORMANCE_PROFILE": "nope"})  # fmt: skip
+    args = [VARIABLE_SUITE, "-q", "--results-dir", str(tmp_path)]
+    proc = run_pytest(args, ROOT, timeout=120, env={"CONFORMANCE_PROFILE": "nope"})
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR
     assert "'nope' is not a Hypothesis profile of this suite; use one of default, ci, fast, thorough" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -413,10 +408,8 @@ def test_a_broken_jax_install_shows_its_cause(tmp_path: Path) -> None:
     fake = tmp_path / "fake" / "jax"
     fake.mkdir(parents=True)
     (fake / "__init__.py").write_text("raise ImportError('simulated: jaxlib was built for another numpy')\n")
-    cmd = [sys.executable, "-m", "pytest", "suites/test_semantics_variable.py", "-q", "-p", "no:cacheprovider",
-           "--results-dir", str(tmp_path)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path / 'fake'}{os.pathsep}{ROOT}"}
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    args = [VARIABLE_SUITE, "-q", "--results-dir", str(tmp_path)]
+    proc = run_pytest(args, ROOT, timeout=120, env={"PYTHONPATH": str(tmp_path / "fake")})
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR
     assert "`import jax` failed: ImportError: simulated: jaxlib was built for another numpy" in proc.stderr
     assert not list(tmp_path.glob("*.jsonl")), "nothing was recorded"

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 from reports import results
 from reports.synthetic import result
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import run_reports
 
 
 def _results(path: Path, label: str, cells: dict[str, str], *, finished: bool = True) -> Path:
@@ -26,9 +23,7 @@ def _results(path: Path, label: str, cells: dict[str, str], *, finished: bool = 
 
 
 def _gate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "reports", "gate", *args], cwd=ROOT, capture_output=True, text=True, check=False
-    )
+    return run_reports("gate", *args)
 
 
 def test_known_failures_pass_the_gate_and_stale_entries_are_listed(tmp_path: Path) -> None:
@@ -65,15 +60,9 @@ def test_each_label_uses_its_own_baseline(tmp_path: Path) -> None:
 
 def test_not_run_columns_are_reported_not_failed(tmp_path: Path) -> None:
     out = tmp_path / "torch-2.4.1.jsonl"
-    cli = subprocess.run(
-        [sys.executable, "-m", "reports", "not-run", "--label", "torch-2.4.1", "--reason", "no wheel", "-o", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    cli = run_reports("not-run", "--label", "torch-2.4.1", "--reason", "no wheel", "-o", str(out))
     assert cli.returncode == 0, cli.stderr
-    run = json.loads(out.read_text().splitlines()[0])
+    run = results.read(out).run
     assert (run["status"], run["reason"], run["label"]) == ("not_run", "no wheel", "torch-2.4.1")
     ran = _results(tmp_path / "r.jsonl", "torch-2.13.0", {"sin": "pass"})
     gate = _gate(str(out), str(ran), "--baseline-dir", str(tmp_path))

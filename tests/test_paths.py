@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -19,29 +18,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from reports.results import ResultsFile
 from tests.faults import FAULTS_BY_NAME, allowed_properties
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, results_files, run_pytest
 
 
 def _pytest(
     args: list[str], tmp: Path, env: dict[str, str] | None = None, timeout: int = 900
-) -> tuple[int, list[dict]]:
+) -> tuple[int, list[ResultsFile]]:
     tmp.mkdir(parents=True, exist_ok=True)
     out = tmp / "results"
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("CI", None)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", f"--rootdir={ROOT}", "-c", str(ROOT / "pyproject.toml"), "-p", "no:cacheprovider",
-         "--no-baseline", "-q", f"--results-dir={out}", "--results-label=paths", "--hypothesis-seed=0", *args],
-        cwd=tmp, env=full_env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-    records = [json.loads(line) for f in sorted(out.glob("*.jsonl")) for line in f.read_text().splitlines() if line]
-    return proc.returncode, records
+    options = ["--no-baseline", "-q", f"--results-dir={out}", "--results-label=paths", "--hypothesis-seed=0"]
+    proc = run_pytest([*options, *args], tmp, timeout=timeout, env=env)
+    return proc.returncode, results_files(out)
 
 
-def _results(records: list[dict]) -> list[dict]:
-    return [r for r in records if r["kind"] == "result"]
+def _results(files: list[ResultsFile]) -> list[dict]:
+    return [record for contents in files for record in contents.results]
 
 
 # -- CUDA on a machine without one ---------------------------------------------------------------
@@ -52,7 +45,7 @@ def test_cuda_cells_are_not_run_without_a_gpu(tmp_path: Path) -> None:
 
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA: the cells run")
-    ret, records = _pytest(
+    ret, files = _pytest(
         [
             str(ROOT / "suites/test_trees.py"),
             str(ROOT / "suites/test_func_transforms.py"),
@@ -63,12 +56,12 @@ def test_cuda_cells_are_not_run_without_a_gpu(tmp_path: Path) -> None:
         ],
         tmp_path,
     )
-    results = _results(records)
+    results = _results(files)
     assert ret == 0 and results
     assert {r["verdict"] for r in results} == {"not_run"}
     assert {r["message"] for r in results} == {"not run: no CUDA device"}
     assert {r["device"] for r in results} == {"cuda"}
-    run = next(r for r in records if r["kind"] == "run")
+    run = files[0].run
     assert run["tf32"]["cuda_matmul_allow_tf32"] is False and "cuda_device_name" in run
 
 
@@ -131,8 +124,8 @@ def test_tf32_is_a_convention_within_its_rounding_and_a_fail_beyond(monkeypatch:
 
 def _caught(name: str, args: list[str], tmp: Path, env: dict[str, str] | None = None) -> list[dict]:
     fault = FAULTS_BY_NAME[name]
-    ret, records = _pytest([*args, "-x", "-p", "tests.faults.plugin", "--plant-fault", name], tmp, env)
-    results = _results(records)
+    ret, files = _pytest([*args, "-x", "-p", "tests.faults.plugin", "--plant-fault", name], tmp, env)
+    results = _results(files)
     failing = [r for r in results if r["verdict"] in ("fail", "error")]
     assert ret != 0 and failing, f"{name} was not caught: {[(r['cell'], r['verdict']) for r in results]}"
     first = failing[0]
@@ -142,10 +135,8 @@ def _caught(name: str, args: list[str], tmp: Path, env: dict[str, str] | None = 
 
 
 def _dormant(name: str, args: list[str], tmp: Path, env: dict[str, str] | None = None) -> None:
-    ret, records = _pytest([*args, "-p", "tests.faults.plugin", "--plant-fault", name], tmp, env)
-    bad = [
-        (r["cell"], r["verdict"], r["message"][:200]) for r in _results(records) if r["verdict"] in ("fail", "error")
-    ]
+    ret, files = _pytest([*args, "-p", "tests.faults.plugin", "--plant-fault", name], tmp, env)
+    bad = [(r["cell"], r["verdict"], r["message"][:200]) for r in _results(files) if r["verdict"] in ("fail", "error")]
     assert ret == 0 and not bad, f"{name} shows off its path: {bad}"
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,8 +11,7 @@ import pytest
 
 from reports import build, model, results
 from reports.synthetic import result, write_synthetic
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, run_reports
 
 
 def _data(html: str) -> dict:
@@ -133,24 +130,8 @@ def test_build_cli_writes_the_report_and_prints_its_path(tmp_path: Path) -> None
     path = write_synthetic(tmp_path, rows=100)
     old = write_synthetic(tmp_path / "old", rows=100, seed=2, flip=0.2)
     out = tmp_path / "html" / "index.html"
-    cli = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "reports",
-            "build",
-            str(path),
-            "-o",
-            str(out),
-            "--compare",
-            str(old),
-            "--baseline-dir",
-            str(ROOT / "baselines"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
+    cli = run_reports(
+        "build", str(path), "-o", str(out), "--compare", str(old), "--baseline-dir", str(ROOT / "baselines")
     )
     assert cli.returncode == 0, cli.stderr
     assert f"report: {out.resolve()}" in cli.stdout
@@ -158,13 +139,7 @@ def test_build_cli_writes_the_report_and_prints_its_path(tmp_path: Path) -> None
 
 
 def test_build_cli_explains_missing_results(tmp_path: Path) -> None:
-    cli = subprocess.run(
-        [sys.executable, "-m", "reports", "build", str(tmp_path / "nope.jsonl")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    cli = run_reports("build", str(tmp_path / "nope.jsonl"))
     assert cli.returncode != 0
     assert "results files not found" in cli.stderr and "nox -s conformance" in cli.stderr
 

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import jsonschema
 import pytest
 
 from reports import results
+from tests.helpers import ROOT, run_reports
 
 pytest_plugins = ["pytester"]
 
-ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "reports" / "schema.json").read_text())
 LABEL = "torch-test"
 
@@ -186,13 +183,7 @@ def test_killed_run_leaves_a_readable_file_and_the_report_renders(
     assert not run_.complete
     assert {r["cell"] for r in run_.results} >= {"vjp/sin/float64", "jvp/abs/float64"}
     out = pytester.path / "report.html"
-    build = subprocess.run(
-        [sys.executable, "-m", "reports", "build", str(path), "-o", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    build = run_reports("build", str(path), "-o", str(out))
     assert build.returncode == 0, build.stderr
     assert "has no run_end: the run crashed or was killed" in out.read_text()
 
@@ -209,10 +200,10 @@ def test_xdist_workers_write_files_that_merge_into_one_run(pytester: pytest.Pyte
         f"{LABEL}-cpu-eager.gw1.jsonl",
         f"{LABEL}-cpu-eager.jsonl",  # the controller's lead file: it closes the run with pytest's exit status
     ]
-    run_ids = {json.loads(f.read_text().splitlines()[0])["run_id"] for f in files}
+    run_ids = {results.read(f).run["run_id"] for f in files}
     assert len(run_ids) == 1, "workers share the controller's run id"
-    lead = [json.loads(line) for line in files[-1].read_text().splitlines()]
-    assert [r["kind"] for r in lead] == ["run", "run_end"] and lead[-1]["exitstatus"] == 1
+    lead = results.read(files[-1])
+    assert not lead.results and lead.end is not None and lead.end["exitstatus"] == 1
     (run_,) = results.load(files)
     assert run_.complete
     assert len(run_.results) == 5

@@ -9,18 +9,15 @@ the same tests pass.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import Phase, settings
 
 from tests.faults.semantics import FAULTS, Fault
+from tests.helpers import ROOT, result_records, suite_options
 
 pytest_plugins = ["pytester"]
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _warm() -> None:
@@ -61,20 +58,16 @@ def run_suite(pytester: pytest.Pytester, tests: list[str], fault: Fault | None) 
     out = pytester.path / "results"
     result = pytester.runpytest_inprocess(
         *[str(ROOT / t) for t in tests],
-        f"--rootdir={ROOT}",
-        "-c",
-        str(ROOT / "pyproject.toml"),
-        "-p",
-        "no:cacheprovider",
-        "--no-baseline",
-        "-q",
-        "--hypothesis-profile=semantics-sharpness",
-        f"--results-dir={out}",
-        "--results-label=sharpness",
+        *suite_options(
+            "--no-baseline",
+            "-q",
+            "--hypothesis-profile=semantics-sharpness",
+            f"--results-dir={out}",
+            "--results-label=sharpness",
+        ),
         plugins=[ApplyFault(fault)],
     )
-    records = [json.loads(line) for f in sorted(out.glob("*.jsonl")) for line in f.read_text().splitlines() if line]
-    return int(result.ret), [r for r in records if r.get("kind") == "result"]
+    return int(result.ret), result_records(out)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])

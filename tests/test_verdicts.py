@@ -95,11 +95,11 @@ def test_worst_prefers_errors_then_failures_then_the_largest_ratio() -> None:
 def test_one_verdict_vocabulary_the_schema_and_the_results_format_agree() -> None:
     """conformance.verdict is the one definition: the JSON Schema and reports.results derive from it."""
     import json
-    from pathlib import Path
 
     from reports import results
+    from tests.helpers import ROOT
 
-    schema = json.loads((Path(__file__).resolve().parents[1] / "reports" / "schema.json").read_text())
+    schema = json.loads((ROOT / "reports" / "schema.json").read_text())
     assert schema["$defs"]["verdict"]["enum"] == [v.value for v in Verdict]
     assert results.VERDICTS == tuple(v.value for v in Verdict)
     assert set(results.FAILING) == {"fail", "error", "blind"}

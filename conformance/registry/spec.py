@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -151,22 +150,10 @@ class OpSpec:
         names = dict(zip(TENSOR_NAMES, args))
         return self.torch.format(**names, **{k: literal(v) for k, v in params.items()})
 
-    @cached_property
-    def _compiled(self) -> dict[tuple, Callable[..., Any]]:
-        return {}
-
     def torch_fn(self, call: Call) -> Callable[..., Any]:
-        """A Python function running the template; compiled once per parameter set."""
-        fn = self._compiled.get(call.params)
-        if fn is None:
-            import torch
-            import torch.nn.functional as F  # noqa: N812
-
-            args = list(TENSOR_NAMES[: self.arity])
-            src = f"lambda {', '.join(args)}: {self.code(args, call.kwargs)}"
-            fn = eval(src, {"torch": torch, "F": F})  # noqa: S307 - templates come from the registry only
-            self._compiled[call.params] = fn
-        return fn
+        """A Python function running the template with ``call``'s parameters (see ``compile_torch``)."""
+        args = list(TENSOR_NAMES[: self.arity])
+        return compile_torch(", ".join(args), self.code(args, call.kwargs))
 
     def is_near_kink(self, inputs: list[np.ndarray], params: dict[str, Any], margin: float) -> bool:
         """Whether any input is within ``margin`` (relative) of a non-differentiable point."""
@@ -175,6 +162,25 @@ class OpSpec:
                 if np.any(np.abs(values - k) <= margin * max(1.0, abs(k))):
                     return True
         return bool(self.near_kink and self.near_kink(inputs, params, margin))
+
+
+_COMPILED: dict[tuple[str, str], Callable[..., Any]] = {}
+
+
+def compile_torch(params: str, source: str) -> Callable[..., Any]:
+    """``lambda <params>: <source>`` with ``torch`` and ``F`` (torch.nn.functional) in scope, compiled once.
+
+    The one compiler of torch source: an op's template (``OpSpec.torch_fn``) and a whole
+    expression tree (``Tree.torch_fn``) both run through it, so the code shown is the code run.
+    """
+    fn = _COMPILED.get((params, source))
+    if fn is None:
+        import torch
+        import torch.nn.functional as F  # noqa: N812
+
+        fn = eval(f"lambda {params}: {source}", {"torch": torch, "F": F})  # noqa: S307 - registry templates only
+        _COMPILED[(params, source)] = fn
+    return fn
 
 
 class Raw(str):

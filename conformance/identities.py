@@ -1,0 +1,53 @@
+"""The dot-product identity ⟨u, J v⟩ = ⟨Jᵀu, v⟩: forward mode and reverse mode judged against each other.
+
+One definition for every place that checks it: ``checks.jvp_matches_oracles`` (torch's
+forward-mode AD against its own backward) and the ``func.jvp`` suite (``torch.func.jvp``
+against ``y.backward(u)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conformance import tolerances as tol
+from conformance.compare import scalars_match
+from conformance.registry.spec import OpSpec
+from conformance.verdict import Outcome
+
+
+def inner_product(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[float, float]:
+    """Σᵢ⟨aᵢ, bᵢ⟩ over all inputs, and Σᵢ Σ|aᵢ·bᵢ|: the scale its rounding is judged at."""
+    return (
+        sum(float(np.sum(x * y)) for x, y in zip(a, b)),
+        sum(float(np.sum(np.abs(x * y))) for x, y in zip(a, b)),
+    )
+
+
+def dot_product_identity(
+    u: np.ndarray,
+    jv: np.ndarray,
+    grads: list[np.ndarray],
+    v: list[np.ndarray],
+    *,
+    ops: list[OpSpec],
+    dtype: str,
+    oracle: str,
+    what: str,
+    floor: float = 0.0,
+) -> Outcome:
+    """⟨u, J v⟩ from forward mode (``jv``) against ⟨Jᵀu, v⟩ from reverse mode (``grads``), at the identity's
+    tolerance (``tolerances.identity_rtol``) on the larger of the two sides' term sums; ``floor`` as in
+    ``compare.scalars_match``."""
+    forward, forward_terms = inner_product([u], [jv])
+    reverse, reverse_terms = inner_product(grads, v)
+    return scalars_match(
+        forward,
+        reverse,
+        scale=max(forward_terms, reverse_terms),
+        rtol=tol.identity_rtol(ops, dtype),
+        oracle_error=0.0,
+        useful=None,
+        floor=floor,
+        oracle=oracle,
+        what=what,
+    )
