@@ -8,8 +8,6 @@ torch 2.13 really does.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -24,8 +22,7 @@ from conformance.registry import OPS
 from conformance.registry.spec import Call, Domain, OpSpec, make_call
 from reports import baseline
 from reports.results import default_label
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 MARGIN = 1e-3  # relative distance kept from domain ends and kinks
 BOUND = 8.0  # sampled magnitudes for unbounded domains

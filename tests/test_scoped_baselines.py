@@ -6,18 +6,14 @@ fault inside a baselined cell and check that the scope keeps the rest of the cel
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from reports import baseline, gate
 from reports.results import Run
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, result_records, run_pytest, run_reports
 
 TWO_CELLS = (
     "vjp/sinc/float64, scalar_backward/sinc/float64 where abs(at) < 1e-4 and oracle == jax "
@@ -94,17 +90,10 @@ def test_the_gate_reapplies_scopes_to_the_recorded_facts(tmp_path: Path) -> None
 
 
 def _suite(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, dict]]:
-    env = {**os.environ, "CONFORMANCE_PROFILE": "ci", "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "pytest", "suites/test_gradients.py", "-p", "no:cacheprovider", "-q", "-rxX",
-               "--results-dir", str(tmp_path / "results"), "--results-label", "torch-2.13.0", *args]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    cells = {}
-    for file in (tmp_path / "results").glob("*.jsonl"):
-        for line in file.read_text().splitlines():
-            record = json.loads(line)
-            if record["kind"] == "result":
-                cells[record["cell"]] = record
-    return done, cells
+    options = ["suites/test_gradients.py", "-q", "-rxX", "--results-dir", str(tmp_path / "results"),
+               "--results-label", "torch-2.13.0", *args]  # fmt: skip
+    done = run_pytest(options, ROOT, timeout=600, env={"CONFORMANCE_PROFILE": "ci"})
+    return done, {r["cell"]: r for r in result_records(tmp_path / "results")}
 
 
 def _baseline(tmp_path: Path, text: str) -> str:
@@ -142,10 +131,6 @@ def test_the_repository_baseline_does_not_hide_a_sinc_fault_away_from_0(tmp_path
     sinc = cells["vjp/sinc/float64"]
     assert (sinc["verdict"], sinc["known"]) == ("fail", False)
     assert sinc["facts"]["abs(at)"] > 1
-    checked = subprocess.run(
-        [sys.executable, "-m", "reports", "gate", *map(str, (tmp_path / "results").glob("*.jsonl")),
-         "--baseline-dir", str(ROOT / "baselines")],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    checked = run_reports("gate", *map(str, (tmp_path / "results").glob("*.jsonl")), "--baseline-dir", str(ROOT / "baselines"))
     assert checked.returncode == 1
     assert "NEW FAIL: torch-2.13.0" in checked.stdout and "vjp/sinc/float64" in checked.stdout

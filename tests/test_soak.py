@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from reports import results, soak
 from reports.synthetic import result
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import run_reports
 
 
 def _failure(cell_op: str, verdict: str = "fail", facts: dict | None = None) -> dict:
@@ -68,11 +64,9 @@ def test_rounds_are_counted_and_only_unexplained_failures_kept(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_a_short_soak_finds_a_planted_fault_and_says_so_last(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = [sys.executable, "-m", "reports", "soak", "--minutes", "0.4", "--out", str(tmp_path / "soak"), "--jobs", "0",
-               "--label", "torch-2.13.0", "-k", "test_vjp and [exp-float64]", "-p", "tests.faults.plugin",
-               "--plant-fault", "exp_tiny_relative"]  # fmt: skip
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    done = run_reports("soak", "--minutes", "0.4", "--out", str(tmp_path / "soak"), "--jobs", "0",
+                       "--label", "torch-2.13.0", "-k", "test_vjp and [exp-float64]", "-p", "tests.faults.plugin",
+                       "--plant-fault", "exp_tiny_relative")  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     last = done.stdout.strip().splitlines()[-1]
     assert last.startswith("soak: ") and " unexplained failures (1 distinct)" in last, done.stdout
