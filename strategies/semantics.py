@@ -23,6 +23,8 @@ import pytest
 from hypothesis import note
 from hypothesis import strategies as st
 
+from conformance import facts
+from conformance.failure import conclude
 from conformance.registry.shapes import Draw
 from conformance.registry.spec import OpSpec
 from conformance.tree import Tree
@@ -161,12 +163,8 @@ class Checks:
                 record.add(Outcome(Verdict.PASS, ORACLE))
             return
         message = "; ".join(self.problems)
-        record.add(
-            Outcome(Verdict.FAIL, ORACLE, message=message[:2000], details={"problems": self.problems[:10]}), repro=repro
-        )
-        raise AssertionError(
-            f"{self.prop}: FAIL\n  " + "\n  ".join(self.problems) + f"\nRepro (paste and run):\n{repro}"
-        )
+        outcome = Outcome(Verdict.FAIL, ORACLE, message=message[:2000], details={"problems": self.problems[:10]})
+        conclude(record, self.prop, [outcome], repro=lambda _: repro, facts=lambda o: facts.of_outcome(o, []))
 
 
 # -- strategies ------------------------------------------------------------------------------------

@@ -13,8 +13,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance import facts
 from conformance import tolerances as tol
 from conformance.conventions import documented, same
+from conformance.failure import conclude
 from conformance.oracles.jax_oracle import op_vjp
 from conformance.registry import OPS
 from conformance.registry.spec import make_call
@@ -50,12 +52,15 @@ def judge_at_kinks(record, op, inputs: list[np.ndarray], points: list[str | None
             point = None  # a tie is a kink for maximum, not for atan2: judge it as a smooth point
         tv, jv = tuple(float(g[i]) for g in t), tuple(float(g[i]) for g in j)
         where = f"{op.name} at {point or 'a smooth point'} (inputs {[float(x[i]) for x in inputs]})"
+        at = {"array": 0, "index": (i,)}  # conformance.facts: `at` is x0[i]
         if point is None:
             if not all(
                 math.isclose(a, b, rel_tol=tol.CONVENTION_SMOOTH_RTOL, abs_tol=tol.CONVENTION_SMOOTH_ATOL)
                 for a, b in zip(tv, jv)
             ):
-                worst = Outcome(Verdict.FAIL, "jax", message=f"{where}: torch {tv} vs JAX {jv} away from the kink")
+                rel = max(abs(a - b) / max(abs(b), tol.CONVENTION_SMOOTH_ATOL) for a, b in zip(tv, jv))
+                worst = Outcome(Verdict.FAIL, "jax", message=f"{where}: torch {tv} vs JAX {jv} away from the kink",
+                                details={**at, "rel": rel})  # fmt: skip
             continue
         if all(same(a, b) for a, b in zip(tv, jv)):
             continue
@@ -75,6 +80,7 @@ def judge_at_kinks(record, op, inputs: list[np.ndarray], points: list[str | None
                 "jax",
                 message=f"{where}: torch gives {tv}, but convention {conv.key!r} documents {conv.torch} for torch {version} "
                 f"(JAX {jv}, documented {conv.jax}). Did torch change its convention? Update conformance/conventions.py with a source.",
+                details=at,
             )
         else:
             worst = Outcome(
@@ -82,9 +88,31 @@ def judge_at_kinks(record, op, inputs: list[np.ndarray], points: list[str | None
                 "jax",
                 message=f"{where}: torch {tv} and JAX {jv} differ, and no convention documents it. "
                 "If this is deliberate, add it to conformance/conventions.py with a source; otherwise it is a wrong gradient.",
+                details=at,
             )
-    record.add(worst)
-    assert not worst.verdict.fails_test, worst.message
+    conclude(
+        record,
+        "convention",
+        [worst],
+        repro=lambda outcome: _repro(op, inputs, j, outcome),
+        facts=lambda outcome: {**facts.of_inputs(inputs), **facts.of_outcome(outcome, inputs)},
+    )
+
+
+def _repro(op, inputs: list[np.ndarray], jax_grads: list[np.ndarray], outcome: Outcome) -> str:
+    """The per-element derivatives torch computes at these points, beside JAX's."""
+    names = [f"x{i}" for i in range(len(inputs))]
+    lines = [
+        f"# autograd conformance repro: property 'convention', op {op.name}, torch {torch.__version__}",
+        f"# {outcome.message}",
+        "import torch",
+        "import torch.nn.functional as F",
+        *(f"{n} = torch.tensor({x.tolist()!r}, dtype=torch.float64, requires_grad=True)" for n, x in zip(names, inputs)),
+        f"y = {op.code(names, {})}",
+        "y.backward(torch.ones_like(y))",
+        *(f"print('{n}.grad =', {n}.grad.tolist(), ' JAX:', {g.tolist()!r})" for n, g in zip(names, jax_grads)),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 @pytest.mark.conformance(property="convention")
