@@ -5,7 +5,7 @@ outcome: its repro (each property replays what it checked) and its facts
 (``conformance.facts``, what a scoped baseline entry is matched on).  ``conclude``
 
 * records every outcome (``record.add``), the failing one with its facts and repro;
-* steers Hypothesis toward large error/tolerance ratios (``target``);
+* steers Hypothesis toward large error/tolerance ratios (``target``), except from known failures;
 * counts a failing example that a scoped baseline entry explains as known and lets the test go on;
 * otherwise raises one AssertionError in one format, the repro attached as an exception note
   (``add_note``, as array-api-tests does), with the harness frames hidden from the traceback.
@@ -52,8 +52,9 @@ def conclude(
         record.add(o, repro=script if is_decisive else None, facts=failure if is_decisive else None, known=known)
         if math.isfinite(o.ratio):
             ratios[o.oracle] = max(ratios.get(o.oracle, 0.0), min(o.ratio, MAX_TARGET))
-    for oracle, ratio in ratios.items():
-        target(ratio, label=f"error/tolerance vs {oracle}")
+    if known is None:  # a known failure's large ratios would steer the search into its scope, away from new bugs
+        for oracle, ratio in ratios.items():
+            target(ratio, label=f"error/tolerance vs {oracle}")
     if known is not None:
         note(f"known failure, explained by {known.describe()}")
         return
