@@ -10,6 +10,7 @@ import torch
 from conformance.checks import scaled_direction, uses_dual_tensors
 from conformance.example import Example, layout_code
 from conformance.jaxsetup import JAX_VERSION
+from conformance.second_order import COMPOSITIONS, repro_lines
 from conformance.verdict import Outcome
 
 
@@ -65,6 +66,8 @@ def repro_script(
             lines.append(code.rstrip("\n"))
         lines.append(f"x{i}.requires_grad_()")
     lines.append(f"u = torch.tensor({_lit(ex.cotangent)}, dtype={dt})  # the vector seed")
+    if prop in COMPOSITIONS:  # a second-order composition replays itself (conformance.second_order)
+        return "\n".join(lines + repro_lines(ex, prop, _lit)) + "\n"
     lines.append(f"y = {ex.tree.source}")
     lines.append("y.backward(u)")
     for i in range(len(ex.inputs)):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance import checks
+from conformance import checks, second_order
 from conformance.registry import OPS
 from strategies import labelled
 from strategies.examples import draw_op_example, draw_same_operand_example, same_operand_ops
@@ -51,6 +51,37 @@ def test_second_order(case: OpCase, data, record) -> None:
     """Double backward ∇ₓ⟨Jᵀu, w⟩ matches JAX's grad-of-vjp."""
     ex = draw_op_example(labelled(data), case.spec, "float64", second=True)
     judge(record, "second_order", ex, checks.second_order_matches_jax(ex))
+
+
+def _second_forward(op) -> bool:
+    return op.double_backward and op.forward_ad
+
+
+@pytest.mark.conformance(property="second_fwd_rev")
+@pytest.mark.parametrize("case", op_cases("float64", _second_forward))
+@given(data=st.data())
+def test_second_fwd_rev(case: OpCase, data, record) -> None:
+    """Forward over reverse: the tangent along w of a create_graph backward (dual tensors) matches JAX's (uᵀ∂²f)[w, ·]."""
+    ex = draw_op_example(labelled(data), case.spec, "float64", second=True)
+    judge(record, "second_fwd_rev", ex, second_order.fwd_rev_matches_jax(ex))
+
+
+@pytest.mark.conformance(property="second_rev_fwd")
+@pytest.mark.parametrize("case", op_cases("float64", _second_forward))
+@given(data=st.data())
+def test_second_rev_fwd(case: OpCase, data, record) -> None:
+    """Reverse over forward: autograd.grad of ⟨u, J v⟩ (J v from dual tensors) matches JAX's (uᵀ∂²f)[v, ·]."""
+    ex = draw_op_example(labelled(data), case.spec, "float64", second=True)
+    judge(record, "second_rev_fwd", ex, second_order.rev_fwd_matches_jax(ex))
+
+
+@pytest.mark.conformance(property="second_fwd_fwd")
+@pytest.mark.parametrize("case", op_cases("float64", _second_forward))
+@given(data=st.data())
+def test_second_fwd_fwd(case: OpCase, data, record) -> None:
+    """Forward over forward: torch.func.jvp of torch.func.jvp gives JAX's ∂²f[v, w]."""
+    ex = draw_op_example(labelled(data), case.spec, "float64", second=True)
+    judge(record, "second_fwd_fwd", ex, second_order.fwd_fwd_matches_jax(ex))
 
 
 @pytest.mark.conformance(property="float32")

@@ -62,6 +62,23 @@ def _op_second_order(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     return jax.jit(hvp)
 
 
+def _second_directional(f: Any) -> Any:
+    """(primals, v, w) -> ∂²f[v, w]: forward over forward, the derivative along w of J v (output-shaped)."""
+
+    def fwd_fwd(primals: Any, v: Any, w: Any) -> Any:
+        def jv(*xs: Any) -> Any:
+            return jax.jvp(f, tuple(xs), tuple(v))[1]
+
+        return jax.jvp(jv, tuple(primals), tuple(w))[1]
+
+    return jax.jit(fwd_fwd)
+
+
+@cache
+def _op_second_directional(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    return _second_directional(partial(op.jax, **dict(params)))
+
+
 def sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Undo broadcasting: sum ``g`` down to ``shape``."""
     lead = g.ndim - len(shape)
@@ -118,6 +135,11 @@ class OpCall:
         else:
             ws = list(w)
         return self._per_input(fn(self.primals, self._seed(u), ws))
+
+    def second_directional(self, v: list[np.ndarray], w: list[np.ndarray]) -> np.ndarray:
+        """∂²f[v, w], output-shaped.  A broadcast input's tangent is broadcast with it (padding: 0)."""
+        fn = _op_second_directional(self.op, self.call.params, self.key)
+        return self._unflat(fn(self.primals, [self._seed(t) for t in v], [self._seed(t) for t in w]))
 
 
 _OUT_SHAPES: dict[tuple, tuple] = {}
@@ -230,9 +252,29 @@ def _tree_second_order(tree: Tree) -> Any:
     return fn
 
 
+def _one_op(tree: Tree) -> bool:
+    """Whether the tree is one op applied to its leaves in order (a per-op jitted function serves it)."""
+    root = tree.root
+    return isinstance(root, Node) and all(isinstance(c, Leaf) and c.index == i for i, c in enumerate(root.children))
+
+
 def second_order(tree: Tree, inputs: list[np.ndarray], u: np.ndarray, w: list[np.ndarray]) -> list[np.ndarray]:
     """∇ₓ ⟨Jᵀu, w⟩ for each leaf: the double backward torch must match."""
     root = tree.root
-    if isinstance(root, Node) and all(isinstance(c, Leaf) and c.index == i for i, c in enumerate(root.children)):
+    if _one_op(tree):
         return OpCall(root.op, root.call, inputs).second_order(u, w)
     return [np.asarray(g) for g in _tree_second_order(tree)(tuple(inputs), u, tuple(w))]
+
+
+_SECOND_DIRECTIONAL: dict[str, Any] = {}
+
+
+def second_directional(tree: Tree, inputs: list[np.ndarray], v: list[np.ndarray], w: list[np.ndarray]) -> np.ndarray:
+    """∂²f[v, w] = jax.jvp(lambda x: jax.jvp(f, x, v)[1], x, w)[1]: the forward-over-forward torch must match."""
+    root = tree.root
+    if _one_op(tree):
+        return OpCall(root.op, root.call, inputs).second_directional(v, w)
+    fn = _SECOND_DIRECTIONAL.get(tree.key)
+    if fn is None:
+        fn = _SECOND_DIRECTIONAL[tree.key] = _second_directional(tree.jax_fn())
+    return np.asarray(fn(tuple(inputs), tuple(v), tuple(w)))

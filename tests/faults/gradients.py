@@ -282,6 +282,25 @@ SinhSecond = _function(
     jvp=lambda i, t: mul(t[0], _COSH(i[0])),
 )
 
+# -- an error only in forward over forward: cosh's jvp is t·sinh(x) through a Function whose own jvp ---
+# has the wrong sign for x's tangent (d/dx of t·sinh(x) along s is t·cosh(x)·s, it returns -t·cosh(x)·s).
+# Reverse mode and its compositions differentiate cosh's backward (plain ops) or SinhTimes' backward
+# (right): only a jvp of the jvp reaches the wrong rule.
+
+SinhTimes = _function(
+    "SinhTimes",
+    forward=lambda t, x: mul(t, _SINH(x)),
+    backward=lambda i, gg: (mul(gg, _SINH(i[1])), mul(mul(gg, i[0]), _COSH(i[1]))),
+    jvp=lambda i, t: torch.sub(mul(_zero(t[0], i[0]), _SINH(i[1])), mul(mul(i[0], _COSH(i[1])), _zero(t[1], i[1]))),
+)
+
+CoshForwardForward = _function(
+    "CoshForwardForward",
+    forward=_COSH,
+    backward=lambda i, g: (mul(g, _SINH(i[0])),),
+    jvp=lambda i, t: SinhTimes.apply(t[0], i[0]),
+)
+
 # -- an error only in forward mode: sigmoid's jvp has the wrong sign for x < 0 ---------------------
 
 
@@ -459,6 +478,8 @@ FAULTS: list[GradientFault] = [
                   target="torch.nn.functional.softplus", ops=("softplus",), allowed=REVERSE),
     GradientFault("sinh_second_derivative", "an error only in the second derivative", "second_order", SUITES, _unary_patch(torch, "sinh", SinhSecond),
                   target="torch.sinh", ops=("sinh",), allowed=("second_order",)),
+    GradientFault("cosh_forward_over_forward", "an error only in forward-over-forward second derivatives", "second_fwd_fwd", SUITES, _unary_patch(torch, "cosh", CoshForwardForward),
+                  target="torch.cosh", ops=("cosh",), allowed=("second_fwd_fwd",)),
     GradientFault("sigmoid_forward_mode", "an error only in forward mode", "jvp", SUITES, _unary_patch(torch, "sigmoid", SigmoidForward),
                   target="torch.sigmoid", ops=("sigmoid",), allowed=("jvp",)),
     GradientFault("div_quotient_denominator", "a wrong denominator in a quotient rule", "vjp", SUITES, _binary_patch(Tensor, "__truediv__", DivDenominator),
