@@ -57,6 +57,15 @@ def _second_forward(op) -> bool:
     return op.double_backward and op.forward_ad
 
 
+# The three other second-order compositions (issue 14) run with `-m slow`, not in the default
+# run, CI or the soak yet: their 678 cells cost about an hour per version on 2 cores under load
+# (a failing cell shrinks for 40-60 s), and their triage is not finished (slogdet, logdet and
+# solve under forward over forward, huber_loss and soft_margin_loss raising there, cumprod and
+# logcumsumexp to measure).  `pytest suites -m slow -k "second_fwd or second_rev"` runs them.
+MODES_NOT_YET_DEFAULT = pytest.mark.slow
+
+
+@MODES_NOT_YET_DEFAULT
 @pytest.mark.conformance(property="second_fwd_rev")
 @pytest.mark.parametrize("case", op_cases("float64", _second_forward))
 @given(data=st.data())
@@ -66,6 +75,7 @@ def test_second_fwd_rev(case: OpCase, data, record) -> None:
     judge(record, "second_fwd_rev", ex, second_order.fwd_rev_matches_jax(ex))
 
 
+@MODES_NOT_YET_DEFAULT
 @pytest.mark.conformance(property="second_rev_fwd")
 @pytest.mark.parametrize("case", op_cases("float64", _second_forward))
 @given(data=st.data())
@@ -75,6 +85,7 @@ def test_second_rev_fwd(case: OpCase, data, record) -> None:
     judge(record, "second_rev_fwd", ex, second_order.rev_fwd_matches_jax(ex))
 
 
+@MODES_NOT_YET_DEFAULT
 @pytest.mark.conformance(property="second_fwd_fwd")
 @pytest.mark.parametrize("case", op_cases("float64", _second_forward))
 @given(data=st.data())
