@@ -220,10 +220,10 @@ def parse_line(text: str, *, file: str, line: int) -> Entry | None:
     stripped = text.strip()
     if not stripped or stripped.startswith("#"):
         return None
-    parts = [part.strip() for part in stripped.split("|")]
-    if len(parts) != 3 or not all(parts):
+    parts = stripped.split("|")  # the reason may itself contain `|` (|x|): the first and last fields may not
+    head, reason, ref = (parts[0].strip(), "|".join(parts[1:-1]).strip(), parts[-1].strip()) if len(parts) >= 3 else ("", "", "")
+    if not (head and reason and ref):
         raise BaselineError(f"{file}:{line}: malformed baseline line {stripped!r}: {FORMAT_HELP}")
-    head, reason, ref = parts
     ident, *scope_text = _WHERE.split(head, maxsplit=1)
     scope = parse_scope(scope_text[0], where=f"{file}:{line}") if scope_text else None
     ids = (ident,) if "::" in ident else tuple(i.strip() for i in ident.split(","))

@@ -48,6 +48,11 @@ def test_a_malformed_scope_names_file_line_and_the_bad_part(scope: str, complain
     assert complaint in str(info.value)
 
 
+def test_a_reason_may_contain_the_separator() -> None:
+    (entry,) = baseline.parse("vjp/sinc/float64 where abs(at) < 1e-4 | wrong for |x| < 1e-4 | https://x.invalid\n", file="b.txt").entries
+    assert (entry.reason, entry.ref, str(entry.scope)) == ("wrong for |x| < 1e-4", "https://x.invalid", "abs(at) < 1e-4")
+
+
 def test_one_cell_may_carry_several_scopes_but_not_the_same_one_twice() -> None:
     two = "vjp/sin/float64 where at == 0 | a | https://x.invalid\nvjp/sin/float64 where rel < 1e-9 | b | https://x.invalid\n"
     assert len(baseline.parse(two, file="b.txt")) == 2
