@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 if TYPE_CHECKING:
-    from conformance.checks import Reference
     from conformance.oracles.fd import Directional
+    from conformance.oracles.orchestration import Reference
 
 
 class TorchVjpRun(NamedTuple):

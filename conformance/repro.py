@@ -7,10 +7,11 @@ import platform
 import numpy as np
 import torch
 
-from conformance.checks import scaled_direction, uses_dual_tensors
 from conformance.example import Example, layout_code
 from conformance.jaxsetup import JAX_VERSION
+from conformance.oracles.orchestration import scaled_direction
 from conformance.second_order import COMPOSITIONS, repro_lines
+from conformance.torch_runs import uses_dual_tensors
 from conformance.verdict import Outcome
 
 
@@ -22,7 +23,7 @@ FORWARD_MODE = ("jvp", "func.jvp")  # properties whose repro also runs forward m
 
 
 def _forward_mode(ex: Example, dt: str, prop: str) -> list[str]:
-    """J v by forward mode (the API the property used: see ``checks._torch_jvp``), and both sides
+    """J v by forward mode (the API the property used: see ``torch_runs.torch_jvp``), and both sides
     of the identity ⟨u, J v⟩ = ⟨Jᵀu, v⟩."""
     names = [f"x{i}" for i in range(len(ex.inputs))]
     lines = ["", f"f = lambda {', '.join(names)}: {ex.tree.source}"]

@@ -27,7 +27,9 @@ import torch
 from torch.autograd import forward_ad
 
 from conformance import tolerances as tol
-from conformance.checks import _pole, guarded, reference
+from conformance.checks import guarded
+from conformance.oracles.orchestration import pole
+from conformance.oracles.orchestration import reference
 from conformance.compare import arrays_match, max_abs
 from conformance.example import Example, to_numpy
 from conformance.execution import torch_callable
@@ -97,8 +99,8 @@ _COMPOSITION: dict[str, tuple[Callable[[Example], list[np.ndarray]], str, Callab
 
 def composition_matches_jax(ex: Example, prop: str) -> list[Outcome]:
     """torch's second derivative by the composition ``prop`` against JAX, elementwise (``second_order``'s policy)."""
-    if pole := _pole(ex):
-        return pole
+    if at_pole := pole(ex):
+        return at_pole
     evaluation = reference(ex).evaluation
     compute, what, seed_scale = _COMPOSITION[prop]
 

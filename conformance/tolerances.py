@@ -76,7 +76,7 @@ ACCUMULATION_RTOL_PER_CALL = float("4e-16")
 CONVENTION_SMOOTH_RTOL = 1e-9
 CONVENTION_SMOOTH_ATOL = 1e-12
 
-# -- how the oracle's own error is probed (``conformance.checks.Reference``) -----------------------
+# -- how the oracle's own error is probed (``conformance.oracles.orchestration.Reference``) ---------
 
 # JAX is re-evaluated at inputs moved by this many float64 ulps per op (plus one) of the tree:
 # what torch's and JAX's different rounding inside a tree of that size can amount to.

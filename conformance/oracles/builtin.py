@@ -1,0 +1,51 @@
+"""The two oracles every property consults, registered in this order: JAX (exact), then finite differences.
+
+Importing this module registers them (``conformance.checks`` does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conformance import tolerances as tol
+from conformance.example import Example
+from conformance.oracles import DirectionalOracle, Estimate, ExactOracle, Scalar, jax_oracle, register
+from conformance.oracles.orchestration import fd_estimate, reference
+from conformance.registry.spec import OpSpec
+
+
+class JaxOracle(ExactOracle):
+    """JAX (x64, CPU), op by op (``conformance.oracles.jax_oracle``); its error term is its sensitivity
+    to rounding-sized input nudges (``orchestration.Reference``)."""
+
+    name = "jax"
+
+    def vjp(self, ex: Example) -> Estimate:
+        ref = reference(ex)
+        return Estimate(ref.vjp, lambda: ref.vjp_sensitivity)
+
+    def jvp(self, ex: Example) -> Estimate:
+        ref = reference(ex)
+        return Estimate([ref.evaluation.output_tangent], lambda: [ref.jvp_sensitivity])
+
+    def second_order(self, ex: Example) -> Estimate:
+        return Estimate(jax_oracle.second_order(ex.tree, ex.inputs, ex.cotangent, ex.second))
+
+
+class FiniteDifferences(DirectionalOracle):
+    """Central differences in float64 along v (``conformance.oracles.fd``), with their own error estimate."""
+
+    name = "fd"
+    kink_margin = tol.FD_KINK_MARGIN  # the FD steps reach this far
+    useful = tol.FD_USEFUL
+
+    def rtol(self, ops: list[OpSpec]) -> float:
+        return tol.fd_rtol(ops)
+
+    def directional(self, ex: Example, v: list[np.ndarray], grads: list[np.ndarray]) -> Scalar:
+        estimate = fd_estimate(ex, v, grads)
+        return Scalar(estimate.value, estimate.error)
+
+
+JAX = register(JaxOracle())
+FD = register(FiniteDifferences())

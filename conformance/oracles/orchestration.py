@@ -1,0 +1,115 @@
+"""How the built-in oracles are run on one example, and what their runs share.
+
+* ``reference(ex)``: JAX's evaluation of the tree at the example's inputs (value, JVP along
+  the scaled direction v, VJP of u), memoised on the example, with its rounding sensitivity.
+  The evaluation also says where the point is singular (``Singularities``): ``pole`` reads it.
+* ``fd_estimate(ex, v, grads)``: ⟨u, J v⟩ by central differences, memoised on the example.
+* ``nudge``: inputs moved by a few ulps, the probe of an oracle's own error.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import torch
+
+from conformance import tolerances as tol
+from conformance.example import Example
+from conformance.memo import FdEstimate
+from conformance.oracles import fd, jax_oracle
+from conformance.verdict import Outcome, Verdict
+
+
+def scaled_direction(ex: Example) -> list[np.ndarray]:
+    """The example's direction v scaled to its inputs (``v·max(1, |x|)``): the JVP's and FD's direction."""
+    return [d * np.maximum(1.0, np.abs(x)) for x, d in zip(ex.inputs, ex.direction)]
+
+
+def nudge(inputs: list[np.ndarray], rel: float, *, seed: int) -> list[np.ndarray]:
+    """Each element moved by ``rel`` relative, up or down at random (seeded): the oracle's error probe."""
+    rng = np.random.default_rng(seed)
+    return [x * (1 + rel * rng.choice([-1.0, 1.0], size=x.shape)) for x in inputs]
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    return np.nan_to_num(a, nan=0.0, posinf=0.0)
+
+
+class Reference:
+    """What JAX says about an example, computed once and shared by the checks that need it.
+
+    Torch and JAX round differently inside the tree; where the tree cancels
+    (``var`` of nearly equal values), that rounding is amplified.  Re-evaluating
+    at inputs nudged by ``8·(ops+1)`` ulps (``tol.NUDGE_ULPS_PER_OP``) measures the
+    amplification: it is the oracle's error term, so cancellation is not mistaken for a
+    wrong gradient.
+    The term only ever widens a tolerance, so it is computed when a comparison
+    fails without it (``arrays_match`` takes it as a function): the verdicts are
+    those of computing it always, at half the JAX calls.
+    """
+
+    def __init__(self, ex: Example):
+        self._ex = ex
+        self.direction = scaled_direction(ex)  # v, scaled to the inputs: the JVP's and FD's direction
+        self.evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, self.direction, ex.cotangent)
+        self.vjp = self.evaluation.vjp(ex.cotangent)
+
+    @cached_property
+    def _nudged(self) -> jax_oracle.Evaluation:
+        ex = self._ex
+        nudged = nudge(ex.inputs, tol.NUDGE_ULPS_PER_OP * (ex.tree.size + 1) * fd.EPS, seed=len(ex.inputs))
+        return jax_oracle.evaluate(ex.tree, nudged, self.direction, ex.cotangent)
+
+    @cached_property
+    def vjp_sensitivity(self) -> list[np.ndarray]:
+        nudged = self._nudged.vjp(self._ex.cotangent)
+        return [_finite(tol.SENSITIVITY_FACTOR * np.abs(a - b)) for a, b in zip(nudged, self.vjp)]
+
+    @cached_property
+    def jvp_sensitivity(self) -> np.ndarray:
+        return _finite(tol.SENSITIVITY_FACTOR * np.abs(self._nudged.output_tangent - self.evaluation.output_tangent))
+
+    @cached_property
+    def float32_sensitivity(self) -> list[np.ndarray]:
+        """How much the VJP moves when the inputs move by one float32 ulp: the float64 oracle's error term
+        for a float32 gradient (whose inputs were rounded to float32)."""
+        ex = self._ex
+        nudged = nudge(ex.inputs, tol.FLOAT32_NUDGE, seed=0)
+        zero = [np.zeros_like(x) for x in ex.inputs]
+        nudged_grads = jax_oracle.evaluate(ex.tree, nudged, zero, ex.cotangent).vjp(ex.cotangent)
+        return [tol.SENSITIVITY_FACTOR * np.abs(a - b) for a, b in zip(nudged_grads, self.vjp)]
+
+
+def reference(ex: Example) -> Reference:
+    """JAX's value, JVP along v and VJP of u, with their rounding sensitivity (see ``Reference``)."""
+    if ex.memo.reference is None:
+        ex.memo.reference = Reference(ex)
+    return ex.memo.reference
+
+
+def pole(ex: Example) -> list[Outcome] | None:
+    """Where the tree itself is not finite (1/0 upstream), torch raising or giving nan is not a gradient bug."""
+    where = reference(ex).evaluation.singularities.pole
+    if where:
+        return [Outcome(Verdict.INCONCLUSIVE, "jax", message=f"the tree is not finite here (at {where}): a pole")]
+    return None
+
+
+def fd_estimate(ex: Example, v: list[np.ndarray], grads: list[np.ndarray]) -> fd.Directional:
+    """⟨u, J v⟩ by central differences (its rounding correction uses ``grads``): the forward-mode
+    and reverse-mode checks of one example share it."""
+    held = ex.memo.fd
+    if held is None or held.grads is not grads or held.direction is not v:
+        held = ex.memo.fd = FdEstimate(grads, v, _run_fd(ex, v, grads))
+    return held.estimate
+
+
+def _run_fd(ex: Example, v: list[np.ndarray], grads: list[np.ndarray]) -> fd.Directional:
+    xs = [torch.tensor(x, dtype=torch.float64) for x in ex.inputs]
+    vs = [torch.tensor(d, dtype=torch.float64) for d in v]
+    gs = [torch.tensor(g, dtype=torch.float64) for g in grads]
+    u = torch.tensor(ex.cotangent, dtype=torch.float64)
+    magnitude = reference(ex).evaluation.magnitude
+    noise = max(op.rtol.get("float64", 0.0) for op in ex.tree.ops) if ex.tree.ops else 0.0
+    return fd.directional(ex.tree.torch_fn(), xs, vs, u, grad=gs, ops=ex.tree.size, magnitude=magnitude, op_noise=noise)
