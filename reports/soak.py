@@ -69,11 +69,13 @@ class Soak:
     label: str
     baseline_dir: Path
     seeds: list[int] = field(default_factory=list)
+    minutes: float = 0.0  # spent by earlier sessions of this soak (--resume)
     cell_runs: int = 0
     examples: int = 0
     unexplained: int = 0
     broken: list[str] = field(default_factory=list)  # rounds that ended other than pass, fail or our interrupt
     findings: dict[str, Finding] = field(default_factory=dict)
+    _baseline: baselines.Baseline | None = None
 
     def absorb(self, seed: int, folder: Path) -> None:
         """Count one round's results and keep its unexplained failures."""
@@ -83,7 +85,7 @@ class Soak:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # an interrupted round's torn last line is expected
             runs = load(files)
-        base = baselines.load_for(self.baseline_dir, self.label)
+        base = self.baseline()
         for run in runs:
             for result in run.results:
                 if result["verdict"] == "not_run":
@@ -93,6 +95,13 @@ class Soak:
                 if result["verdict"] in FAILING and base.explain(result) is None:
                     self.unexplained += 1
                     self._keep(seed, result)
+
+    def baseline(self) -> baselines.Baseline:
+        """The label's baseline as first read: an edit during a long soak (triage) cannot break it;
+        ``--rejudge`` applies the edited one afterwards."""
+        if self._baseline is None:
+            self._baseline = baselines.load_for(self.baseline_dir, self.label)
+        return self._baseline
 
     def _keep(self, seed: int, result: dict[str, Any]) -> None:
         key = signature(result)
@@ -173,11 +182,21 @@ def rejudge(out: Path, *, label: str, baseline_dir: Path) -> int:
     if not summary_file.is_file():
         raise SystemExit(f"error: {summary_file} not found: --rejudge needs the folder of an earlier soak (--out)")
     summary = json.loads(summary_file.read_text(encoding="utf-8"))
-    soak = Soak(out=out, label=summary.get("label", label), baseline_dir=baseline_dir, broken=summary["broken_rounds"])
+    try:
+        soak = resumed(out, summary, label=label, baseline_dir=baseline_dir)
+    except baselines.BaselineError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return report(soak, soak.minutes)
+
+
+def resumed(out: Path, summary: dict[str, Any], *, label: str, baseline_dir: Path) -> Soak:
+    """The soak recorded in ``out`` (its ``summary.json``), its rounds judged against the current baselines."""
+    soak = Soak(out=out, label=summary.get("label", label), baseline_dir=baseline_dir, broken=summary["broken_rounds"],
+                minutes=summary["minutes"])  # fmt: skip
     for seed in summary["seeds"]:
         soak.seeds.append(seed)
         soak.absorb(seed, out / f"seed-{seed}")
-    return report(soak, summary["minutes"])
+    return soak
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rejudge", action="store_true",
         help="run nothing: judge the rounds already in --out again against the current baselines (after triage)",
     )  # fmt: skip
+    parser.add_argument("--resume", action="store_true", help="add rounds to the soak already in --out")
     args, pytest_args = parser.parse_known_args(argv)
     label = args.label or default_label()
     out = Path(args.out)
@@ -199,10 +219,17 @@ def main(argv: list[str] | None = None) -> int:
         return rejudge(out, label=label, baseline_dir=Path(args.baseline_dir))
     if args.minutes is None:
         parser.error("--minutes is required (or --rejudge)")
-    if out.exists() and any(out.glob("seed-*")):
-        raise SystemExit(f"error: {out} holds an earlier soak; move it away or pass --out")
-    soak = Soak(out=out, label=label, baseline_dir=Path(args.baseline_dir))
-    baselines.load_for(soak.baseline_dir, label)  # a malformed baseline fails now, not after an hour
+    try:
+        if args.resume and (out / "summary.json").is_file():
+            summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+            soak = resumed(out, summary, label=label, baseline_dir=Path(args.baseline_dir))
+        elif out.exists() and any(out.glob("seed-*")):
+            raise SystemExit(f"error: {out} holds an earlier soak; pass --resume to add rounds, or another --out")
+        else:
+            soak = Soak(out=out, label=label, baseline_dir=Path(args.baseline_dir))
+        soak.baseline()  # a malformed baseline fails now, not after an hour
+    except baselines.BaselineError as exc:
+        raise SystemExit(f"error: {exc}") from None
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the running round too (see run_round)
     queued = [int(s) for s in args.seeds.split(",")] if args.seeds else []
     start = time.monotonic()
@@ -212,10 +239,10 @@ def main(argv: list[str] | None = None) -> int:
         folder = out / f"seed-{seed}"
         folder.mkdir(parents=True)
         print(f"soak: seed {seed} ({(deadline - time.monotonic()) / 60:.1f} min left)", flush=True)
-        status = run_round(seed, folder, label=label, jobs=args.jobs, deadline=deadline, pytest_args=pytest_args)
+        status = run_round(seed, folder, label=soak.label, jobs=args.jobs, deadline=deadline, pytest_args=pytest_args)
         soak.seeds.append(seed)
         if status not in (0, 1, None):
             soak.broken.append(f"seed {seed}: pytest exited {status} (see {folder / 'pytest.log'})")
         soak.absorb(seed, folder)
-        soak.write((time.monotonic() - start) / 60)
-    return report(soak, (time.monotonic() - start) / 60)
+        soak.write(soak.minutes + (time.monotonic() - start) / 60)
+    return report(soak, soak.minutes + (time.monotonic() - start) / 60)
