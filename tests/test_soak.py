@@ -60,6 +60,8 @@ def test_rounds_are_counted_and_only_unexplained_failures_kept(tmp_path: Path) -
     summary = json.loads((tmp_path / "soak" / "summary.json").read_text())
     assert (summary["unexplained"], summary["cell_runs"]) == (0, 6)
     assert (tmp_path / "soak" / "findings.jsonl").read_text() == ""
+    resumed = soak.resumed(tmp_path / "soak", summary, label="torch-test", baseline_dir=tmp_path / "baselines")
+    assert (resumed.seeds, resumed.minutes, resumed.cell_runs) == ([11, 12, 13], 1.0, 6), "--resume carries the rounds on"
 
 
 @pytest.mark.slow
