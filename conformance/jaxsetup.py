@@ -25,7 +25,9 @@ jax.config.update("jax_platforms", "cpu")
 
 _DEFAULT_CACHE = os.path.join(os.path.dirname(__file__), "..", ".cache", "jax")
 _CACHE_SETTING = os.environ.get("CONFORMANCE_JAX_CACHE", _DEFAULT_CACHE)
-CACHE_DIR: str = os.path.abspath(_CACHE_SETTING) if _CACHE_SETTING else ""  # "" turns the disk caches off
+# One cache per JAX version: the version matrix runs JAX 0.7.1 (torch 2.3.1) beside 0.10.2, and a
+# JAX 0.7.1 worker reading the folder 0.10.2 processes were writing segfaulted (2026-12-01).
+CACHE_DIR: str = os.path.join(os.path.abspath(_CACHE_SETTING), jax.__version__) if _CACHE_SETTING else ""  # "" turns the disk caches off
 if CACHE_DIR:
     # A persistent compilation cache makes the second run of the suite start warm.
     jax.config.update("jax_compilation_cache_dir", CACHE_DIR)
