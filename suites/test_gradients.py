@@ -53,11 +53,41 @@ def test_second_order(case: OpCase, data, record) -> None:
     judge(record, "second_order", ex, checks.second_order_matches_jax(ex))
 
 
+@pytest.mark.conformance(property="float32")
+@pytest.mark.parametrize("case", op_cases("float32"))
+@given(data=st.data())
+def test_float32(case: OpCase, data, record) -> None:
+    """The float32 gradient agrees with the float64 oracle within float32's calibrated tolerance."""
+    ex = draw_op_example(labelled(data), case.spec, "float32")
+    judge(record, "float32", ex, checks.float32_matches_float64(ex))
+
+
+@pytest.mark.conformance(property="layout")
+@pytest.mark.parametrize("case", op_cases("float64"))
+@given(data=st.data())
+def test_layout(case: OpCase, data, record) -> None:
+    """Transposed, step-sliced and expanded inputs give the same gradient as contiguous ones."""
+    ex = draw_op_example(labelled(data), case.spec, "float64", layouts=True)
+    judge(record, "layout", ex, checks.layout_is_irrelevant(ex))
+
+
+@pytest.mark.conformance(property="same_operand")
+@pytest.mark.parametrize("case", op_cases("float64", lambda op: op in same_operand_ops(OPS)))
+@given(data=st.data())
+def test_same_operand(case: OpCase, data, record) -> None:
+    """op(x, x) with one tensor in both places (x * x): the gradient sums both paths."""
+    ex = draw_same_operand_example(labelled(data), case.spec, "float64")
+    judge(record, "same_operand", ex, checks.vjp_matches_oracles(ex, seeded=True))
+
+
 def _second_forward(op) -> bool:
     return op.double_backward and op.forward_ad
 
 
-# The three other second-order compositions (issue 14) run with `-m slow`, not in the default
+# The three other second-order compositions (issue 14), last in the file: planted faults' jvps
+# (autograd.Function) are not right under nested forward transforms, so run first these cells
+# would catch the faults' harness before the property a fault targets (tests/sharpness.py stops
+# at the first failure).  They run with `-m slow`, not in the default
 # run, CI or the soak yet: their 678 cells cost about an hour per version on 2 cores under load
 # (a failing cell shrinks for 40-60 s), and their triage is not finished (slogdet, logdet and
 # solve under forward over forward, huber_loss and soft_margin_loss raising there, cumprod and
@@ -93,30 +123,3 @@ def test_second_fwd_fwd(case: OpCase, data, record) -> None:
     """Forward over forward: torch.func.jvp of torch.func.jvp gives JAX's ∂²f[v, w]."""
     ex = draw_op_example(labelled(data), case.spec, "float64", second=True)
     judge(record, "second_fwd_fwd", ex, second_order.fwd_fwd_matches_jax(ex))
-
-
-@pytest.mark.conformance(property="float32")
-@pytest.mark.parametrize("case", op_cases("float32"))
-@given(data=st.data())
-def test_float32(case: OpCase, data, record) -> None:
-    """The float32 gradient agrees with the float64 oracle within float32's calibrated tolerance."""
-    ex = draw_op_example(labelled(data), case.spec, "float32")
-    judge(record, "float32", ex, checks.float32_matches_float64(ex))
-
-
-@pytest.mark.conformance(property="layout")
-@pytest.mark.parametrize("case", op_cases("float64"))
-@given(data=st.data())
-def test_layout(case: OpCase, data, record) -> None:
-    """Transposed, step-sliced and expanded inputs give the same gradient as contiguous ones."""
-    ex = draw_op_example(labelled(data), case.spec, "float64", layouts=True)
-    judge(record, "layout", ex, checks.layout_is_irrelevant(ex))
-
-
-@pytest.mark.conformance(property="same_operand")
-@pytest.mark.parametrize("case", op_cases("float64", lambda op: op in same_operand_ops(OPS)))
-@given(data=st.data())
-def test_same_operand(case: OpCase, data, record) -> None:
-    """op(x, x) with one tensor in both places (x * x): the gradient sums both paths."""
-    ex = draw_same_operand_example(labelled(data), case.spec, "float64")
-    judge(record, "same_operand", ex, checks.vjp_matches_oracles(ex, seeded=True))
