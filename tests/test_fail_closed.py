@@ -94,7 +94,7 @@ def _results_files(tmp_path: Path) -> list[str]:
 
 
 def test_ctrl_c_of_a_single_process_run_fails_the_gate_and_marks_the_report(tmp_path: Path) -> None:
-    _suite(tmp_path, n=40, sleep=0.2)
+    _suite(tmp_path, n=200, sleep=0.2)  # 40 s of tests: under load the run must not finish before the SIGINT lands
     proc = subprocess.Popen(_pytest_args(), cwd=tmp_path, env=_env(), text=True, stdout=subprocess.PIPE)
     _wait_for_results(tmp_path / "results", 3, proc)
     proc.send_signal(signal.SIGINT)
