@@ -210,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     seed_runs: list[dict[str, Any]] = []
     if opts.seeds > 0:
         with tempfile.TemporaryDirectory(prefix="sharpness-collect-") as tmp:
-            node_ids = _collect([str(ROOT / "suites")], Path(tmp))
+            # Not the three newer second-order compositions: untriaged, they are out of the default run too
+            # (suites/test_gradients.py, MODES_NOT_YET_DEFAULT), and their findings are not false alarms.
+            node_ids = _collect([str(ROOT / "suites"), "-k", "not second_fwd and not second_rev"], Path(tmp))
         shares = alarm_shares(node_ids, opts.seeds)
         with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
             seed_runs = list(pool.map(lambda i: run_seed(i + 1, shares[i]), range(opts.seeds)))
