@@ -95,9 +95,8 @@ def _context(op: OpSpec, call: Call, arrays) -> str:
 FIRST_ORDER = ("vjp", "scalar_backward", "jvp")
 
 
-def known_finding(op: OpSpec) -> str | None:
-    """The installed torch's baseline entry for this op's float64 first-order cells, described, or None."""
-    base = baseline.load_for(ROOT / "baselines", default_label())
+def known_finding(op: OpSpec, base: baseline.Baseline) -> str | None:
+    """The baseline's entry for this op's float64 first-order cells, described, or None."""
     for entry in base.entries:
         for ident in entry.ids:
             prop, _, rest = ident.partition("/")
@@ -107,8 +106,9 @@ def known_finding(op: OpSpec) -> str | None:
 
 
 def _cases():
+    base = baseline.load_for(ROOT / "baselines", default_label())  # the installed torch's, read once
     for op in OPS:
-        reason = known_finding(op)
+        reason = known_finding(op, base)
         marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
         yield pytest.param(op, id=op.name, marks=marks)
 
