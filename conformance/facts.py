@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -87,6 +88,12 @@ def of_outcome(outcome: Outcome, inputs: list[np.ndarray]) -> Facts:
             facts["at"] = float(x[index])
             facts["abs(at)"] = abs(float(x[index]))
     return facts
+
+
+def at_point(inputs: list[np.ndarray], params: dict[str, Any] | None = None) -> Callable[[Outcome], Facts]:
+    """Facts of one comparison at this input point: the point's own (``of_inputs``) and the comparison's."""
+    point = of_inputs(inputs, params)
+    return lambda outcome: {**point, **of_outcome(outcome, inputs)}
 
 
 def jsonable(facts: Facts) -> dict[str, float | str | None]:

@@ -20,13 +20,12 @@ def judge(record, prop: str, ex: Example, outcomes: list[Outcome]) -> None:
     """Record each outcome; steer Hypothesis toward large error/tolerance; fail on an unexplained FAIL or ERROR."""
     __tracebackhide__ = True
     note(f"tree: {ex.tree.source}   ({ex.tree.label}, {ex.dtype}, layouts {ex.layouts or 'contiguous'})")
-    point = facts.of_inputs(ex.inputs, _params(ex))
     conclude(
         record,
         prop,
         outcomes,
         repro=lambda decisive: repro_script(ex, prop, decisive),
-        facts=lambda outcome: {**point, **facts.of_outcome(outcome, ex.inputs)},
+        facts=facts.at_point(ex.inputs, _params(ex)),
         context=f"tree: {ex.tree.source}",
     )
 

@@ -95,7 +95,7 @@ def judge_at_kinks(record, op, inputs: list[np.ndarray], points: list[str | None
         "convention",
         [worst],
         repro=lambda outcome: _repro(op, inputs, j, outcome),
-        facts=lambda outcome: {**facts.of_inputs(inputs), **facts.of_outcome(outcome, inputs)},
+        facts=facts.at_point(inputs),
     )
 
 
