@@ -28,11 +28,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from typing import Any, NamedTuple
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from conformance.verdict import Outcome
+
+if TYPE_CHECKING:  # numpy is imported where facts are computed: the report and gate read facts without it
+    import numpy as np
 
 Facts = dict[str, float | str]
 
@@ -59,6 +60,8 @@ def is_fact(name: str) -> bool:
 
 def of_inputs(inputs: list[np.ndarray], params: dict[str, Any] | None = None) -> Facts:
     """Facts of an example's input point: per input, its smallest and largest |x| and its spread."""
+    import numpy as np
+
     facts: Facts = {}
     for i, x in enumerate(inputs):
         a = np.asarray(x, dtype=np.float64)
@@ -75,6 +78,8 @@ def of_inputs(inputs: list[np.ndarray], params: dict[str, Any] | None = None) ->
 
 def of_outcome(outcome: Outcome, inputs: list[np.ndarray]) -> Facts:
     """Facts of one comparison: its verdict, oracle, error sizes, and the input element where it is most wrong."""
+    import numpy as np
+
     facts: Facts = {"oracle": outcome.oracle, "verdict": outcome.verdict.value}
     if math.isfinite(outcome.ratio) or outcome.error:
         facts["ratio"] = outcome.ratio

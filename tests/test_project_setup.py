@@ -165,3 +165,18 @@ def test_pyproject() -> None:
 def test_packages_import_from_the_repository_root(package: str) -> None:
     out = subprocess.run([sys.executable, "-c", f"import {package}"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_report_and_gate_need_only_the_report_sessions_dependencies() -> None:
+    """`nox -s report` and `nox -s gate` install only REPORT_DEPS: the CLI must import without the numeric stack.
+
+    (CI failed on exactly this: the baseline parser imported conformance.facts, which imported numpy.)"""
+    blocked = ["numpy", "torch", "jax", "jaxlib", "hypothesis", "pytest", "scipy"]
+    probe = (
+        "import sys\n"
+        f"for name in {blocked!r}: sys.modules[name] = None  # import of a blocked package raises ImportError\n"
+        "import reports.__main__, reports.build, reports.gate, reports.baseline, reports.model\n"
+    )
+    assert "numpy" not in noxfile_constant("REPORT_DEPS")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
