@@ -141,7 +141,10 @@ def run_round(seed: int, folder: Path, *, label: str, jobs: str, deadline: float
     ]  # fmt: skip
     env = {**os.environ, "CONFORMANCE_PROFILE": os.environ.get("CONFORMANCE_PROFILE", "default")}
     log = (folder / "pytest.log").open("w", encoding="utf-8")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=hear_sigint,
+    )  # fmt: skip
     try:
         return process.wait(timeout=max(1.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
@@ -158,6 +161,13 @@ def run_round(seed: int, folder: Path, *, label: str, jobs: str, deadline: float
         raise
     finally:
         log.close()
+
+
+def hear_sigint() -> None:
+    """In a child, before it starts: let SIGINT interrupt it even when the soak was started in the
+    background (``nohup soak &``), which ignores SIGINT and passes that on; the round's pytest would
+    then run past the budget until the SIGKILL, and lose the results it was writing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _interrupt(signum: int, frame: object) -> None:

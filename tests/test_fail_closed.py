@@ -18,6 +18,7 @@ import pytest
 
 from reports import baseline as baselines
 from reports import catalog, results
+from reports.soak import hear_sigint
 from reports.synthetic import result
 from tests.helpers import ROOT, run_pytest, run_reports
 
@@ -95,7 +96,9 @@ def _results_files(tmp_path: Path) -> list[str]:
 
 def test_ctrl_c_of_a_single_process_run_fails_the_gate_and_marks_the_report(tmp_path: Path) -> None:
     _suite(tmp_path, n=200, sleep=0.2)  # 40 s of tests: under load the run must not finish before the SIGINT lands
-    proc = subprocess.Popen(_pytest_args(), cwd=tmp_path, env=_env(), text=True, stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _pytest_args(), cwd=tmp_path, env=_env(), text=True, stdout=subprocess.PIPE, preexec_fn=hear_sigint
+    )  # hear_sigint: a Ctrl-C reaches the run even when these tests were started in the background
     _wait_for_results(tmp_path / "results", 3, proc)
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=60)
