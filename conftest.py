@@ -25,7 +25,8 @@ _DEVICE_UNAVAILABLE: dict[str, str | None] = {"reason": None}
 
 
 def pytest_configure(config) -> None:
-    """Point the suite at the device and execution path the run asked for."""
+    """Check that the device the run asked for exists (the run's options reach the suites as the
+    ``run_options`` fixture of reports.pytest_plugin)."""
     import pytest
 
     if _SETUP_ERRORS:
@@ -34,7 +35,6 @@ def pytest_configure(config) -> None:
     from conformance import execution
 
     device = config.getoption("--device", default="cpu")
-    path = config.getoption("--exec-path", default="eager")
     try:
         unavailable = execution.check_device(device)
     except ValueError as exc:
@@ -42,7 +42,6 @@ def pytest_configure(config) -> None:
     if unavailable and config.getoption("--require-device", default=False):
         raise pytest.UsageError(f"--device {device} with --require-device, but this machine has no such device ({unavailable})")
     _DEVICE_UNAVAILABLE["reason"] = unavailable
-    execution.configure(device=device, path=path)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -62,12 +61,10 @@ def pytest_report_header(config) -> list[str]:
     import torch
     from hypothesis import settings
 
-    from conformance.device import device_name
-
     seed = config.getoption("hypothesis_seed", default=None)
     return [
         f"autograd conformance: torch {torch.__version__}, jax {jax.__version__}, "
         f"hypothesis {hypothesis.__version__}, python {platform.python_version()}",
-        f"device {device_name(config)}, hypothesis profile {settings._current_profile}, "
+        f"device {config.getoption('--device')}, hypothesis profile {settings._current_profile}, "
         f"seed {seed if seed is not None else ('derandomized' if settings().derandomize else 'random')}",
     ]

@@ -44,6 +44,7 @@ import conformance.jaxsetup  # noqa: F401
 from conformance import checks
 from conformance.example import Example
 from conformance.jaxsetup import CACHE_DIR, JAX_VERSION
+from conformance.run_options import RunOptions
 from reports.results import read_file
 from strategies import labelled
 from strategies.examples import draw_example
@@ -70,7 +71,7 @@ def fixed_trees(n: int) -> list[Example]:
         tree = draw_tree(draw, min_ops=size, max_ops=size, ops=ops)
         if sum(math.prod(s) for s in tree.leaf_shapes) > 64:
             return
-        out.append(draw_example(draw, tree, "float64"))
+        out.append(draw_example(draw, tree, "float64", options=RunOptions()))
 
     collect()
     return out[:n]

@@ -2,6 +2,8 @@
 
 Inputs are stored as float64 NumPy arrays whose values are exactly representable
 in the example's dtype, so the float64 oracles see the very numbers torch saw.
+An example is immutable once drawn (``dataclasses.replace`` makes a changed copy); only
+its ``memo`` of answers the checks share fills in as they run.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import numpy as np
 import torch
 
 from conformance.memo import CheckMemo
+from conformance.run_options import RunOptions
 from conformance.tree import Tree
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 LAYOUTS = ("contiguous", "transposed", "sliced", "expanded")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Example:
     tree: Tree
     inputs: list[np.ndarray]
@@ -27,9 +30,16 @@ class Example:
     direction: list[np.ndarray] = field(default_factory=list)  # v: the tangent / finite-difference direction
     second: list[np.ndarray] = field(default_factory=list)  # w: second-order seed
     layouts: tuple[str, ...] = ()  # per leaf, one of LAYOUTS
-    device: str = "cpu"
-    path: str = "eager"  # see conformance.execution
+    options: RunOptions = RunOptions()  # the device and execution path torch runs on
     memo: CheckMemo = field(default_factory=CheckMemo, repr=False, compare=False)  # answers the checks share
+
+    @property
+    def device(self) -> str:
+        return self.options.device
+
+    @property
+    def path(self) -> str:
+        return self.options.path
 
     @property
     def torch_dtype(self) -> torch.dtype:

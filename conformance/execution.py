@@ -6,8 +6,8 @@
 * ``func``    – gradients through ``torch.func`` (``vjp``) instead of ``.backward()``.
 
 The oracles never move: JAX and finite differences stay on the CPU in float64.
-pytest's ``--device`` and ``--exec-path`` options set the defaults for the run
-(see conftest.py); examples carry their own copy.
+Which device and path a run uses is its ``RunOptions`` (``conformance.run_options``),
+which every example carries.
 """
 
 from __future__ import annotations
@@ -18,22 +18,6 @@ from typing import Any
 import torch
 
 from conformance.tree import Tree
-from reports.results import EXEC_PATHS
-
-PATHS = EXEC_PATHS  # one list: reports.results.EXEC_PATHS (the results format names the paths)
-
-_current = {"device": "cpu", "path": "eager"}
-
-
-def configure(*, device: str = "cpu", path: str = "eager") -> None:
-    if path not in PATHS:
-        raise ValueError(f"unknown execution path {path!r}; choose one of {', '.join(PATHS)}")
-    _current.update(device=device, path=path)
-
-
-def current() -> tuple[str, str]:
-    return _current["device"], _current["path"]
-
 
 DEVICE_TYPES = ("cpu", "cuda")  # where the suite runs torch; the oracles always stay on the CPU
 

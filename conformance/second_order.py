@@ -28,12 +28,11 @@ from torch.autograd import forward_ad
 
 from conformance import tolerances as tol
 from conformance.checks import guarded
-from conformance.oracles.orchestration import pole
-from conformance.oracles.orchestration import reference
 from conformance.compare import arrays_match, max_abs
 from conformance.example import Example, to_numpy
 from conformance.execution import torch_callable
 from conformance.oracles import jax_oracle
+from conformance.oracles.orchestration import pole, reference
 from conformance.singularities import near_singularity
 from conformance.verdict import Outcome
 

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from conformance.facts import FailureFacts, jsonable
+from conformance.run_options import RunOptions
 from conformance.verdict import Verdict
 
 from . import baseline as baselines
@@ -69,6 +70,12 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(plugin, "conformance-results")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(plugin), "conformance-xdist")
+
+
+@pytest.fixture(scope="session")
+def run_options(pytestconfig: pytest.Config) -> RunOptions:
+    """The device and execution path this run gives torch (``--device``, ``--exec-path``): pass it to the draws."""
+    return pytestconfig.stash[PLUGIN].options
 
 
 @pytest.fixture
@@ -151,8 +158,8 @@ class ConformancePlugin:
         self.worker: str | None = workerinput["workerid"] if workerinput else None
         self.run_id: str = (workerinput or {}).get("conformance_run_id") or new_run_id()
         self.label: str = config.getoption("--results-label") or default_label()
-        self.device: str = config.getoption("--device")
-        self.path: str = config.getoption("--exec-path")
+        self.options = RunOptions.from_config(config)
+        self.device, self.path = self.options.device, self.options.path  # the results file's column
         cwd = config.invocation_params.dir
         self.results_dir = cwd / config.getoption("--results-dir")
         self.examples_dir = Path(config.getoption("--examples-dir") or config.rootpath / "baselines" / "examples")

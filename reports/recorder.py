@@ -24,6 +24,8 @@ class BlindCellError(Exception):
 
 
 class CellId(NamedTuple):
+    """A cell of the matrix: a property (the test's row) × the op, family and dtype of its ``conformance.case.Case``."""
+
     property: str
     op: str
     family: str

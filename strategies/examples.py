@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from conformance import tolerances as tol
 from conformance.example import LAYOUTS, Example
-from conformance.execution import current
 from conformance.registry.shapes import Draw
 from conformance.registry.spec import OpSpec
+from conformance.run_options import RunOptions
 from conformance.tree import Tree
 from strategies.tensors import arrays, seeds
 from strategies.trees import draw_op_tree, draw_tree
@@ -21,29 +21,36 @@ def draw_inputs(draw: Draw, tree: Tree, dtype: str) -> list[np.ndarray]:
 
 
 def draw_example(
-    draw: Draw, tree: Tree, dtype: str = "float64", *, layouts: bool = False, second: bool = False
+    draw: Draw,
+    tree: Tree,
+    dtype: str = "float64",
+    *,
+    options: RunOptions,
+    layouts: bool = False,
+    second: bool = False,
 ) -> Example:
+    """Inputs, the seeds u, v (and w with ``second``) and leaf layouts for ``tree``, run as ``options`` say."""
     inputs = draw_inputs(draw, tree, dtype)
-
     out_shape = _output_shape(tree, inputs)
-    device, path = current()
-    ex = Example(
+    cotangent = draw(seeds(out_shape), "u (vector seed)")
+    direction = [draw(seeds(x.shape), f"v{i} (direction)") for i, x in enumerate(inputs)]
+    second_seeds = [draw(seeds(x.shape), f"w{i} (second-order seed)") for i, x in enumerate(inputs)] if second else []
+    leaf_layouts: tuple[str, ...] = ()
+    if layouts:
+        leaf_layouts = tuple(
+            draw(st.sampled_from(_layouts_for(d)), f"x{i} layout") for i, d in enumerate(tree.leaf_domains)
+        )
+        inputs = [_constant_along_0(x) if lay == "expanded" else x for x, lay in zip(inputs, leaf_layouts)]
+    return Example(
         tree=tree,
         inputs=inputs,
         dtype=dtype,
-        device=device,
-        path=path,
-        cotangent=draw(seeds(out_shape), "u (vector seed)"),
-        direction=[draw(seeds(x.shape), f"v{i} (direction)") for i, x in enumerate(inputs)],
+        cotangent=cotangent,
+        direction=direction,
+        second=second_seeds,
+        layouts=leaf_layouts,
+        options=options,
     )
-    if second:
-        ex.second = [draw(seeds(x.shape), f"w{i} (second-order seed)") for i, x in enumerate(inputs)]
-    if layouts:
-        ex.layouts = tuple(
-            draw(st.sampled_from(_layouts_for(d)), f"x{i} layout") for i, d in enumerate(tree.leaf_domains)
-        )
-        ex.inputs = [_constant_along_0(x) if lay == "expanded" else x for x, lay in zip(inputs, ex.layouts)]
-    return ex
 
 
 def _output_shape(tree: Tree, inputs: list[np.ndarray]) -> tuple[int, ...]:
@@ -71,16 +78,18 @@ def _constant_along_0(x: np.ndarray) -> np.ndarray:
     return np.broadcast_to(x[:1], x.shape).copy() if x.ndim else x
 
 
-def draw_op_example(draw: Draw, op: OpSpec, dtype: str = "float64", **kw: bool) -> Example:
+def draw_op_example(draw: Draw, op: OpSpec, dtype: str = "float64", *, options: RunOptions, **kw: bool) -> Example:
     """One op on fresh inputs, kept off the op's kinks and ties (smooth checks)."""
     tree = draw_op_tree(draw, op)
-    ex = draw_example(draw, tree, dtype, **kw)
+    ex = draw_example(draw, tree, dtype, options=options, **kw)
     assume(not op.is_near_kink(ex.inputs, tree.nodes[0].call.kwargs, tol.DRAW_KINK_MARGIN))
     return ex
 
 
-def draw_tree_example(draw: Draw, dtype: str = "float64", *, max_ops: int = 8, **kw: bool) -> Example:
-    return draw_example(draw, draw_tree(draw, max_ops=max_ops), dtype, **kw)
+def draw_tree_example(
+    draw: Draw, dtype: str = "float64", *, options: RunOptions, max_ops: int = 8, **kw: bool
+) -> Example:
+    return draw_example(draw, draw_tree(draw, max_ops=max_ops), dtype, options=options, **kw)
 
 
 def same_operand_ops(ops) -> list[OpSpec]:
@@ -92,7 +101,7 @@ def same_operand_ops(ops) -> list[OpSpec]:
     ]
 
 
-def draw_same_operand_example(draw: Draw, op: OpSpec, dtype: str = "float64") -> Example:
+def draw_same_operand_example(draw: Draw, op: OpSpec, dtype: str = "float64", *, options: RunOptions) -> Example:
     """``op(x0, x0)``: both operands are the same tensor, so autograd must add both contributions."""
     from conformance.registry.shapes import shapes
     from conformance.registry.spec import make_call
@@ -101,6 +110,6 @@ def draw_same_operand_example(draw: Draw, op: OpSpec, dtype: str = "float64") ->
     shape = draw(shapes(), "shape of x0")
     params = {name: draw(strategy, f"{op.name}: {name}") for name, strategy in op.params.items()}
     tree = Tree(Node(op, make_call([shape, shape], **params), (Leaf(0), Leaf(0))), (shape,), (op.domain_of(0),))
-    ex = draw_example(draw, tree, dtype)
+    ex = draw_example(draw, tree, dtype, options=options)
     assume(not op.is_near_kink([ex.inputs[0], ex.inputs[0]], params, tol.DRAW_KINK_MARGIN))
     return ex

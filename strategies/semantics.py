@@ -19,7 +19,6 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 import numpy as np
-import pytest
 from hypothesis import note
 from hypothesis import strategies as st
 
@@ -45,22 +44,6 @@ NON_LEAF_FLAG = ("you can only change requires_grad flags of leaf variables",)
 INTEGER_FLAG = ("only tensors of floating point", "can require gradients")
 UNUSED = ("appears to not have been used in the graph",)
 VOLATILE = ("volatile", "no effect")
-
-
-class SemCase(NamedTuple):
-    """A non-op semantics cell: op names the scenario, family is "semantics"."""
-
-    op: str
-    family: str
-    dtype: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.op}-{self.dtype}"
-
-
-def sem_cases(*names: str, dtype: str = "float64") -> list:
-    return [pytest.param(SemCase(n, "semantics", dtype), id=SemCase(n, "semantics", dtype).id) for n in names]
 
 
 def stable_match(message: str, fragments: tuple[str, ...]) -> bool:

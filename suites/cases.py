@@ -1,56 +1,51 @@
-"""Parametrized cases as small NamedTuples with readable ids (``test_vjp[sin-float64]``)."""
+"""The suites' parameter lists (``conformance.case.Case`` with readable ids, ``test_vjp[sin-float64]``)
+and ``cell``, the decorator that makes a test one row of the conformance matrix."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, TypeVar
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from conformance.case import Case
 from conformance.registry import OPS, OpSpec
 
-
-class OpCase(NamedTuple):
-    op: str
-    family: str
-    dtype: str
-
-    @property
-    def spec(self) -> OpSpec:
-        from conformance.registry import OPS_BY_NAME
-
-        return OPS_BY_NAME[self.op]
-
-    @property
-    def id(self) -> str:
-        return f"{self.op}-{self.dtype}"
+Test = TypeVar("Test", bound=Callable[..., Any])
 
 
-class TreeCase(NamedTuple):
-    op: str  # "tree" (any registry op) or a family name ("tree:binary")
-    family: str
-    dtype: str
-    max_ops: int
+def cell(property: str, cases: list[Any]) -> Callable[[Test], Test]:
+    """A conformance test: ``property`` names its row in the report, one cell per case, one
+    Hypothesis ``data`` per example.  The test takes ``case``, ``data`` and whatever fixtures
+    it uses (``record``, ``run_options``).  A ``@settings`` below it applies to every case."""
 
-    @property
-    def id(self) -> str:
-        return f"{self.op}-{self.dtype}"
+    def decorate(test: Test) -> Test:
+        test = given(data=st.data())(test)
+        test = pytest.mark.parametrize("case", cases)(test)
+        return pytest.mark.conformance(property=property)(test)
+
+    return decorate
 
 
-def op_cases(dtype: str, where: Callable[[OpSpec], bool] = lambda op: True) -> list:
+def op_cases(dtype: str, where: Callable[[OpSpec], bool] = lambda op: True) -> list[Any]:
     """One case per registry op that supports ``dtype`` and satisfies ``where``."""
     return [
         # One xdist group per op (`--dist loadgroup`): an op's JAX functions compile on one worker only.
-        pytest.param(
-            OpCase(op.name, op.family, dtype),
-            id=OpCase(op.name, op.family, dtype).id,
-            marks=pytest.mark.xdist_group(op.name),
-        )
+        pytest.param(case, id=case.id, marks=pytest.mark.xdist_group(op.name))
         for op in OPS
         if dtype in op.dtypes and where(op)
+        for case in [Case(op.name, op.family, dtype)]
     ]
 
 
-def tree_cases(dtype: str, max_ops: int = 8) -> list:
-    case = TreeCase("tree", "trees", dtype, max_ops)
+def tree_cases(dtype: str, max_ops: int = 8, name: str = "tree") -> list[Any]:
+    """One case: random trees of up to ``max_ops`` registry ops (``name`` says which ops, "tree" for any)."""
+    case = Case(name, "trees", dtype, max_ops)
     return [pytest.param(case, id=case.id)]
+
+
+def sem_cases(*names: str, dtype: str = "float64") -> list[Any]:
+    """One case per semantics scenario."""
+    return [pytest.param(case, id=case.id) for name in names for case in [Case(name, "semantics", dtype)]]

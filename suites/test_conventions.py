@@ -10,11 +10,10 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
-from hypothesis import strategies as st
 
 from conformance import facts
 from conformance import tolerances as tol
+from conformance.case import Case
 from conformance.conventions import documented, same
 from conformance.failure import conclude
 from conformance.oracles.jax_oracle import op_vjp
@@ -23,14 +22,14 @@ from conformance.registry.spec import make_call
 from conformance.verdict import Outcome, Verdict
 from strategies import labelled
 from strategies.kinks import draw_binary_ties, draw_unary_kinks
-from suites.cases import OpCase
+from suites.cases import cell
 
 UNARY = [op for op in OPS if op.elementwise and op.arity == 1 and op.domain_of(0).kinks and not op.params]
 BINARY = [op for op in OPS if op.elementwise and op.arity == 2 and op.near_kink is not None]
 
 
 def _cases(ops) -> list:
-    return [pytest.param(OpCase(op.name, op.family, "float64"), id=f"{op.name}-float64") for op in ops]
+    return [pytest.param(Case(op.name, op.family, "float64"), id=f"{op.name}-float64") for op in ops]
 
 
 def _derivatives(op, inputs: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -115,19 +114,15 @@ def _repro(op, inputs: list[np.ndarray], jax_grads: list[np.ndarray], outcome: O
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.conformance(property="convention")
-@pytest.mark.parametrize("case", _cases(UNARY))
-@given(data=st.data())
-def test_unary_kink_convention(case: OpCase, data, record) -> None:
+@cell("convention", _cases(UNARY))
+def test_unary_kink_convention(case: Case, data, record) -> None:
     op = case.spec
     x, points = draw_unary_kinks(labelled(data), op)
     judge_at_kinks(record, op, [x], points)
 
 
-@pytest.mark.conformance(property="convention")
-@pytest.mark.parametrize("case", _cases(BINARY))
-@given(data=st.data())
-def test_binary_tie_convention(case: OpCase, data, record) -> None:
+@cell("convention", _cases(BINARY))
+def test_binary_tie_convention(case: Case, data, record) -> None:
     op = case.spec
     x, y, points = draw_binary_ties(labelled(data), op)
     judge_at_kinks(record, op, [x, y], points)

@@ -8,7 +8,7 @@ reductions (what Inductor fuses).  Two properties, per dtype:
 
 * ``compile.vjp``  – ``.backward(u)`` through the compiled function (AOTAutograd's compiled
   backward) against eager ``.backward(u)``, JAX and finite differences (float64), or the
-  float64 oracle (float32), through ``conformance.checks`` with ``ex.path = "compile"``.
+  float64 oracle (float32), through ``conformance.checks`` on examples whose run options say ``path="compile"``.
 * ``compile.grad`` – ``torch.compile(torch.func.grad(⟨f(x), u⟩))``: the transform traced and
   compiled (``torch.func.grad`` of an already compiled function would run eagerly: Dynamo does
   not trace under an active functorch transform), against eager backward and the same oracles.
@@ -16,22 +16,24 @@ reductions (what Inductor fuses).  Two properties, per dtype:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import settings
 
 from conformance import checks
 from conformance import tolerances as tol
 from conformance.compare import arrays_match, max_abs
 from conformance.example import Example, to_numpy
 from conformance.execution import torch_callable
+from conformance.run_options import RunOptions
 from conformance.verdict import Outcome, worst
 from strategies import labelled
 from strategies.examples import draw_example
 from strategies.trees import TREE_OPS, draw_tree
-from suites.cases import tree_cases
+from suites.cases import cell, tree_cases
 from suites.harness import judge
 from suites.test_func_transforms import plain_backward
 
@@ -45,13 +47,12 @@ CASES = [p for dtype in DTYPES for p in tree_cases(dtype, max_ops=MAX_OPS)]
 _GRAD: dict[tuple[str, str], object] = {}
 
 
-def _examples(data, dtype: str) -> list[Example]:
+def _examples(data, dtype: str, run_options: RunOptions) -> list[Example]:
+    """``INPUTS`` examples of one drawn tree structure, run through ``torch.compile``."""
     draw = labelled(data)
     tree = draw_tree(draw, max_ops=MAX_OPS, ops=COMPILE_OPS)
-    examples = [draw_example(draw, tree, dtype) for _ in range(INPUTS)]
-    for ex in examples:
-        ex.path = "compile"
-    return examples
+    options = replace(run_options, path="compile")
+    return [draw_example(draw, tree, dtype, options=options) for _ in range(INPUTS)]
 
 
 def _vs_eager(ex: Example, grads: list[np.ndarray], what: str) -> Outcome:
@@ -92,13 +93,11 @@ def _judge_all(record, prop: str, results: list[tuple[Example, list[Outcome]]]) 
 
 
 @pytest.mark.slow
-@pytest.mark.conformance(property="compile.vjp")
-@pytest.mark.parametrize("case", CASES)
+@cell("compile.vjp", CASES)
 @COMPILE
-@given(data=st.data())
-def test_compile_vjp(case, data, record) -> None:
+def test_compile_vjp(case, data, record, run_options: RunOptions) -> None:
     results = []
-    for ex in _examples(data, case.dtype):
+    for ex in _examples(data, case.dtype, run_options):
 
         def run(ex: Example = ex) -> list[Outcome]:
             xs = ex.leaves(layouts=False)
@@ -111,13 +110,11 @@ def test_compile_vjp(case, data, record) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.conformance(property="compile.grad")
-@pytest.mark.parametrize("case", CASES)
+@cell("compile.grad", CASES)
 @COMPILE
-@given(data=st.data())
-def test_compile_grad(case, data, record) -> None:
+def test_compile_grad(case, data, record, run_options: RunOptions) -> None:
     results = []
-    for ex in _examples(data, case.dtype):
+    for ex in _examples(data, case.dtype, run_options):
 
         def run(ex: Example = ex) -> list[Outcome]:
             xs = ex.leaves(layouts=False, requires_grad=False)

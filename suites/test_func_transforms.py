@@ -26,24 +26,24 @@ ERROR, and a wrong number a FAIL.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
-import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import settings
 
 from conformance import checks
 from conformance import tolerances as tol
 from conformance.compare import arrays_match, max_abs
 from conformance.example import Example, to_numpy
 from conformance.identities import dot_product_identity
+from conformance.run_options import RunOptions
 from conformance.singularities import near_singularity
 from conformance.verdict import Outcome, Verdict
 from strategies import labelled
 from strategies.examples import draw_example
 from strategies.trees import TREE_OPS, draw_tree
-from suites.cases import tree_cases
+from suites.cases import cell, tree_cases
 from suites.harness import judge
 
 FUNC = settings(max_examples=min(settings().max_examples, 12))
@@ -147,20 +147,21 @@ def _contract_in(jac: torch.Tensor, v: torch.Tensor, out_ndim: int) -> torch.Ten
     return torch.tensordot(jac, v, dims=(leaf_dims, list(range(v.dim())))) if v.dim() else jac * v
 
 
-def _example(data, ops=TREE_OPS) -> Example:
+def _example(data, run_options: RunOptions, ops=TREE_OPS) -> Example:
+    """A tree example whose gradients go through ``torch.func``."""
     draw = labelled(data)
-    ex = draw_example(draw, draw_tree(draw, max_ops=MAX_OPS, ops=ops), "float64")
-    ex.path = "func"
-    return ex
+    return draw_example(draw, draw_tree(draw, max_ops=MAX_OPS, ops=ops), "float64", options=_func(run_options))
 
 
-@pytest.mark.conformance(property="func.grad")
-@pytest.mark.parametrize("case", CASES)
+def _func(run_options: RunOptions) -> RunOptions:
+    return replace(run_options, path="func")
+
+
+@cell("func.grad", CASES)
 @FUNC
-@given(data=st.data())
-def test_func_grad(case, data, record) -> None:
+def test_func_grad(case, data, record, run_options: RunOptions) -> None:
     """torch.func.grad of the scalar loss ⟨f(x), u⟩ is Jᵀu."""
-    ex = _example(data)
+    ex = _example(data, run_options)
 
     def run() -> list[Outcome]:
         f, u = ex.tree.torch_fn(), ex.tensor(ex.cotangent)
@@ -170,13 +171,11 @@ def test_func_grad(case, data, record) -> None:
     judge(record, "func.grad", ex, checks.guarded("torch", "torch.func.grad", run))
 
 
-@pytest.mark.conformance(property="func.vjp")
-@pytest.mark.parametrize("case", CASES)
+@cell("func.vjp", CASES)
 @FUNC
-@given(data=st.data())
-def test_func_vjp(case, data, record) -> None:
+def test_func_vjp(case, data, record, run_options: RunOptions) -> None:
     """torch.func.vjp's pullback of u is Jᵀu."""
-    ex = _example(data)
+    ex = _example(data, run_options)
 
     def run() -> list[Outcome]:
         _, pullback = torch.func.vjp(ex.tree.torch_fn(), *_inputs(ex))
@@ -186,13 +185,11 @@ def test_func_vjp(case, data, record) -> None:
     judge(record, "func.vjp", ex, checks.guarded("torch", "torch.func.vjp", run))
 
 
-@pytest.mark.conformance(property="func.jvp")
-@pytest.mark.parametrize("case", CASES)
+@cell("func.jvp", CASES)
 @FUNC
-@given(data=st.data())
-def test_func_jvp(case, data, record) -> None:
+def test_func_jvp(case, data, record, run_options: RunOptions) -> None:
     """torch.func.jvp against JAX and FD (``checks.jvp_matches_oracles``), and ⟨u, J v⟩ = ⟨backward, v⟩."""
-    ex = _example(data, FORWARD_OPS)
+    ex = _example(data, run_options, FORWARD_OPS)
 
     def run() -> list[Outcome]:
         outcomes = checks.jvp_matches_oracles(ex)  # reverse side of its identity: torch.func.vjp (path "func")
@@ -218,13 +215,11 @@ def test_func_jvp(case, data, record) -> None:
     judge(record, "func.jvp", ex, checks.guarded("torch", "torch.func.jvp", run))
 
 
-@pytest.mark.conformance(property="func.jacrev")
-@pytest.mark.parametrize("case", CASES)
+@cell("func.jacrev", CASES)
 @FUNC
-@given(data=st.data())
-def test_func_jacrev(case, data, record) -> None:
+def test_func_jacrev(case, data, record, run_options: RunOptions) -> None:
     """The reverse-mode Jacobian contracted with u is Jᵀu."""
-    ex = _example(data)
+    ex = _example(data, run_options)
 
     def run() -> list[Outcome]:
         jacs, limited = vmap_limitation(
@@ -240,13 +235,11 @@ def test_func_jacrev(case, data, record) -> None:
     judge(record, "func.jacrev", ex, checks.guarded("torch", "torch.func.jacrev", run))
 
 
-@pytest.mark.conformance(property="func.jacfwd")
-@pytest.mark.parametrize("case", CASES)
+@cell("func.jacfwd", CASES)
 @FUNC
-@given(data=st.data())
-def test_func_jacfwd(case, data, record) -> None:
+def test_func_jacfwd(case, data, record, run_options: RunOptions) -> None:
     """The forward-mode Jacobian: uᵀJ is Jᵀu (backward, JAX, FD) and J v is JAX's JVP."""
-    ex = _example(data, FORWARD_OPS)
+    ex = _example(data, run_options, FORWARD_OPS)
 
     def run() -> list[Outcome]:
         jacs, limited = vmap_limitation(
@@ -281,17 +274,13 @@ def test_func_jacfwd(case, data, record) -> None:
 BATCH = 3
 
 
-@pytest.mark.conformance(property="func.vmap")
-@pytest.mark.parametrize("case", CASES)
+@cell("func.vmap", CASES)
 @FUNC
-@given(data=st.data())
-def test_func_vmap(case, data, record) -> None:
+def test_func_vmap(case, data, record, run_options: RunOptions) -> None:
     """vmap of the vjp over a batch of inputs of one tree: each member is its own backward and oracles."""
     draw = labelled(data)
     tree = draw_tree(draw, max_ops=MAX_OPS)
-    batch = [draw_example(draw, tree, "float64") for _ in range(BATCH)]
-    for ex in batch:
-        ex.path = "func"
+    batch = [draw_example(draw, tree, "float64", options=_func(run_options)) for _ in range(BATCH)]
     f, n = tree.torch_fn(), tree.arity
 
     def member_vjp(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:

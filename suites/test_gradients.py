@@ -6,77 +6,63 @@ Each test is one cell of the conformance matrix: property × op × dtype.
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from conformance import checks, second_order
+from conformance.case import Case
 from conformance.registry import OPS
+from conformance.run_options import RunOptions
 from strategies import labelled
 from strategies.examples import draw_op_example, draw_same_operand_example, same_operand_ops
-from suites.cases import OpCase, op_cases
+from suites.cases import cell, op_cases
 from suites.harness import judge
 
 
-@pytest.mark.conformance(property="vjp")
-@pytest.mark.parametrize("case", op_cases("float64"))
-@given(data=st.data())
-def test_vjp(case: OpCase, data, record) -> None:
+@cell("vjp", op_cases("float64"))
+def test_vjp(case: Case, data, record, run_options: RunOptions) -> None:
     """y.backward(u) with a random vector seed u gives uᵀJ (JAX, finite differences)."""
-    ex = draw_op_example(labelled(data), case.spec, "float64")
+    ex = draw_op_example(labelled(data), case.spec, "float64", options=run_options)
     judge(record, "vjp", ex, checks.vjp_matches_oracles(ex, seeded=True))
 
 
-@pytest.mark.conformance(property="scalar_backward")
-@pytest.mark.parametrize("case", op_cases("float64"))
-@given(data=st.data())
-def test_scalar_backward(case: OpCase, data, record) -> None:
+@cell("scalar_backward", op_cases("float64"))
+def test_scalar_backward(case: Case, data, record, run_options: RunOptions) -> None:
     """(y * u).sum().backward() on a scalar loss gives the same gradient the oracles give."""
-    ex = draw_op_example(labelled(data), case.spec, "float64")
+    ex = draw_op_example(labelled(data), case.spec, "float64", options=run_options)
     judge(record, "scalar_backward", ex, checks.vjp_matches_oracles(ex, seeded=False))
 
 
-@pytest.mark.conformance(property="jvp")
-@pytest.mark.parametrize("case", op_cases("float64", lambda op: op.forward_ad))
-@given(data=st.data())
-def test_jvp(case: OpCase, data, record) -> None:
+@cell("jvp", op_cases("float64", lambda op: op.forward_ad))
+def test_jvp(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward mode (dual tensors) matches JAX and finite differences, and ⟨u, Jv⟩ = ⟨Jᵀu, v⟩ holds in torch."""
-    ex = draw_op_example(labelled(data), case.spec, "float64")
+    ex = draw_op_example(labelled(data), case.spec, "float64", options=run_options)
     judge(record, "jvp", ex, checks.jvp_matches_oracles(ex))
 
 
-@pytest.mark.conformance(property="second_order")
-@pytest.mark.parametrize("case", op_cases("float64", lambda op: op.double_backward))
-@given(data=st.data())
-def test_second_order(case: OpCase, data, record) -> None:
+@cell("second_order", op_cases("float64", lambda op: op.double_backward))
+def test_second_order(case: Case, data, record, run_options: RunOptions) -> None:
     """Double backward ∇ₓ⟨Jᵀu, w⟩ matches JAX's grad-of-vjp."""
-    ex = draw_op_example(labelled(data), case.spec, "float64", second=True)
+    ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
     judge(record, "second_order", ex, checks.second_order_matches_jax(ex))
 
 
-@pytest.mark.conformance(property="float32")
-@pytest.mark.parametrize("case", op_cases("float32"))
-@given(data=st.data())
-def test_float32(case: OpCase, data, record) -> None:
+@cell("float32", op_cases("float32"))
+def test_float32(case: Case, data, record, run_options: RunOptions) -> None:
     """The float32 gradient agrees with the float64 oracle within float32's calibrated tolerance."""
-    ex = draw_op_example(labelled(data), case.spec, "float32")
+    ex = draw_op_example(labelled(data), case.spec, "float32", options=run_options)
     judge(record, "float32", ex, checks.float32_matches_float64(ex))
 
 
-@pytest.mark.conformance(property="layout")
-@pytest.mark.parametrize("case", op_cases("float64"))
-@given(data=st.data())
-def test_layout(case: OpCase, data, record) -> None:
+@cell("layout", op_cases("float64"))
+def test_layout(case: Case, data, record, run_options: RunOptions) -> None:
     """Transposed, step-sliced and expanded inputs give the same gradient as contiguous ones."""
-    ex = draw_op_example(labelled(data), case.spec, "float64", layouts=True)
+    ex = draw_op_example(labelled(data), case.spec, "float64", layouts=True, options=run_options)
     judge(record, "layout", ex, checks.layout_is_irrelevant(ex))
 
 
-@pytest.mark.conformance(property="same_operand")
-@pytest.mark.parametrize("case", op_cases("float64", lambda op: op in same_operand_ops(OPS)))
-@given(data=st.data())
-def test_same_operand(case: OpCase, data, record) -> None:
+@cell("same_operand", op_cases("float64", lambda op: op in same_operand_ops(OPS)))
+def test_same_operand(case: Case, data, record, run_options: RunOptions) -> None:
     """op(x, x) with one tensor in both places (x * x): the gradient sums both paths."""
-    ex = draw_same_operand_example(labelled(data), case.spec, "float64")
+    ex = draw_same_operand_example(labelled(data), case.spec, "float64", options=run_options)
     judge(record, "same_operand", ex, checks.vjp_matches_oracles(ex, seeded=True))
 
 
@@ -96,30 +82,24 @@ MODES_NOT_YET_DEFAULT = pytest.mark.slow
 
 
 @MODES_NOT_YET_DEFAULT
-@pytest.mark.conformance(property="second_fwd_rev")
-@pytest.mark.parametrize("case", op_cases("float64", _second_forward))
-@given(data=st.data())
-def test_second_fwd_rev(case: OpCase, data, record) -> None:
+@cell("second_fwd_rev", op_cases("float64", _second_forward))
+def test_second_fwd_rev(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over reverse: the tangent along w of a create_graph backward (dual tensors) matches JAX's (uᵀ∂²f)[w, ·]."""
-    ex = draw_op_example(labelled(data), case.spec, "float64", second=True)
+    ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
     judge(record, "second_fwd_rev", ex, second_order.fwd_rev_matches_jax(ex))
 
 
 @MODES_NOT_YET_DEFAULT
-@pytest.mark.conformance(property="second_rev_fwd")
-@pytest.mark.parametrize("case", op_cases("float64", _second_forward))
-@given(data=st.data())
-def test_second_rev_fwd(case: OpCase, data, record) -> None:
+@cell("second_rev_fwd", op_cases("float64", _second_forward))
+def test_second_rev_fwd(case: Case, data, record, run_options: RunOptions) -> None:
     """Reverse over forward: autograd.grad of ⟨u, J v⟩ (J v from dual tensors) matches JAX's (uᵀ∂²f)[v, ·]."""
-    ex = draw_op_example(labelled(data), case.spec, "float64", second=True)
+    ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
     judge(record, "second_rev_fwd", ex, second_order.rev_fwd_matches_jax(ex))
 
 
 @MODES_NOT_YET_DEFAULT
-@pytest.mark.conformance(property="second_fwd_fwd")
-@pytest.mark.parametrize("case", op_cases("float64", _second_forward))
-@given(data=st.data())
-def test_second_fwd_fwd(case: OpCase, data, record) -> None:
+@cell("second_fwd_fwd", op_cases("float64", _second_forward))
+def test_second_fwd_fwd(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over forward: torch.func.jvp of torch.func.jvp gives JAX's ∂²f[v, w]."""
-    ex = draw_op_example(labelled(data), case.spec, "float64", second=True)
+    ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
     judge(record, "second_fwd_fwd", ex, second_order.fwd_fwd_matches_jax(ex))

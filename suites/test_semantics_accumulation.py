@@ -8,22 +8,20 @@ from __future__ import annotations
 
 import warnings
 
-import pytest
 import torch
-from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import tolerances as tol
+from conformance.case import Case
 from strategies import labelled
 from strategies.semantics import (
     SECOND_BACKWARD,
     Checks,
-    SemCase,
     draw_masked_tree,
     dyadic_array,
     lit,
-    sem_cases,
 )
+from suites.cases import cell, sem_cases
 
 ZEROINGS = {
     "x.grad.zero_()": lambda x: x.grad.zero_(),
@@ -55,10 +53,8 @@ def _setup(draw, prop: str):
     return ex.tree, xs, wanted, fresh, loss, check
 
 
-@pytest.mark.conformance(property="semantics.zeroing")
-@pytest.mark.parametrize("case", sem_cases("grad"))
-@given(data=st.data())
-def test_zeroing(case: SemCase, data, record) -> None:
+@cell("semantics.zeroing", sem_cases("grad"))
+def test_zeroing(case: Case, data, record) -> None:
     """zero_() and .data.zero_() zero x.grad in place (same object); x.grad = None resets; the next backward gives the fresh gradient."""
     draw = labelled(data)
     _, xs, wanted, fresh, loss, check = _setup(draw, "semantics.zeroing")
@@ -87,10 +83,8 @@ def test_zeroing(case: SemCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.zero_grad")
-@pytest.mark.parametrize("case", sem_cases("Module", "Optimizer"))
-@given(data=st.data())
-def test_zero_grad(case: SemCase, data, record) -> None:
+@cell("semantics.zero_grad", sem_cases("Module", "Optimizer"))
+def test_zero_grad(case: Case, data, record) -> None:
     """Module.zero_grad / Optimizer.zero_grad: set_to_none=True (the default) sets None; False zeroes in place."""
     draw = labelled(data)
     sizes = [draw(st.integers(1, 4), f"width {k}") for k in range(draw(st.integers(2, 4), "layers"))]
@@ -144,10 +138,8 @@ def test_zero_grad(case: SemCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.accumulation")
-@pytest.mark.parametrize("case", sem_cases("repeat", "sum"))
-@given(data=st.data())
-def test_accumulation(case: SemCase, data, record) -> None:
+@cell("semantics.accumulation", sem_cases("repeat", "sum"))
+def test_accumulation(case: Case, data, record) -> None:
     """k backward calls accumulate g + g + ... (≈ k·g); backward calls of different losses accumulate their sum."""
     draw = labelled(data)
     tree, xs, wanted, fresh, loss, check = _setup(draw, "semantics.accumulation")
@@ -188,10 +180,8 @@ def test_accumulation(case: SemCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.accumulation")
-@pytest.mark.parametrize("case", sem_cases("freed", "create_graph"))
-@given(data=st.data())
-def test_retain_and_create_graph(case: SemCase, data, record) -> None:
+@cell("semantics.accumulation", sem_cases("freed", "create_graph"))
+def test_retain_and_create_graph(case: Case, data, record) -> None:
     """A second backward through a freed graph raises; retain_graph allows it; create_graph accumulates out of place."""
     draw = labelled(data)
     tree, xs, wanted, fresh, _, check = _setup(draw, "semantics.accumulation")

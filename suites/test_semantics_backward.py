@@ -8,36 +8,33 @@ bit for bit; random trees against the oracles; and ``y.backward(v)`` = vᵀJ.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
-from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import checks
 from conformance import tolerances as tol
+from conformance.case import Case
 from conformance.registry.shapes import shapes
+from conformance.run_options import RunOptions
 from strategies import labelled
 from strategies.examples import draw_tree_example
 from strategies.semantics import (
     SCALAR_ONLY,
     SEED_SHAPE,
     Checks,
-    SemCase,
     draw_masked_tree,
     dyadic_array,
     leaf_code,
     lit,
     polynomials,
-    sem_cases,
     wrong_shapes,
 )
+from suites.cases import cell, sem_cases
 from suites.harness import judge
 
 
-@pytest.mark.conformance(property="semantics.scalar_backward")
-@pytest.mark.parametrize("case", sem_cases("polynomial"))
-@given(data=st.data())
-def test_scalar_backward_polynomial(case: SemCase, data, record) -> None:
+@cell("semantics.scalar_backward", sem_cases("polynomial"))
+def test_scalar_backward_polynomial(case: Case, data, record) -> None:
     """p(x).backward() (summed for a vector x) gives p'(x) exactly, computed from the coefficients."""
     draw = labelled(data)
     p = draw(polynomials(), "polynomial")
@@ -56,19 +53,15 @@ def test_scalar_backward_polynomial(case: SemCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.scalar_backward")
-@pytest.mark.parametrize("case", sem_cases("tree"))
-@given(data=st.data())
-def test_scalar_backward_tree(case: SemCase, data, record) -> None:
+@cell("semantics.scalar_backward", sem_cases("tree"))
+def test_scalar_backward_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """(y * u).sum().backward() on a random tree gives the oracles' gradient."""
-    ex = draw_tree_example(labelled(data), "float64", max_ops=4)
+    ex = draw_tree_example(labelled(data), "float64", max_ops=4, options=run_options)
     judge(record, "semantics.scalar_backward", ex, checks.vjp_matches_oracles(ex, seeded=False))
 
 
-@pytest.mark.conformance(property="semantics.vector_backward")
-@pytest.mark.parametrize("case", sem_cases("linear"))
-@given(data=st.data())
-def test_vector_backward_linear(case: SemCase, data, record) -> None:
+@cell("semantics.vector_backward", sem_cases("linear"))
+def test_vector_backward_linear(case: Case, data, record) -> None:
     """The notebook's y = a*x1 + b*x2 with x2 not requiring grad: y.backward(v) gives x1.grad = a*v exactly, x2.grad None."""
     draw = labelled(data)
     shape = draw(shapes(1, 2), "shape")
@@ -93,10 +86,8 @@ def test_vector_backward_linear(case: SemCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.vector_backward")
-@pytest.mark.parametrize("case", sem_cases("tree"))
-@given(data=st.data())
-def test_vector_backward_tree(case: SemCase, data, record) -> None:
+@cell("semantics.vector_backward", sem_cases("tree"))
+def test_vector_backward_tree(case: Case, data, record) -> None:
     """y.backward(v) gives vᵀJ: the same as (y * v).sum().backward(), and 2v gives twice the gradient."""
     draw = labelled(data)
     ex = draw_masked_tree(draw)
@@ -148,10 +139,8 @@ def test_vector_backward_tree(case: SemCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.seed_errors")
-@pytest.mark.parametrize("case", sem_cases("tree"))
-@given(data=st.data())
-def test_seed_errors(case: SemCase, data, record) -> None:
+@cell("semantics.seed_errors", sem_cases("tree"))
+def test_seed_errors(case: Case, data, record) -> None:
     """backward() without a seed needs a one-element output; a seed of another shape raises."""
     draw = labelled(data)
     ex = draw_masked_tree(draw)

@@ -10,15 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 import torch
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, settings
 
+from conformance.case import Case
 from conformance.profiles import tree_examples
 from strategies import labelled
-from strategies.semantics import Checks, MaskedTree, SemCase, draw_masked_op_tree, draw_masked_tree, live, sem_cases
-from suites.cases import OpCase, op_cases
+from strategies.semantics import Checks, MaskedTree, draw_masked_op_tree, draw_masked_tree, live
+from suites.cases import cell, op_cases, sem_cases
 
 PER_OP = settings(max_examples=max(3, settings().max_examples // 5))
 TREES = settings(max_examples=max(10, tree_examples() // 4))
@@ -111,11 +110,9 @@ def _run(ex: MaskedTree, mask: list[bool]):
     return xs, y
 
 
-@pytest.mark.conformance(property="semantics.graph")
-@pytest.mark.parametrize("case", op_cases("float64"))
+@cell("semantics.graph", op_cases("float64"))
 @PER_OP
-@given(data=st.data())
-def test_graph(case: OpCase, data, record) -> None:
+def test_graph(case: Case, data, record) -> None:
     """One op: its node's normalised name, one next_functions entry per input (None where no grad), AccumulateGrad leaves."""
     draw = labelled(data)
     ex = draw_masked_op_tree(draw, case.spec)
@@ -151,11 +148,9 @@ def test_graph(case: OpCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.graph")
-@pytest.mark.parametrize("case", sem_cases("tree"))
+@cell("semantics.graph", sem_cases("tree"))
 @TREES
-@given(data=st.data())
-def test_graph_tree(case: SemCase, data, record) -> None:
+def test_graph_tree(case: Case, data, record) -> None:
     """A random tree: walking next_functions from y reaches exactly the leaves requiring grad, one AccumulateGrad each."""
     draw = labelled(data)
     ex = draw_masked_tree(draw, max_ops=6, at_least_one=False)

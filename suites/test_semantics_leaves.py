@@ -5,12 +5,11 @@ from __future__ import annotations
 import inspect
 import warnings
 
-import pytest
 import torch
-from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance import tolerances as tol
+from conformance.case import Case
 from strategies import labelled
 from strategies.semantics import (
     INPLACE_LEAF,
@@ -18,20 +17,17 @@ from strategies.semantics import (
     NON_LEAF_GRAD,
     UNUSED,
     Checks,
-    SemCase,
     draw_masked_tree,
     dyadic_array,
     lit,
-    sem_cases,
 )
+from suites.cases import cell, sem_cases
 
 MATERIALIZE = "materialize_grads" in inspect.signature(torch.autograd.grad).parameters
 
 
-@pytest.mark.conformance(property="semantics.leaves")
-@pytest.mark.parametrize("case", sem_cases("backward"))
-@given(data=st.data())
-def test_leaves_and_non_leaves(case: SemCase, data, record) -> None:
+@cell("semantics.leaves", sem_cases("backward"))
+def test_leaves_and_non_leaves(case: Case, data, record) -> None:
     """Leaves not requiring grad keep .grad None; a non-leaf's .grad warns and is None; retain_grad() fills it with dL/dy."""
     draw = labelled(data)
     ex = draw_masked_tree(draw)
@@ -72,10 +68,8 @@ def test_leaves_and_non_leaves(case: SemCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.leaves")
-@pytest.mark.parametrize("case", sem_cases("autograd.grad"))
-@given(data=st.data())
-def test_autograd_grad(case: SemCase, data, record) -> None:
+@cell("semantics.leaves", sem_cases("autograd.grad"))
+def test_autograd_grad(case: Case, data, record) -> None:
     """torch.autograd.grad gives backward's gradient and leaves .grad alone; an unused input raises unless allow_unused."""
     draw = labelled(data)
     ex = draw_masked_tree(draw)
@@ -153,10 +147,8 @@ SAVERS = {
 }
 
 
-@pytest.mark.conformance(property="semantics.inplace")
-@pytest.mark.parametrize("case", sem_cases("saved", "leaf"))
-@given(data=st.data())
-def test_inplace(case: SemCase, data, record) -> None:
+@cell("semantics.inplace", sem_cases("saved", "leaf"))
+def test_inplace(case: Case, data, record) -> None:
     """Modifying a tensor saved for backward makes backward raise; an in-place op on a leaf requiring grad raises."""
     draw = labelled(data)
     ex = draw_masked_tree(draw)

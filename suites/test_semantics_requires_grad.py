@@ -12,16 +12,16 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 import torch
-from hypothesis import assume, given, settings
+from hypothesis import assume, settings
 from hypothesis import strategies as st
 
+from conformance.case import Case
 from strategies import labelled
 from strategies.examples import draw_inputs
-from strategies.semantics import Checks, SemCase, connected, leaves_code, live, masks, sem_cases
+from strategies.semantics import Checks, connected, leaves_code, live, masks
 from strategies.trees import draw_op_tree
-from suites.cases import OpCase, op_cases
+from suites.cases import cell, op_cases, sem_cases
 
 PER_OP = settings(max_examples=max(3, settings().max_examples // 5))
 
@@ -55,11 +55,9 @@ def _nested(*cms: Any):
         yield
 
 
-@pytest.mark.conformance(property="semantics.requires_grad")
-@pytest.mark.parametrize("case", op_cases("float64"))
+@cell("semantics.requires_grad", op_cases("float64"))
 @PER_OP
-@given(data=st.data())
-def test_requires_grad(case: OpCase, data, record) -> None:
+def test_requires_grad(case: Case, data, record) -> None:
     """op(x...) requires grad iff some input requires grad and grad mode is on; else it is a leaf."""
     draw = labelled(data)
     tree = draw_op_tree(draw, case.spec)
@@ -137,10 +135,8 @@ def _state() -> tuple[bool, bool]:
     return torch.is_grad_enabled(), torch.is_inference_mode_enabled()
 
 
-@pytest.mark.conformance(property="semantics.grad_modes")
-@pytest.mark.parametrize("case", sem_cases("nested"))
-@given(data=st.data())
-def test_grad_modes_nested(case: SemCase, data, record) -> None:
+@cell("semantics.grad_modes", sem_cases("nested"))
+def test_grad_modes_nested(case: Case, data, record) -> None:
     """Nested grad modes, each a context manager or a decorator, set and restore grad mode as documented."""
     draw = labelled(data)
     depth = draw(st.integers(1, 4), "depth")

@@ -7,23 +7,21 @@ and zeroes through ``.data``; these properties check what those do, on random te
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
-from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.case import Case
 from conformance.registry.shapes import shapes
 from strategies import labelled
 from strategies.semantics import (
     INTEGER_FLAG,
     NON_LEAF_FLAG,
     Checks,
-    SemCase,
     draw_masked_tree,
     dyadic_array,
     leaf_code,
-    sem_cases,
 )
+from suites.cases import cell, sem_cases
 
 SOURCES = ["plain tensor", "leaf requiring grad", "non-leaf"]
 WRITES = {"add_": "d.add_(1.5)", "mul_": "d.mul_(-2.0)", "fill_": "d.fill_(0.25)", "copy_": "d.copy_(d * 4)"}
@@ -38,10 +36,8 @@ def _apply(write: str, expected: np.ndarray) -> np.ndarray:
     }[write]
 
 
-@pytest.mark.conformance(property="semantics.variable")
-@pytest.mark.parametrize("case", sem_cases("Variable"))
-@given(data=st.data())
-def test_variable(case: SemCase, data, record) -> None:
+@cell("semantics.variable", sem_cases("Variable"))
+def test_variable(case: Case, data, record) -> None:
     """Variable(t, requires_grad=r) is a Tensor equal to t, a leaf with the flag r, no grad and no grad_fn."""
     draw = labelled(data)
     shape = draw(shapes(0, 3), "shape")
@@ -73,10 +69,8 @@ def test_variable(case: SemCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.variable")
-@pytest.mark.parametrize("case", sem_cases("data"))
-@given(data=st.data())
-def test_data_shares_storage(case: SemCase, data, record) -> None:
+@cell("semantics.variable", sem_cases("data"))
+def test_data_shares_storage(case: Case, data, record) -> None:
     """.data is the same storage cut from the graph: a write through it is visible, and it has no grad_fn."""
     draw = labelled(data)
     shape = draw(shapes(0, 3), "shape")
@@ -111,10 +105,8 @@ def test_data_shares_storage(case: SemCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.variable")
-@pytest.mark.parametrize("case", sem_cases("volatile"))
-@given(data=st.data())
-def test_volatile_warns(case: SemCase, data, record) -> None:
+@cell("semantics.variable", sem_cases("volatile"))
+def test_volatile_warns(case: Case, data, record) -> None:
     """Variable(t, volatile=True) warns that volatile was removed and has no effect; .volatile warns and is False.
 
     The legacy constructor still refuses volatile=True together with requires_grad=True (a ValueError).
@@ -151,10 +143,8 @@ def test_volatile_warns(case: SemCase, data, record) -> None:
 INT_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "bool"]
 
 
-@pytest.mark.conformance(property="semantics.requires_grad_errors")
-@pytest.mark.parametrize("case", sem_cases("non-leaf"))
-@given(data=st.data())
-def test_requires_grad_flag_of_non_leaf(case: SemCase, data, record) -> None:
+@cell("semantics.requires_grad_errors", sem_cases("non-leaf"))
+def test_requires_grad_flag_of_non_leaf(case: Case, data, record) -> None:
     """requires_grad_(False) (or requires_grad = False) on a non-leaf raises; requires_grad_(True) is a no-op."""
     draw = labelled(data)
     ex = draw_masked_tree(draw)
@@ -172,10 +162,8 @@ def test_requires_grad_flag_of_non_leaf(case: SemCase, data, record) -> None:
     check.finish(record)
 
 
-@pytest.mark.conformance(property="semantics.requires_grad_errors")
-@pytest.mark.parametrize("case", sem_cases("integer"))
-@given(data=st.data())
-def test_requires_grad_flag_of_integer(case: SemCase, data, record) -> None:
+@cell("semantics.requires_grad_errors", sem_cases("integer"))
+def test_requires_grad_flag_of_integer(case: Case, data, record) -> None:
     """Integer and bool tensors cannot require grad: requires_grad_(), the setter and the factory raise."""
     draw = labelled(data)
     dt = draw(st.sampled_from(INT_DTYPES), "dtype")

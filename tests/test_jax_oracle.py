@@ -12,6 +12,7 @@ import conformance.jaxsetup  # noqa: F401
 from conformance.oracles import jax_oracle
 from conformance.registry import OPS_BY_NAME
 from conformance.registry.spec import make_call
+from conformance.run_options import RunOptions
 from conformance.tree import Leaf, Node, Tree
 from strategies import labelled
 from strategies.examples import draw_tree_example
@@ -26,7 +27,7 @@ def test_x64_is_on_and_the_platform_is_cpu() -> None:
 @given(data=st.data())
 def test_sweeps_match_jax_on_the_whole_tree(data) -> None:
     """Per-op jitted JVP/VJP sweeps must equal jax.jvp/jax.vjp of the composed JAX function."""
-    ex = draw_tree_example(labelled(data), "float64", max_ops=5)
+    ex = draw_tree_example(labelled(data), "float64", max_ops=5, options=RunOptions())
     v = [np.ones_like(x) for x in ex.inputs]
     evaluation = jax_oracle.evaluate(ex.tree, ex.inputs, v)
     assume(evaluation.singularities.pole is None)  # at a pole (x / sign(0)) nan placement is not defined

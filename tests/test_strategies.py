@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 import conformance.jaxsetup  # noqa: F401
 from conformance import tolerances as tol
 from conformance.registry import OPS
+from conformance.run_options import RunOptions
 from strategies import labelled
 from strategies.examples import draw_example, draw_op_example
 from strategies.tensors import arrays
@@ -24,7 +25,7 @@ def test_op_examples_are_in_domain_off_kinks_and_run(data) -> None:
     draw = labelled(data)
     op = draw(st.sampled_from(OPS), "op")
     dtype = draw(st.sampled_from(op.dtypes), "dtype")
-    ex = draw_op_example(draw, op, dtype)
+    ex = draw_op_example(draw, op, dtype, options=RunOptions())
     call = ex.tree.nodes[0].call
     assert [x.shape for x in ex.inputs] == list(call.input_shapes), f"{op.name}: inputs do not have the rule's shapes"
     for i, x in enumerate(ex.inputs):
@@ -49,7 +50,7 @@ def test_trees_are_well_typed_and_within_budget(data) -> None:
     tree = draw_tree(draw, max_ops=max_ops)
     assert 1 <= tree.size <= max_ops, f"{tree.label}: {tree.size} ops for a budget of {max_ops}"
     assert all(op in TREE_OPS for op in tree.ops)
-    ex = draw_example(draw, tree, "float64")
+    ex = draw_example(draw, tree, "float64", options=RunOptions())
     torch.tensor(0)  # the rendered source must run: shapes typed correctly
     with torch.no_grad():
         out = tree.torch_fn()(*[torch.tensor(x) for x in ex.inputs])
@@ -61,7 +62,7 @@ def test_trees_are_well_typed_and_within_budget(data) -> None:
 def test_layouts_are_non_contiguous_but_hold_the_same_values(data) -> None:
     draw = labelled(data)
     op = draw(st.sampled_from([o for o in OPS if o.name in ("add", "mul", "sum_dim", "matmul", "transpose")]), "op")
-    ex = draw_example(draw, draw_op_tree(draw, op), "float64", layouts=True)
+    ex = draw_example(draw, draw_op_tree(draw, op), "float64", layouts=True, options=RunOptions())
     for i, (strided, plain) in enumerate(zip(ex.leaves(), ex.leaves(layouts=False))):
         assert torch.equal(strided, plain), f"layout {ex.layout(i)} changed the values"
         assert strided.is_leaf and strided.requires_grad
