@@ -11,15 +11,14 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.registry.shapes import AlongDim, Halve, Same
-from conformance.registry.spec import REALS, WIDE, Domain, OpSpec
+from conformance.registry.spec import WIDE, Domain, declare_family
 
 U = Same()
 AT_0 = Domain(kinks=(0.0,))
 RRELU_SLOPE = (1.0 / 8 + 1.0 / 3) / 2  # F.rrelu in eval mode: the mean of lower and upper
 
 
-def act(name: str, torch: str, jax_fn, domain: Domain = REALS, family: str = "activation", rule=U, **kw) -> OpSpec:
-    return OpSpec(name=name, family=family, torch=torch, jax=jax_fn, rule=rule, domain=domain, **kw)
+act = declare_family("activation", rule=U)
 
 
 def _softplus(x, beta, threshold):
@@ -50,14 +49,14 @@ def _layer_norm(x):
 
 
 OPS = [
-    act("relu", "torch.relu({x})", jax.nn.relu, AT_0),
-    act("relu_functional", "F.relu({x})", jax.nn.relu, AT_0),
-    act("relu6", "F.relu6({x})", jax.nn.relu6, Domain(kinks=(0.0, 6.0))),
+    act("relu", "torch.relu({x})", jax.nn.relu, domain=AT_0),
+    act("relu_functional", "F.relu({x})", jax.nn.relu, domain=AT_0),
+    act("relu6", "F.relu6({x})", jax.nn.relu6, domain=Domain(kinks=(0.0, 6.0))),
     act(
         "leaky_relu",
         "F.leaky_relu({x}, {negative_slope})",
         lambda x, negative_slope: jax.nn.leaky_relu(x, negative_slope),
-        AT_0,
+        domain=AT_0,
         params={"negative_slope": st.sampled_from((0.01, 0.1, 0.2))},
         conventions=("leaky_relu_at_0",),
     ),
@@ -65,22 +64,22 @@ OPS = [
         "rrelu_eval",
         "F.rrelu({x}, training=False)",
         lambda x: jax.nn.leaky_relu(x, RRELU_SLOPE),
-        AT_0,
+        domain=AT_0,
         conventions=("rrelu_eval_at_0",),
     ),
     act(
         "elu",
         "F.elu({x}, alpha={alpha})",
         lambda x, alpha: jax.nn.elu(x, alpha),
-        AT_0,
+        domain=AT_0,
         params={"alpha": st.sampled_from((1.0, 0.5))},
     ),
-    act("selu", "F.selu({x})", jax.nn.selu, AT_0),
+    act("selu", "F.selu({x})", jax.nn.selu, domain=AT_0),
     act(
         "celu",
         "F.celu({x}, alpha={alpha})",
         lambda x, alpha: jax.nn.celu(x, alpha),
-        AT_0,
+        domain=AT_0,
         params={"alpha": st.sampled_from((1.0, 0.5))},
     ),
     act(
@@ -105,39 +104,39 @@ OPS = [
         "hardtanh",
         "F.hardtanh({x})",
         lambda x: jnp.clip(x, -1.0, 1.0),
-        Domain(kinks=(-1.0, 1.0)),
+        domain=Domain(kinks=(-1.0, 1.0)),
         conventions=("hardtanh_at_bound",),
     ),
     act(
         "hardsigmoid",
         "F.hardsigmoid({x})",
         jax.nn.hard_sigmoid,
-        Domain(kinks=(-3.0, 3.0)),
+        domain=Domain(kinks=(-3.0, 3.0)),
         double_backward=False,
         notes="torch 2.13: hardsigmoid_backward has no derivative; the float64 CPU gradient is float32(1/6), 3e-8 off",
     ),
-    act("hardswish", "F.hardswish({x})", jax.nn.hard_swish, Domain(kinks=(-3.0, 3.0)), conventions=("hardswish_at_bounds",)),
-    act("softsign", "F.softsign({x})", jax.nn.soft_sign, AT_0, notes="second derivative jumps at 0"),
+    act("hardswish", "F.hardswish({x})", jax.nn.hard_swish, domain=Domain(kinks=(-3.0, 3.0)), conventions=("hardswish_at_bounds",)),
+    act("softsign", "F.softsign({x})", jax.nn.soft_sign, domain=AT_0, notes="second derivative jumps at 0"),
     act("tanhshrink", "F.tanhshrink({x})", lambda x: x - jnp.tanh(x)),
     act(
         "softshrink",
         "F.softshrink({x}, 0.5)",
         lambda x: jnp.where(x > 0.5, x - 0.5, jnp.where(x < -0.5, x + 0.5, 0.0)),
-        Domain(kinks=(-0.5, 0.5)),
+        domain=Domain(kinks=(-0.5, 0.5)),
     ),
     act(
-        "hardshrink", "F.hardshrink({x}, 0.5)", lambda x: jnp.where(jnp.abs(x) > 0.5, x, 0.0), Domain(kinks=(-0.5, 0.5))
+        "hardshrink", "F.hardshrink({x}, 0.5)", lambda x: jnp.where(jnp.abs(x) > 0.5, x, 0.0), domain=Domain(kinks=(-0.5, 0.5))
     ),
-    act("threshold", "F.threshold({x}, 0.5, -1.0)", lambda x: jnp.where(x > 0.5, x, -1.0), Domain(kinks=(0.5,))),
-    act("softmax", "torch.softmax({x}, dim={dim})", lambda x, dim: jax.nn.softmax(x, axis=dim), WIDE, rule=AlongDim()),
+    act("threshold", "F.threshold({x}, 0.5, -1.0)", lambda x: jnp.where(x > 0.5, x, -1.0), domain=Domain(kinks=(0.5,))),
+    act("softmax", "torch.softmax({x}, dim={dim})", lambda x, dim: jax.nn.softmax(x, axis=dim), domain=WIDE, rule=AlongDim()),
     act(
         "log_softmax",
         "F.log_softmax({x}, dim={dim})",
         lambda x, dim: jax.nn.log_softmax(x, axis=dim),
-        WIDE,
+        domain=WIDE,
         rule=AlongDim(),
     ),
-    act("softmin", "F.softmin({x}, dim={dim})", lambda x, dim: jax.nn.softmax(-x, axis=dim), WIDE, rule=AlongDim()),
+    act("softmin", "F.softmin({x}, dim={dim})", lambda x, dim: jax.nn.softmax(-x, axis=dim), domain=WIDE, rule=AlongDim()),
     act("glu", "F.glu({x}, dim={dim})", lambda x, dim: jax.nn.glu(x, axis=dim), rule=Halve()),
     act(
         "normalize",

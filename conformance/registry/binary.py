@@ -9,7 +9,7 @@ import jax.scipy.special as jss
 import numpy as np
 
 from conformance.registry.shapes import Broadcast
-from conformance.registry.spec import POSITIVE, REALS, WIDE, Domain, OpSpec
+from conformance.registry.spec import POSITIVE, REALS, WIDE, Domain, declare_family
 
 B2 = Broadcast(arity=2)
 B3 = Broadcast(arity=3)
@@ -34,19 +34,18 @@ def _atan2_kink(inputs, params, margin):
     )
 
 
-def binary(name: str, torch: str, jax, domain=REALS, family: str = "binary", **kw) -> OpSpec:
-    return OpSpec(name=name, family=family, torch=torch, jax=jax, rule=B2, domain=domain, **kw)
+binary = declare_family("binary", rule=B2)
 
 
 OPS = [
     binary("add", "{x} + {y}", jnp.add),
     binary("sub", "torch.sub({x}, {y})", jnp.subtract),
     binary("mul", "{x} * {y}", jnp.multiply),
-    binary("div", "{x} / {y}", jnp.divide, (REALS, AWAY_FROM_0)),
-    binary("true_divide", "torch.true_divide({x}, {y})", jnp.true_divide, (REALS, AWAY_FROM_0)),
+    binary("div", "{x} / {y}", jnp.divide, domain=(REALS, AWAY_FROM_0)),
+    binary("true_divide", "torch.true_divide({x}, {y})", jnp.true_divide, domain=(REALS, AWAY_FROM_0)),
     binary("add_alpha", "torch.add({x}, {y}, alpha=2.5)", lambda x, y: x + 2.5 * y),
-    binary("pow", "torch.pow({x}, {y})", jnp.power, (POSITIVE, Domain(-3.0, 3.0))),
-    binary("pow_operator", "{x} ** {y}", jnp.power, (POSITIVE, Domain(-3.0, 3.0))),
+    binary("pow", "torch.pow({x}, {y})", jnp.power, domain=(POSITIVE, Domain(-3.0, 3.0))),
+    binary("pow_operator", "{x} ** {y}", jnp.power, domain=(POSITIVE, Domain(-3.0, 3.0))),
     binary("atan2", "torch.atan2({x}, {y})", jnp.arctan2, near_kink=_atan2_kink, conventions=("atan2_at_origin",)),
     binary(
         "hypot",
@@ -60,31 +59,31 @@ OPS = [
     binary("minimum", "torch.minimum({x}, {y})", jnp.minimum, near_kink=_tie),
     binary("fmax", "torch.fmax({x}, {y})", jnp.fmax, near_kink=_tie, conventions=("fmax_tie",)),
     binary("fmin", "torch.fmin({x}, {y})", jnp.fmin, near_kink=_tie, conventions=("fmax_tie",)),
-    binary("xlogy", "torch.xlogy({x}, {y})", jss.xlogy, (REALS, POSITIVE)),
-    binary("xlog1py", "torch.special.xlog1py({x}, {y})", jss.xlog1py, (REALS, Domain(-1.0, math.inf))),
-    binary("logaddexp", "torch.logaddexp({x}, {y})", jnp.logaddexp, WIDE),
-    binary("logaddexp2", "torch.logaddexp2({x}, {y})", jnp.logaddexp2, WIDE),
-    binary("copysign", "torch.copysign({x}, {y})", jnp.copysign, (AWAY_FROM_0, AWAY_FROM_0), conventions=("copysign_at_0",)),
+    binary("xlogy", "torch.xlogy({x}, {y})", jss.xlogy, domain=(REALS, POSITIVE)),
+    binary("xlog1py", "torch.special.xlog1py({x}, {y})", jss.xlog1py, domain=(REALS, Domain(-1.0, math.inf))),
+    binary("logaddexp", "torch.logaddexp({x}, {y})", jnp.logaddexp, domain=WIDE),
+    binary("logaddexp2", "torch.logaddexp2({x}, {y})", jnp.logaddexp2, domain=WIDE),
+    binary("copysign", "torch.copysign({x}, {y})", jnp.copysign, domain=(AWAY_FROM_0, AWAY_FROM_0), conventions=("copysign_at_0",)),
     binary("squared_difference", "({x} - {y}) ** 2", lambda x, y: (x - y) ** 2),
-    OpSpec(
-        name="lerp",
+    binary(
+        "lerp",
+        "torch.lerp({x}, {y}, {z})",
+        lambda x, y, z: x + z * (y - x),
         family="ternary",
-        torch="torch.lerp({x}, {y}, {z})",
-        jax=lambda x, y, z: x + z * (y - x),
         rule=B3,
     ),
-    OpSpec(
-        name="addcmul",
+    binary(
+        "addcmul",
+        "torch.addcmul({x}, {y}, {z}, value=0.5)",
+        lambda x, y, z: x + 0.5 * y * z,
         family="ternary",
-        torch="torch.addcmul({x}, {y}, {z}, value=0.5)",
-        jax=lambda x, y, z: x + 0.5 * y * z,
         rule=B3,
     ),
-    OpSpec(
-        name="addcdiv",
+    binary(
+        "addcdiv",
+        "torch.addcdiv({x}, {y}, {z}, value=0.5)",
+        lambda x, y, z: x + 0.5 * y / z,
         family="ternary",
-        torch="torch.addcdiv({x}, {y}, {z}, value=0.5)",
-        jax=lambda x, y, z: x + 0.5 * y / z,
         rule=B3,
         domain=(REALS, REALS, AWAY_FROM_0),
     ),

@@ -13,15 +13,14 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.registry.shapes import ClassTargets, PairLoss, ReduceAll, ReduceDimPair
-from conformance.registry.spec import REALS, Domain, OpSpec
+from conformance.registry.spec import REALS, Domain, declare_family
 
 PAIR = PairLoss()
 PROB = Domain(0.0, 1.0)
 REDUCTION = st.sampled_from(("mean", "sum"))
 
 
-def loss(name: str, torch: str, jax_fn, rule=PAIR, domain=REALS, **kw) -> OpSpec:
-    return OpSpec(name=name, family="loss", torch=torch, jax=jax_fn, rule=rule, domain=domain, **kw)
+loss = declare_family("loss", rule=PAIR)
 
 
 def _reduce(values, reduction):
@@ -112,8 +111,8 @@ OPS = [
         near_kink=_diff_near("delta"),
         notes="C1 at |x - y| = delta: the second derivative jumps there",
     ),
-    loss("cross_entropy", "F.cross_entropy({x}, torch.tensor({target}))", _cross_entropy, ClassTargets()),
-    loss("nll_loss", "F.nll_loss(F.log_softmax({x}, dim=1), torch.tensor({target}))", _cross_entropy, ClassTargets()),
+    loss("cross_entropy", "F.cross_entropy({x}, torch.tensor({target}))", _cross_entropy, rule=ClassTargets()),
+    loss("nll_loss", "F.nll_loss(F.log_softmax({x}, dim=1), torch.tensor({target}))", _cross_entropy, rule=ClassTargets()),
     loss(
         "binary_cross_entropy_with_logits",
         "F.binary_cross_entropy_with_logits({x}, {y})",
@@ -133,11 +132,10 @@ OPS = [
         domain=(REALS, PROB),
         notes="x holds log-probabilities, y probabilities",
     ),
-    OpSpec(
-        name="soft_margin_loss",
-        family="loss",
-        torch="F.soft_margin_loss({x}, torch.ones_like({x}))",
-        jax=lambda x: jnp.mean(jax.nn.softplus(-x)),
+    loss(
+        "soft_margin_loss",
+        "F.soft_margin_loss({x}, torch.ones_like({x}))",
+        lambda x: jnp.mean(jax.nn.softplus(-x)),
         rule=ReduceAll(),
         notes="torch refuses a target that requires grad, so the target is a constant of ones",
     ),
@@ -156,20 +154,20 @@ OPS = [
         domain=(REALS, REALS, Domain(0.01, float("inf"))),
         notes="var clamped at eps=1e-6; sampled above it",
     ),
-    OpSpec(
+    loss(
         "cosine_similarity",
-        "similarity",
         "F.cosine_similarity({x}, {y}, dim={dim})",
         _cosine_similarity,
-        ReduceDimPair(),
+        family="similarity",
+        rule=ReduceDimPair(),
         near_kink=_zero_vector_pair,
     ),
-    OpSpec(
+    loss(
         "pairwise_distance",
-        "similarity",
         "F.pairwise_distance({x}, {y})",
         lambda x, y, dim: _pairwise_distance(x, y, -1),
-        ReduceDimPair(last_dim=True),
+        family="similarity",
+        rule=ReduceDimPair(last_dim=True),
         near_kink=_pairwise_near_0,
         notes="norm of x - y + eps (eps=1e-6) over the last dim",
     ),

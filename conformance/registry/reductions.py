@@ -14,12 +14,13 @@ import numpy as np
 from hypothesis import strategies as st
 
 from conformance.registry.shapes import AlongDim, PairLoss, ReduceAll, ReduceDim
-from conformance.registry.spec import WIDE, Domain, OpSpec
+from conformance.registry.spec import WIDE, Domain, declare_family
 
 FULL = ReduceAll()
 DIM = ReduceDim()
 DIM2 = ReduceDim(min_size=2)  # std/var with correction=1 need two elements
 ALONG = AlongDim()
+op = declare_family("reduction")
 
 
 # --- kink tests ---------------------------------------------------------------------------------
@@ -138,219 +139,217 @@ ORD = st.sampled_from((2.0, 3.0))
 CORRECTION = st.sampled_from((1, 0))
 
 REDUCTIONS = [
-    OpSpec("sum", "reduction", "torch.sum({x})", jnp.sum, FULL),
-    OpSpec("sum_method", "reduction", "{x}.sum()", jnp.sum, FULL),
-    OpSpec("sum_dim", "reduction", "{x}.sum(dim={dim}, keepdim={keepdim})", _keep(jnp.sum), DIM),
-    OpSpec("nansum", "reduction", "torch.nansum({x})", jnp.nansum, FULL),
-    OpSpec("mean", "reduction", "torch.mean({x})", jnp.mean, FULL),
-    OpSpec("mean_dim", "reduction", "{x}.mean(dim={dim}, keepdim={keepdim})", _keep(jnp.mean), DIM),
-    OpSpec("nanmean", "reduction", "torch.nanmean({x})", jnp.nanmean, FULL),
-    OpSpec(
+    op("sum", "torch.sum({x})", jnp.sum, rule=FULL),
+    op("sum_method", "{x}.sum()", jnp.sum, rule=FULL),
+    op("sum_dim", "{x}.sum(dim={dim}, keepdim={keepdim})", _keep(jnp.sum), rule=DIM),
+    op("nansum", "torch.nansum({x})", jnp.nansum, rule=FULL),
+    op("mean", "torch.mean({x})", jnp.mean, rule=FULL),
+    op("mean_dim", "{x}.mean(dim={dim}, keepdim={keepdim})", _keep(jnp.mean), rule=DIM),
+    op("nanmean", "torch.nanmean({x})", jnp.nanmean, rule=FULL),
+    op(
         "prod",
-        "reduction",
         "torch.prod({x})",
         jnp.prod,
-        FULL,
+        rule=FULL,
         notes="zeros make the gradient special (products of the others)",
     ),
-    OpSpec("prod_dim", "reduction", "{x}.prod(dim={dim}, keepdim={keepdim})", _keep(jnp.prod), DIM),
-    OpSpec(
+    op("prod_dim", "{x}.prod(dim={dim}, keepdim={keepdim})", _keep(jnp.prod), rule=DIM),
+    op(
         "logsumexp",
-        "reduction",
         "torch.logsumexp({x}, dim={dim}, keepdim={keepdim})",
         lambda x, dim, keepdim: jss.logsumexp(x, axis=dim, keepdims=keepdim),
-        DIM,
+        rule=DIM,
         domain=WIDE,
     ),
-    OpSpec(
+    op(
         "amax",
-        "reduction",
         "torch.amax({x}, dim={dim}, keepdim={keepdim})",
         _keep(jnp.max),
-        DIM,
+        rule=DIM,
         near_kink=_max_tie(),
     ),
-    OpSpec(
+    op(
         "amin",
-        "reduction",
         "{x}.amin(dim={dim}, keepdim={keepdim})",
         _keep(jnp.min),
-        DIM,
+        rule=DIM,
         near_kink=_max_tie(sign=-1.0),
     ),
-    OpSpec("max", "reduction", "torch.max({x})", jnp.max, FULL, near_kink=_max_tie(None)),
-    OpSpec(
-        "min", "reduction", "{x}.min()", jnp.min, FULL, near_kink=_max_tie(None, sign=-1.0)
+    op("max", "torch.max({x})", jnp.max, rule=FULL, near_kink=_max_tie(None)),
+    op(
+        "min",
+        "{x}.min()",
+        jnp.min,
+        rule=FULL,
+        near_kink=_max_tie(None, sign=-1.0),
     ),
-    OpSpec(
+    op(
         "max_dim",
-        "reduction",
         "torch.max({x}, dim={dim}, keepdim={keepdim}).values",
         _keep(jnp.max),
-        DIM,
+        rule=DIM,
         near_kink=_max_tie(),
     ),
-    OpSpec(
+    op(
         "min_dim",
-        "reduction",
         "torch.min({x}, dim={dim}, keepdim={keepdim}).values",
         _keep(jnp.min),
-        DIM,
+        rule=DIM,
         near_kink=_max_tie(sign=-1.0),
     ),
-    OpSpec(
-        "norm",
+    op(
         "norm",
         "torch.norm({x})",
         jnp.linalg.norm,
-        FULL,
+        family="norm",
+        rule=FULL,
         near_kink=_norm_near_0(None),
     ),
-    OpSpec(
+    op(
         "vector_norm",
-        "norm",
         "torch.linalg.vector_norm({x}, ord={ord})",
         _vector_norm_p,
-        FULL,
+        family="norm",
+        rule=FULL,
         params={"ord": ORD},
         near_kink=_norm_near_0(None),
     ),
-    OpSpec(
+    op(
         "vector_norm_dim",
-        "norm",
         "torch.linalg.vector_norm({x}, dim={dim}, keepdim={keepdim})",
         lambda x, dim, keepdim: jnp.linalg.norm(x, axis=dim, keepdims=keepdim),
-        DIM,
+        family="norm",
+        rule=DIM,
         near_kink=_norm_near_0("dim"),
     ),
-    OpSpec(
+    op(
         "vector_norm_1",
-        "norm",
         "torch.linalg.vector_norm({x}, ord=1)",
         lambda x: jnp.sum(jnp.abs(x)),
-        FULL,
+        family="norm",
+        rule=FULL,
         domain=Domain(kinks=(0.0,)),
         conventions=("abs_at_0",),
     ),
-    OpSpec(
+    op(
         "vector_norm_inf",
-        "norm",
         "torch.linalg.vector_norm({x}, ord=float('inf'))",
         lambda x: jnp.max(jnp.abs(x)),
-        FULL,
+        family="norm",
+        rule=FULL,
         near_kink=_max_tie(None, absolute=True),
     ),
-    OpSpec(
+    op(
         "dist",
-        "norm",
         "torch.dist({x}, {y})",
         lambda x, y: jnp.linalg.norm(jnp.ravel(x - y)),
-        PairLoss(),
+        family="norm",
+        rule=PairLoss(),
         near_kink=_dist_near_0,
     ),
-    OpSpec("var", "statistics", "torch.var({x})", lambda x: jnp.var(x, ddof=1), ReduceAll(min_numel=2)),
-    OpSpec(
+    op("var", "torch.var({x})", lambda x: jnp.var(x, ddof=1), family="statistics", rule=ReduceAll(min_numel=2)),
+    op(
         "var_dim",
-        "statistics",
         "torch.var({x}, dim={dim}, correction={correction}, keepdim={keepdim})",
         lambda x, dim, keepdim, correction: jnp.var(x, axis=dim, ddof=correction, keepdims=keepdim),
-        DIM2,
+        family="statistics",
+        rule=DIM2,
         params={"correction": CORRECTION},
     ),
-    OpSpec(
+    op(
         "std",
-        "statistics",
         "torch.std({x})",
         lambda x: jnp.std(x, ddof=1),
-        ReduceAll(min_numel=2),
+        family="statistics",
+        rule=ReduceAll(min_numel=2),
         near_kink=_spread_near_0(None),
     ),
-    OpSpec(
+    op(
         "std_dim",
-        "statistics",
         "{x}.std(dim={dim}, correction={correction}, keepdim={keepdim})",
         lambda x, dim, keepdim, correction: jnp.std(x, axis=dim, ddof=correction, keepdims=keepdim),
-        DIM2,
+        family="statistics",
+        rule=DIM2,
         params={"correction": CORRECTION},
         near_kink=_spread_near_0("dim"),
     ),
-    OpSpec(
+    op(
         "var_mean_var",
-        "statistics",
         "torch.var_mean({x}, dim={dim}, keepdim={keepdim})[0]",
         lambda x, dim, keepdim: jnp.var(x, axis=dim, ddof=1, keepdims=keepdim),
-        DIM2,
+        family="statistics",
+        rule=DIM2,
     ),
-    OpSpec(
+    op(
         "std_mean_std",
-        "statistics",
         "torch.std_mean({x}, dim={dim}, keepdim={keepdim})[0]",
         lambda x, dim, keepdim: jnp.std(x, axis=dim, ddof=1, keepdims=keepdim),
-        DIM2,
+        family="statistics",
+        rule=DIM2,
         near_kink=_spread_near_0("dim"),
     ),
-    OpSpec(
+    op(
         "median",
-        "statistics",
         "torch.median({x})",
         _lower_median,
-        FULL,
+        family="statistics",
+        rule=FULL,
         near_kink=_median_tie(None),
     ),
-    OpSpec(
+    op(
         "median_dim",
-        "statistics",
         "torch.median({x}, dim={dim}, keepdim={keepdim}).values",
         lambda x, dim, keepdim: _lower_median(x, dim, keepdim),
-        DIM,
+        family="statistics",
+        rule=DIM,
         near_kink=_median_tie("dim"),
     ),
-    OpSpec(
-        "sort",
+    op(
         "sort",
         "torch.sort({x}, dim={dim}).values",
         lambda x, dim: jnp.sort(x, axis=dim),
-        ALONG,
+        family="sort",
+        rule=ALONG,
         near_kink=_any_tie,
     ),
-    OpSpec(
+    op(
         "sort_descending",
-        "sort",
         "{x}.sort(dim={dim}, descending=True).values",
         lambda x, dim: -jnp.sort(-x, axis=dim),
-        ALONG,
+        family="sort",
+        rule=ALONG,
         near_kink=_any_tie,
     ),
 ]
 
 CUMULATIVE = [
-    OpSpec("cumsum", "cumulative", "torch.cumsum({x}, dim={dim})", lambda x, dim: jnp.cumsum(x, axis=dim), ALONG),
-    OpSpec("cumsum_method", "cumulative", "{x}.cumsum({dim})", lambda x, dim: jnp.cumsum(x, axis=dim), ALONG),
-    OpSpec("cumprod", "cumulative", "torch.cumprod({x}, dim={dim})", lambda x, dim: jnp.cumprod(x, axis=dim), ALONG),
-    OpSpec(
+    op("cumsum", "torch.cumsum({x}, dim={dim})", lambda x, dim: jnp.cumsum(x, axis=dim), family="cumulative", rule=ALONG),
+    op("cumsum_method", "{x}.cumsum({dim})", lambda x, dim: jnp.cumsum(x, axis=dim), family="cumulative", rule=ALONG),
+    op("cumprod", "torch.cumprod({x}, dim={dim})", lambda x, dim: jnp.cumprod(x, axis=dim), family="cumulative", rule=ALONG),
+    op(
         "logcumsumexp",
-        "cumulative",
         "torch.logcumsumexp({x}, dim={dim})",
         _cum(jax.lax.cumlogsumexp),
-        ALONG,
+        family="cumulative",
+        rule=ALONG,
         domain=WIDE,
         notes="torch's forward mode loses precision as values along dim spread: a known failure "
         "(baselines/repros/logcumsumexp_forward_mode.py), kept sharp rather than covered by a tolerance",
     ),
-    OpSpec(
+    op(
         "cummax",
-        "cumulative",
         "torch.cummax({x}, dim={dim}).values",
         _cum(jax.lax.cummax),
-        ALONG,
+        family="cumulative",
+        rule=ALONG,
         near_kink=_cum_tie(1.0),
     ),
-    OpSpec(
+    op(
         "cummin",
-        "cumulative",
         "torch.cummin({x}, dim={dim}).values",
         _cum(jax.lax.cummin),
-        ALONG,
+        family="cumulative",
+        rule=ALONG,
         near_kink=_cum_tie(-1.0),
     ),
 ]

@@ -30,11 +30,9 @@ from conformance.registry.shapes import (
     Transpose,
     Unsqueeze,
 )
-from conformance.registry.spec import OpSpec
+from conformance.registry.spec import declare_family
 
-
-def shape_op(name: str, torch: str, jax_fn, rule, **kw) -> OpSpec:
-    return OpSpec(name=name, family="shape", torch=torch, jax=jax_fn, rule=rule, **kw)
+shape_op = declare_family("shape")
 
 
 def _swap(x, dim0, dim1):
@@ -42,75 +40,75 @@ def _swap(x, dim0, dim1):
 
 
 OPS = [
-    shape_op("clone", "{x}.clone()", lambda x: x, Same()),
-    shape_op("contiguous", "{x}.contiguous()", lambda x: x, Same()),
-    shape_op("reshape", "{x}.reshape({shape})", lambda x, shape: jnp.reshape(x, shape), Reshape()),
-    shape_op("torch_reshape", "torch.reshape({x}, {shape})", lambda x, shape: jnp.reshape(x, shape), Reshape()),
+    shape_op("clone", "{x}.clone()", lambda x: x, rule=Same()),
+    shape_op("contiguous", "{x}.contiguous()", lambda x: x, rule=Same()),
+    shape_op("reshape", "{x}.reshape({shape})", lambda x, shape: jnp.reshape(x, shape), rule=Reshape()),
+    shape_op("torch_reshape", "torch.reshape({x}, {shape})", lambda x, shape: jnp.reshape(x, shape), rule=Reshape()),
     shape_op(
         "view",
         "{x}.contiguous().view({shape})",
         lambda x, shape: jnp.reshape(x, shape),
-        Reshape(),
+        rule=Reshape(),
         notes="view needs compatible strides; contiguous() makes any layout viewable",
     ),
-    shape_op("flatten", "torch.flatten({x})", lambda x, shape: jnp.ravel(x), Reshape(min_rank=1, max_rank=1)),
-    shape_op("transpose", "torch.transpose({x}, {dim0}, {dim1})", _swap, Transpose()),
-    shape_op("swapaxes", "{x}.swapaxes({dim0}, {dim1})", _swap, Transpose()),
-    shape_op("T", "{x}.T", lambda x: x.T, MatrixTranspose()),
-    shape_op("mT", "{x}.mT", lambda x: jnp.swapaxes(x, -1, -2), MatrixTranspose(max_rank=3)),
-    shape_op("t", "{x}.t()", lambda x: x.T, MatrixTranspose()),
-    shape_op("permute", "{x}.permute({dims})", lambda x, dims: jnp.transpose(x, dims), Permute()),
+    shape_op("flatten", "torch.flatten({x})", lambda x, shape: jnp.ravel(x), rule=Reshape(min_rank=1, max_rank=1)),
+    shape_op("transpose", "torch.transpose({x}, {dim0}, {dim1})", _swap, rule=Transpose()),
+    shape_op("swapaxes", "{x}.swapaxes({dim0}, {dim1})", _swap, rule=Transpose()),
+    shape_op("T", "{x}.T", lambda x: x.T, rule=MatrixTranspose()),
+    shape_op("mT", "{x}.mT", lambda x: jnp.swapaxes(x, -1, -2), rule=MatrixTranspose(max_rank=3)),
+    shape_op("t", "{x}.t()", lambda x: x.T, rule=MatrixTranspose()),
+    shape_op("permute", "{x}.permute({dims})", lambda x, dims: jnp.transpose(x, dims), rule=Permute()),
     shape_op(
         "movedim",
         "torch.movedim({x}, {source}, {destination})",
         lambda x, source, destination: jnp.moveaxis(x, source, destination),
-        MoveDim(),
+        rule=MoveDim(),
     ),
-    shape_op("expand", "{x}.expand({size})", lambda x, size: jnp.broadcast_to(x, size), Expand()),
-    shape_op("broadcast_to", "torch.broadcast_to({x}, {size})", lambda x, size: jnp.broadcast_to(x, size), Expand()),
-    shape_op("squeeze", "{x}.squeeze({dim})", lambda x, dim: jnp.squeeze(x, dim), Squeeze()),
-    shape_op("unsqueeze", "torch.unsqueeze({x}, {dim})", lambda x, dim: jnp.expand_dims(x, dim), Unsqueeze()),
+    shape_op("expand", "{x}.expand({size})", lambda x, size: jnp.broadcast_to(x, size), rule=Expand()),
+    shape_op("broadcast_to", "torch.broadcast_to({x}, {size})", lambda x, size: jnp.broadcast_to(x, size), rule=Expand()),
+    shape_op("squeeze", "{x}.squeeze({dim})", lambda x, dim: jnp.squeeze(x, dim), rule=Squeeze()),
+    shape_op("unsqueeze", "torch.unsqueeze({x}, {dim})", lambda x, dim: jnp.expand_dims(x, dim), rule=Unsqueeze()),
     shape_op(
         "slice",
         "{x}[{index}]",
         lambda x, index, dim, start, stop, step: jax.lax.slice_in_dim(x, start, stop, step, axis=dim),
-        Slice(),
+        rule=Slice(),
     ),
     shape_op(
         "narrow",
         "torch.narrow({x}, {dim}, {start}, {length})",
         lambda x, dim, start, length: jax.lax.slice_in_dim(x, start, start + length, axis=dim),
-        Narrow(),
+        rule=Narrow(),
     ),
-    shape_op("select", "{x}.select({dim}, {index})", lambda x, dim, index: jnp.take(x, index, axis=dim), Select()),
+    shape_op("select", "{x}.select({dim}, {index})", lambda x, dim, index: jnp.take(x, index, axis=dim), rule=Select()),
     shape_op(
         "index_select",
         "torch.index_select({x}, {dim}, torch.tensor({index}))",
         lambda x, dim, index: jnp.take(x, jnp.array(index, dtype=jnp.int64), axis=dim),
-        IndexSelect(),
+        rule=IndexSelect(),
         notes="repeated indices accumulate",
     ),
     shape_op(
         "gather",
         "torch.gather({x}, {dim}, torch.tensor({index}))",
         lambda x, dim, index: jnp.take_along_axis(x, jnp.array(index, dtype=jnp.int64), axis=dim),
-        Gather(),
+        rule=Gather(),
     ),
     shape_op(
         "take_along_dim",
         "torch.take_along_dim({x}, torch.tensor({index}), dim={dim})",
         lambda x, dim, index: jnp.take_along_axis(x, jnp.array(index, dtype=jnp.int64), axis=dim),
-        Gather(),
+        rule=Gather(),
     ),
-    shape_op("cat", "torch.cat([{x}, {y}], dim={dim})", lambda x, y, dim: jnp.concatenate([x, y], axis=dim), Cat()),
-    shape_op("stack", "torch.stack([{x}, {y}], dim={dim})", lambda x, y, dim: jnp.stack([x, y], axis=dim), Stack()),
-    shape_op("flip", "torch.flip({x}, [{dim}])", lambda x, dim: jnp.flip(x, axis=dim), AlongDim()),
+    shape_op("cat", "torch.cat([{x}, {y}], dim={dim})", lambda x, y, dim: jnp.concatenate([x, y], axis=dim), rule=Cat()),
+    shape_op("stack", "torch.stack([{x}, {y}], dim={dim})", lambda x, y, dim: jnp.stack([x, y], axis=dim), rule=Stack()),
+    shape_op("flip", "torch.flip({x}, [{dim}])", lambda x, dim: jnp.flip(x, axis=dim), rule=AlongDim()),
     shape_op(
         "roll",
         "torch.roll({x}, shifts={shifts}, dims={dims})",
         lambda x, shifts, dims: jnp.roll(x, shifts, axis=dims),
-        Roll(),
+        rule=Roll(),
     ),
-    shape_op("repeat", "{x}.repeat({repeats})", lambda x, repeats: jnp.tile(x, repeats), Repeat()),
-    shape_op("tile", "torch.tile({x}, {repeats})", lambda x, repeats: jnp.tile(x, repeats), Repeat()),
+    shape_op("repeat", "{x}.repeat({repeats})", lambda x, repeats: jnp.tile(x, repeats), rule=Repeat()),
+    shape_op("tile", "torch.tile({x}, {repeats})", lambda x, repeats: jnp.tile(x, repeats), rule=Repeat()),
 ]

@@ -11,9 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from conformance.registry.shapes import ShapeRule  # shapes imports this module
 
 Shape = tuple[int, ...]
 TENSOR_NAMES = ("x", "y", "z", "w")
@@ -111,7 +114,7 @@ class OpSpec:
     family: str
     torch: str  # code template, tensors as {x} {y} ..., params by name
     jax: Callable[..., Any]  # jax_fn(*arrays, **params)
-    rule: Any  # a ShapeRule from conformance.registry.shapes: arity, input shapes, shape parameters
+    rule: ShapeRule  # arity, input shapes, shape parameters (conformance/registry/shapes.py)
     params: dict[str, Any] = field(default_factory=dict)  # other static parameters: name -> Hypothesis strategy
     domain: Domain | tuple[Domain, ...] = REALS
     near_kink: KinkTest | None = None  # ties and other non-elementwise kinks
@@ -162,6 +165,22 @@ class OpSpec:
                 if np.any(np.abs(values - k) <= margin * max(1.0, abs(k))):
                     return True
         return bool(self.near_kink and self.near_kink(inputs, params, margin))
+
+
+def declare_family(family: str, **defaults: Any) -> Callable[..., OpSpec]:
+    """The one factory the registry modules declare their ops with: ``OpSpec`` with a family's defaults.
+
+        unary = declare_family("unary", rule=Same())
+        unary("tan", "torch.tan({x})", jnp.tan, domain=Domain(-1.3, 1.3), family="trigonometric")
+
+    Name, torch template and JAX function are positional; every other field is by keyword and
+    overrides the family's default.
+    """
+
+    def declare(name: str, torch: str, jax: Callable[..., Any], **fields: Any) -> OpSpec:
+        return OpSpec(name=name, torch=torch, jax=jax, **{"family": family, **defaults, **fields})
+
+    return declare
 
 
 _COMPILED: dict[tuple[str, str], Callable[..., Any]] = {}

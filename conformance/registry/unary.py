@@ -12,7 +12,7 @@ import jax.scipy.special as jss
 import numpy as np
 
 from conformance.registry.shapes import Same
-from conformance.registry.spec import POSITIVE, REALS, UNIT_OPEN, Domain, OpSpec
+from conformance.registry.spec import POSITIVE, UNIT_OPEN, Domain, declare_family
 
 U = Same()
 
@@ -33,16 +33,15 @@ def _sinc(x):
     return jnp.where(small, 1.0 - px**2 / 6 + px**4 / 120, jnp.sin(safe) / safe)
 
 
-def unary(name: str, torch: str, jax, domain: Domain = REALS, family: str = "unary", **kw) -> OpSpec:
-    return OpSpec(name=name, family=family, torch=torch, jax=jax, rule=U, domain=domain, **kw)
+unary = declare_family("unary", rule=U)
 
 
 TRIG = [
     unary("sin", "torch.sin({x})", jnp.sin, family="trigonometric"),
     unary("cos", "{x}.cos()", jnp.cos, family="trigonometric"),
-    unary("tan", "torch.tan({x})", jnp.tan, Domain(-1.3, 1.3), family="trigonometric"),
-    unary("asin", "torch.asin({x})", jnp.arcsin, UNIT_OPEN, family="trigonometric"),
-    unary("acos", "torch.acos({x})", jnp.arccos, UNIT_OPEN, family="trigonometric"),
+    unary("tan", "torch.tan({x})", jnp.tan, domain=Domain(-1.3, 1.3), family="trigonometric"),
+    unary("asin", "torch.asin({x})", jnp.arcsin, domain=UNIT_OPEN, family="trigonometric"),
+    unary("acos", "torch.acos({x})", jnp.arccos, domain=UNIT_OPEN, family="trigonometric"),
     unary("atan", "torch.atan({x})", jnp.arctan, family="trigonometric"),
     unary("sinc", "torch.sinc({x})", _sinc, family="trigonometric", notes="JAX's own sinc gradient blows up at tiny x"),
     unary("deg2rad", "torch.deg2rad({x})", jnp.deg2rad, family="trigonometric"),
@@ -50,8 +49,8 @@ TRIG = [
     unary("cosh", "torch.cosh({x})", jnp.cosh, family="hyperbolic"),
     unary("tanh", "torch.tanh({x})", jnp.tanh, family="hyperbolic"),
     unary("asinh", "torch.asinh({x})", jnp.arcsinh, family="hyperbolic"),
-    unary("acosh", "torch.acosh({x})", jnp.arccosh, Domain(1.0, math.inf), family="hyperbolic"),
-    unary("atanh", "torch.atanh({x})", jnp.arctanh, UNIT_OPEN, family="hyperbolic"),
+    unary("acosh", "torch.acosh({x})", jnp.arccosh, domain=Domain(1.0, math.inf), family="hyperbolic"),
+    unary("atanh", "torch.atanh({x})", jnp.arctanh, domain=UNIT_OPEN, family="hyperbolic"),
 ]
 
 EXP_LOG = [
@@ -62,7 +61,7 @@ EXP_LOG = [
         "pow_scalar",
         "torch.pow({x}, {exponent})",
         lambda x, exponent: x**exponent,
-        POSITIVE,
+        domain=POSITIVE,
         family="arithmetic",
         params={"exponent": __import__("hypothesis").strategies.sampled_from([2.0, 3.0, 0.5, -1.0, 1.5, -2.5])},
     ),
@@ -70,21 +69,21 @@ EXP_LOG = [
         "reciprocal",
         "torch.reciprocal({x})",
         jnp.reciprocal,
-        Domain(kinks=(0.0,)),
+        domain=Domain(kinks=(0.0,)),
         family="arithmetic",
         notes="pole at 0",
     ),
-    unary("sqrt", "torch.sqrt({x})", jnp.sqrt, POSITIVE, family="exp_log"),
-    unary("rsqrt", "torch.rsqrt({x})", lambda x: 1 / jnp.sqrt(x), POSITIVE, family="exp_log"),
+    unary("sqrt", "torch.sqrt({x})", jnp.sqrt, domain=POSITIVE, family="exp_log"),
+    unary("rsqrt", "torch.rsqrt({x})", lambda x: 1 / jnp.sqrt(x), domain=POSITIVE, family="exp_log"),
     unary("exp", "torch.exp({x})", jnp.exp, family="exp_log"),
     unary("exp2", "torch.exp2({x})", jnp.exp2, family="exp_log"),
     unary("expm1", "torch.expm1({x})", jnp.expm1, family="exp_log"),
-    unary("log", "torch.log({x})", jnp.log, POSITIVE, family="exp_log"),
-    unary("log2", "torch.log2({x})", jnp.log2, POSITIVE, family="exp_log"),
-    unary("log10", "{x}.log10()", jnp.log10, POSITIVE, family="exp_log"),
-    unary("log1p", "torch.log1p({x})", jnp.log1p, Domain(-1.0, math.inf), family="exp_log"),
+    unary("log", "torch.log({x})", jnp.log, domain=POSITIVE, family="exp_log"),
+    unary("log2", "torch.log2({x})", jnp.log2, domain=POSITIVE, family="exp_log"),
+    unary("log10", "{x}.log10()", jnp.log10, domain=POSITIVE, family="exp_log"),
+    unary("log1p", "torch.log1p({x})", jnp.log1p, domain=Domain(-1.0, math.inf), family="exp_log"),
     unary("sigmoid", "torch.sigmoid({x})", jss.expit, family="exp_log"),
-    unary("logit", "torch.logit({x})", jss.logit, Domain(0.0, 1.0), family="exp_log"),
+    unary("logit", "torch.logit({x})", jss.logit, domain=Domain(0.0, 1.0), family="exp_log"),
 ]
 
 SPECIAL = [
@@ -94,17 +93,17 @@ SPECIAL = [
         "erfinv",
         "torch.erfinv({x})",
         jss.erfinv,
-        UNIT_OPEN,
+        domain=UNIT_OPEN,
         family="special",
         rtol={"float64": 1e-9},
         notes="approximations differ near ±1",
     ),
-    unary("lgamma", "torch.lgamma({x})", jss.gammaln, POSITIVE, family="special", rtol={"float64": 1e-9}),
+    unary("lgamma", "torch.lgamma({x})", jss.gammaln, domain=POSITIVE, family="special", rtol={"float64": 1e-9}),
     unary(
         "digamma",
         "torch.digamma({x})",
         jss.digamma,
-        POSITIVE,
+        domain=POSITIVE,
         family="special",
         rtol={"float64": 1e-8},
         notes="trigamma approximations differ (~5e-10 measured)",
@@ -113,7 +112,7 @@ SPECIAL = [
         "polygamma1",
         "torch.polygamma(1, {x})",
         lambda x: jss.polygamma(1, x),
-        POSITIVE,
+        domain=POSITIVE,
         family="special",
         rtol={"float64": 1e-8},
     ),
@@ -121,7 +120,7 @@ SPECIAL = [
         "i0",
         "torch.i0({x})",
         jss.i0,
-        Domain(-8.0, 8.0, kinks=(0.0,)),
+        domain=Domain(-8.0, 8.0, kinks=(0.0,)),
         family="special",
         conventions=("i0_at_0",),
         rtol={"float64": 1e-9},
@@ -131,7 +130,7 @@ SPECIAL = [
         "i0e",
         "torch.special.i0e({x})",
         jss.i0e,
-        Domain(-8.0, 8.0, kinks=(0.0,)),
+        domain=Domain(-8.0, 8.0, kinks=(0.0,)),
         family="special",
         rtol={"float64": 1e-9},
     ),
@@ -139,22 +138,22 @@ SPECIAL = [
         "i1",
         "torch.special.i1({x})",
         jss.i1,
-        Domain(-8.0, 8.0, kinks=(0.0,)),
+        domain=Domain(-8.0, 8.0, kinks=(0.0,)),
         family="special",
         rtol={"float64": 1e-9},
         notes="JAX's i1 goes through exp(-|x|), so its second derivative at 0 follows abs's convention: 0 is kept out",
     ),
-    unary("i1e", "torch.special.i1e({x})", jss.i1e, Domain(-8.0, 8.0), family="special", rtol={"float64": 1e-9}),
-    unary("ndtri", "torch.special.ndtri({x})", jss.ndtri, Domain(0.0, 1.0), family="special", rtol={"float64": 1e-9}),
+    unary("i1e", "torch.special.i1e({x})", jss.i1e, domain=Domain(-8.0, 8.0), family="special", rtol={"float64": 1e-9}),
+    unary("ndtri", "torch.special.ndtri({x})", jss.ndtri, domain=Domain(0.0, 1.0), family="special", rtol={"float64": 1e-9}),
     unary("ndtr", "torch.special.ndtr({x})", jss.ndtr, family="special"),
     unary("log_ndtr", "torch.special.log_ndtr({x})", jss.log_ndtr, family="special", rtol={"float64": 1e-9}),
-    unary("entr", "torch.special.entr({x})", jss.entr, POSITIVE, family="special"),
+    unary("entr", "torch.special.entr({x})", jss.entr, domain=POSITIVE, family="special"),
 ]
 
 ROUNDING = [
     # Piecewise constant: the derivative is 0 away from the jumps, which are kinks.
-    unary("abs", "torch.abs({x})", jnp.abs, Domain(kinks=(0.0,)), family="rounding", conventions=("abs_at_0",)),
-    unary("sign", "torch.sign({x})", jnp.sign, Domain(kinks=(0.0,)), family="rounding", double_backward=True),
+    unary("abs", "torch.abs({x})", jnp.abs, domain=Domain(kinks=(0.0,)), family="rounding", conventions=("abs_at_0",)),
+    unary("sign", "torch.sign({x})", jnp.sign, domain=Domain(kinks=(0.0,)), family="rounding", double_backward=True),
     unary("floor", "torch.floor({x})", jnp.floor, family="rounding", near_kink=_near_integer(0.0)),
     unary("ceil", "torch.ceil({x})", jnp.ceil, family="rounding", near_kink=_near_integer(0.0)),
     unary("round", "torch.round({x})", jnp.round, family="rounding", near_kink=_near_integer(0.5)),
@@ -164,7 +163,7 @@ ROUNDING = [
         "clamp",
         "torch.clamp({x}, -0.5, 0.5)",
         lambda x: jnp.clip(x, -0.5, 0.5),
-        Domain(kinks=(-0.5, 0.5)),
+        domain=Domain(kinks=(-0.5, 0.5)),
         family="rounding",
         conventions=("clamp_at_bound",),
     ),
@@ -172,7 +171,7 @@ ROUNDING = [
         "clamp_min",
         "{x}.clamp(min=0.25)",
         lambda x: jnp.maximum(x, 0.25),
-        Domain(kinks=(0.25,)),
+        domain=Domain(kinks=(0.25,)),
         family="rounding",
         conventions=("clamp_at_bound",),
     ),
