@@ -6,6 +6,7 @@
 ``second_order_matches_jax``  double backward vs every exact oracle with second derivatives (JAX)
 ``float32_matches_float64``   the float32 gradient vs the float64 reference (JAX) at the same inputs
 ``layout_is_irrelevant``      non-contiguous inputs give the contiguous gradient
+``variants_agree``            an op's other spellings (alias, method, operator form) give its value and gradients
 
 torch's side of each comparison comes from ``conformance.torch_runs``; the oracles from the
 registry in ``conformance.oracles`` (``consulted``), the shared JAX evaluation, the point's
@@ -15,20 +16,24 @@ singularities and the FD memo from ``conformance.oracles.orchestration``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
+import torch
 
 import conformance.oracles.builtin  # noqa: F401 - registers JAX, then FD: the oracles the properties consult
 from conformance import tolerances as tol
 from conformance import torch_runs
 from conformance.compare import arrays_match, max_abs, scalars_match
 from conformance.example import Example, to_numpy
-from conformance.execution import TF32_RTOL_PER_OP, tf32_applies
+from conformance.execution import TF32_RTOL_PER_OP, tf32_applies, torch_callable
 from conformance.identities import dot_product_identity, inner_product
+from conformance.memo import CheckMemo
 from conformance.oracles import DirectionalOracle, Estimate, ExactOracle, Oracle, consulted
 from conformance.oracles.orchestration import pole, reference
 from conformance.oracles.orchestration import scaled_direction as scaled_direction  # suites: checks.scaled_direction
 from conformance.singularities import Singularities, near_singularity
+from conformance.tree import single_op_tree
 from conformance.verdict import Outcome, Verdict
 
 
@@ -274,3 +279,44 @@ def layout_is_irrelevant(ex: Example) -> list[Outcome]:
         ]
 
     return guarded("torch", "backward on non-contiguous inputs", run)
+
+
+def variants_agree(ex: Example) -> list[Outcome]:
+    """Each other spelling of a single-op example's op (``OpSpec.variants``) gives the same value, Jᵀu and,
+    where torch has forward mode for it, J v as the op's own template, on the same inputs and seeds.
+
+    OpInfo's variant consistency: torch.det and torch.linalg.det, x.sum() and torch.sum(x) reach
+    the same function through different bindings, and a binding can be wrong on its own."""
+    (node,) = ex.tree.nodes
+    op = node.op
+
+    def spelled(template: str) -> Example:
+        tree = single_op_tree(op.spelled(template), node.call, ex.tree.leaf_domains)
+        return replace(ex, tree=tree, memo=CheckMemo())
+
+    def value(e: Example) -> list[np.ndarray]:
+        with torch.no_grad():
+            return [to_numpy(torch_callable(e.tree, e.path)(*e.leaves(requires_grad=False)), None)]
+
+    def tangent(e: Example) -> list[np.ndarray]:
+        return [to_numpy(torch_runs.torch_jvp(e, ex.direction)[0], None)]
+
+    def run() -> list[Outcome]:
+        outcomes = []
+        for template in op.variants:
+            other = spelled(template)
+            rtol = tol.VARIANT_RTOL[ex.dtype]
+            outcomes.append(arrays_match(value(other), value(ex), rtol=rtol, oracle="primary", what=f"{template}: value"))
+            grads, primary = torch_runs.torch_vjp(other, seeded=True), torch_runs.torch_vjp(ex, seeded=True)
+            outcomes.append(
+                arrays_match(grads, primary, rtol=rtol, oracle="primary", what=f"{template}: Jᵀu",
+                             seed_scale=max_abs(ex.cotangent))
+            )  # fmt: skip
+            if op.forward_ad:
+                outcomes.append(
+                    arrays_match(tangent(other), tangent(ex), rtol=rtol, oracle="primary", what=f"{template}: J v",
+                                 seed_scale=max_abs(*ex.direction))
+                )  # fmt: skip
+        return outcomes
+
+    return guarded("torch", f"{op.name} spelled another way", run)

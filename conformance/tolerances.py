@@ -44,6 +44,11 @@ IDENTITY_RTOL = {"float64": 1e-11, "float32": 1e-4}
 # Same values, different strides: only the order of reductions may differ.
 LAYOUT_RTOL = {"float64": 1e-12, "float32": 1e-5}
 
+# One function, two spellings (torch.det and torch.linalg.det, x.sum() and torch.sum(x)): the
+# same kernels, so the same rounding; held as tight as layouts. Measured on torch 2.13.0 (13 ops, 25
+# examples each, value, Jᵀu and J v): bitwise equal everywhere.
+VARIANT_RTOL = LAYOUT_RTOL
+
 # A torch.func transform (grad, vjp, jacrev, jacfwd, vmap) against the eager engine's
 # y.backward(u) or the unbatched call, float64: the same derivative formulas, rounded in
 # another order (a Jacobian contracted with u also carries its contraction's rounding,

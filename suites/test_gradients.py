@@ -66,6 +66,13 @@ def test_same_operand(case: Case, data, record, run_options: RunOptions) -> None
     judge(record, "same_operand", ex, checks.vjp_matches_oracles(ex, seeded=True))
 
 
+@cell("variant", op_cases("float64", lambda op: bool(op.variants)))
+def test_variant(case: Case, data, record, run_options: RunOptions) -> None:
+    """The op's other spellings (torch.det for torch.linalg.det, x.sum() for torch.sum(x)) agree with it."""
+    ex = draw_op_example(labelled(data), case.spec, "float64", options=run_options)
+    judge(record, "variant", ex, checks.variants_agree(ex))
+
+
 def _second_forward(op) -> bool:
     return op.double_backward and op.forward_ad
 

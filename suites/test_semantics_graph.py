@@ -28,8 +28,8 @@ NODE_NAMES = {
     "sqrt": "SqrtBackward", "neg": "NegBackward", "tanh": "TanhBackward", "sigmoid": "SigmoidBackward",
     "abs": "AbsBackward", "erf": "ErfBackward", "relu": "ReluBackward", "reciprocal": "ReciprocalBackward",
     "add": "AddBackward", "sub": "SubBackward", "mul": "MulBackward", "div": "DivBackward", "atan2": "Atan2Backward",
-    "pow": "PowBackward", "pow_operator": "PowBackward", "hypot": "HypotBackward", "maximum": "MaximumBackward",
-    "mm": "MmBackward", "dot": "DotBackward", "sum": "SumBackward", "clone": "CloneBackward", "trace": "TraceBackward",
+    "pow": "PowBackward", "hypot": "HypotBackward", "maximum": "MaximumBackward",
+    "matmul": "MmBackward", "dot": "DotBackward", "sum": "SumBackward", "clone": "CloneBackward", "trace": "TraceBackward",
     "cumsum": "CumsumBackward", "lerp": "LerpBackward", "addcmul": "AddcmulBackward",
 }  # fmt: skip
 

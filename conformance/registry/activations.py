@@ -49,8 +49,7 @@ def _layer_norm(x):
 
 
 OPS = [
-    act("relu", "torch.relu({x})", jax.nn.relu, domain=AT_0),
-    act("relu_functional", "F.relu({x})", jax.nn.relu, domain=AT_0),
+    act("relu", "torch.relu({x})", jax.nn.relu, domain=AT_0, variants=("F.relu({x})",)),
     act("relu6", "F.relu6({x})", jax.nn.relu6, domain=Domain(kinks=(0.0, 6.0))),
     act(
         "leaky_relu",

@@ -41,11 +41,9 @@ OPS = [
     binary("add", "{x} + {y}", jnp.add),
     binary("sub", "torch.sub({x}, {y})", jnp.subtract),
     binary("mul", "{x} * {y}", jnp.multiply),
-    binary("div", "{x} / {y}", jnp.divide, domain=(REALS, AWAY_FROM_0)),
-    binary("true_divide", "torch.true_divide({x}, {y})", jnp.true_divide, domain=(REALS, AWAY_FROM_0)),
+    binary("div", "{x} / {y}", jnp.divide, domain=(REALS, AWAY_FROM_0), variants=("torch.true_divide({x}, {y})",)),
     binary("add_alpha", "torch.add({x}, {y}, alpha=2.5)", lambda x, y: x + 2.5 * y),
-    binary("pow", "torch.pow({x}, {y})", jnp.power, domain=(POSITIVE, Domain(-3.0, 3.0))),
-    binary("pow_operator", "{x} ** {y}", jnp.power, domain=(POSITIVE, Domain(-3.0, 3.0))),
+    binary("pow", "torch.pow({x}, {y})", jnp.power, domain=(POSITIVE, Domain(-3.0, 3.0)), variants=("{x} ** {y}",)),
     binary("atan2", "torch.atan2({x}, {y})", jnp.arctan2, near_kink=_atan2_kink, conventions=("atan2_at_origin",)),
     binary(
         "hypot",

@@ -68,13 +68,9 @@ def _sym(x):
 
 
 OPS = [
-    la("matmul", "{x} @ {y}", jnp.matmul, rule=MM),
-    la("torch_matmul", "torch.matmul({x}, {y})", jnp.matmul, rule=MM),
-    la("mm", "torch.mm({x}, {y})", jnp.matmul, rule=MM),
-    la("bmm", "torch.bmm({x}, {y})", jnp.matmul, rule=BMM),
-    la("matmul_batched", "{x} @ {y}", jnp.matmul, rule=BMM),
-    la("matvec", "{x} @ {y}", jnp.matmul, rule=MatVec()),
-    la("mv", "torch.mv({x}, {y})", jnp.matmul, rule=MatVec()),
+    la("matmul", "{x} @ {y}", jnp.matmul, rule=MM, variants=("torch.matmul({x}, {y})", "torch.mm({x}, {y})")),
+    la("matmul_batched", "{x} @ {y}", jnp.matmul, rule=BMM, variants=("torch.bmm({x}, {y})",)),
+    la("matvec", "{x} @ {y}", jnp.matmul, rule=MatVec(), variants=("torch.mv({x}, {y})",)),
     la("dot", "torch.dot({x}, {y})", jnp.dot, rule=Inner()),
     la("inner", "torch.inner({x}, {y})", jnp.inner, rule=Inner()),
     la("vecdot", "torch.linalg.vecdot({x}, {y})", lambda x, y: jnp.sum(x * y, axis=-1), rule=Inner()),
@@ -109,8 +105,7 @@ OPS = [
         rule=MatrixTo(out_rank=0),
         near_kink=_zero_matrix,
     ),
-    la("det", "torch.linalg.det({x})", lambda x, n: jnp.linalg.det(x), rule=SquareTo(out_rank=0), domain=WELL_CONDITIONED),
-    la("torch_det", "torch.det({x})", lambda x, n: jnp.linalg.det(x), rule=SquareTo(out_rank=0), domain=WELL_CONDITIONED),
+    la("det", "torch.linalg.det({x})", lambda x, n: jnp.linalg.det(x), rule=SquareTo(out_rank=0), domain=WELL_CONDITIONED, variants=("torch.det({x})",)),
     la(
         "slogdet",
         "torch.linalg.slogdet({x}).logabsdet",
@@ -125,8 +120,7 @@ OPS = [
         rule=SquareTo(out_rank=0),
         domain=SPD,
     ),
-    la("inv", "torch.linalg.inv({x})", lambda x, n: jnp.linalg.inv(x), rule=SquareTo(), domain=WELL_CONDITIONED),
-    la("inverse", "torch.inverse({x})", lambda x, n: jnp.linalg.inv(x), rule=SquareTo(), domain=WELL_CONDITIONED),
+    la("inv", "torch.linalg.inv({x})", lambda x, n: jnp.linalg.inv(x), rule=SquareTo(), domain=WELL_CONDITIONED, variants=("torch.inverse({x})",)),
     la(
         "solve",
         "torch.linalg.solve({x}, {y})",

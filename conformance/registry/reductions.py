@@ -139,8 +139,7 @@ ORD = st.sampled_from((2.0, 3.0))
 CORRECTION = st.sampled_from((1, 0))
 
 REDUCTIONS = [
-    op("sum", "torch.sum({x})", jnp.sum, rule=FULL),
-    op("sum_method", "{x}.sum()", jnp.sum, rule=FULL),
+    op("sum", "torch.sum({x})", jnp.sum, rule=FULL, variants=("{x}.sum()",)),
     op("sum_dim", "{x}.sum(dim={dim}, keepdim={keepdim})", _keep(jnp.sum), rule=DIM),
     op("nansum", "torch.nansum({x})", jnp.nansum, rule=FULL),
     op("mean", "torch.mean({x})", jnp.mean, rule=FULL),
@@ -323,8 +322,7 @@ REDUCTIONS = [
 ]
 
 CUMULATIVE = [
-    op("cumsum", "torch.cumsum({x}, dim={dim})", lambda x, dim: jnp.cumsum(x, axis=dim), family="cumulative", rule=ALONG),
-    op("cumsum_method", "{x}.cumsum({dim})", lambda x, dim: jnp.cumsum(x, axis=dim), family="cumulative", rule=ALONG),
+    op("cumsum", "torch.cumsum({x}, dim={dim})", lambda x, dim: jnp.cumsum(x, axis=dim), family="cumulative", rule=ALONG, variants=("{x}.cumsum({dim})",)),
     op("cumprod", "torch.cumprod({x}, dim={dim})", lambda x, dim: jnp.cumprod(x, axis=dim), family="cumulative", rule=ALONG),
     op(
         "logcumsumexp",

@@ -42,8 +42,7 @@ def _swap(x, dim0, dim1):
 OPS = [
     shape_op("clone", "{x}.clone()", lambda x: x, rule=Same()),
     shape_op("contiguous", "{x}.contiguous()", lambda x: x, rule=Same()),
-    shape_op("reshape", "{x}.reshape({shape})", lambda x, shape: jnp.reshape(x, shape), rule=Reshape()),
-    shape_op("torch_reshape", "torch.reshape({x}, {shape})", lambda x, shape: jnp.reshape(x, shape), rule=Reshape()),
+    shape_op("reshape", "{x}.reshape({shape})", lambda x, shape: jnp.reshape(x, shape), rule=Reshape(), variants=("torch.reshape({x}, {shape})",)),
     shape_op(
         "view",
         "{x}.contiguous().view({shape})",
@@ -52,11 +51,9 @@ OPS = [
         notes="view needs compatible strides; contiguous() makes any layout viewable",
     ),
     shape_op("flatten", "torch.flatten({x})", lambda x, shape: jnp.ravel(x), rule=Reshape(min_rank=1, max_rank=1)),
-    shape_op("transpose", "torch.transpose({x}, {dim0}, {dim1})", _swap, rule=Transpose()),
-    shape_op("swapaxes", "{x}.swapaxes({dim0}, {dim1})", _swap, rule=Transpose()),
-    shape_op("T", "{x}.T", lambda x: x.T, rule=MatrixTranspose()),
+    shape_op("transpose", "torch.transpose({x}, {dim0}, {dim1})", _swap, rule=Transpose(), variants=("{x}.swapaxes({dim0}, {dim1})",)),
+    shape_op("T", "{x}.T", lambda x: x.T, rule=MatrixTranspose(), variants=("{x}.t()",)),
     shape_op("mT", "{x}.mT", lambda x: jnp.swapaxes(x, -1, -2), rule=MatrixTranspose(max_rank=3)),
-    shape_op("t", "{x}.t()", lambda x: x.T, rule=MatrixTranspose()),
     shape_op("permute", "{x}.permute({dims})", lambda x, dims: jnp.transpose(x, dims), rule=Permute()),
     shape_op(
         "movedim",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -125,6 +125,10 @@ class OpSpec:
     conventions: tuple[str, ...] = ()  # keys into conformance.conventions
     notes: str = ""
     in_trees: bool = True  # may appear inside random expression trees
+    # Other spellings of the same function (aliases, method and operator forms), as templates:
+    # the `variant` property checks each against ``torch`` on the same inputs, instead of each
+    # being a full entry of its own (``torch.det`` beside ``torch.linalg.det``).
+    variants: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # Hypothesis prints draws: keep them short
         return f"<op {self.name}>"
@@ -157,6 +161,10 @@ class OpSpec:
         """A Python function running the template with ``call``'s parameters (see ``compile_torch``)."""
         args = list(TENSOR_NAMES[: self.arity])
         return compile_torch(", ".join(args), self.code(args, call.kwargs))
+
+    def spelled(self, template: str) -> OpSpec:
+        """This op written as ``template`` (one of its ``variants``)."""
+        return replace(self, torch=template, variants=())
 
     def is_near_kink(self, inputs: list[np.ndarray], params: dict[str, Any], margin: float) -> bool:
         """Whether any input is within ``margin`` (relative) of a non-differentiable point."""
