@@ -16,6 +16,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, NamedTuple
 
+from conformance.versions import EVERY_VERSION, Versions, version_tuple
+
 if TYPE_CHECKING:
     from conformance.registry.spec import OpSpec
 
@@ -28,8 +30,7 @@ class Convention(NamedTuple):
     torch: tuple[float, ...]  # d/d(input i) at the point, as torch computes it
     jax: tuple[float, ...]
     source: str
-    torch_min: tuple[int, int] = (0, 0)  # the entry holds for torch versions in [min, max)
-    torch_max: tuple[int, int] = (99, 0)
+    versions: Versions = EVERY_VERSION  # the torch versions the entry holds for
 
 
 _DERIVATIVES_YAML = "https://github.com/pytorch/pytorch/blob/main/tools/autograd/derivatives.yaml"
@@ -119,7 +120,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         (0.0,),
         "torch before 2.9 takes hardswish's inner slope (2x + 3)/6 at both bounds (measured: 2.6.0 gives -0.5 at "
         "x = -3 and 1.5 at x = 3; 2.9.1 and 2.13.0 give JAX's 0 and 1; 2.7 and 2.8 unmeasured)",
-        torch_max=(2, 9),
+        versions=Versions(until=(2, 9)),
     ),
     Convention(
         "hardswish_at_bounds",
@@ -128,7 +129,7 @@ CONVENTIONS: tuple[Convention, ...] = (
         (1.0,),
         "torch before 2.9 takes hardswish's inner slope (2x + 3)/6 at both bounds (measured: 2.6.0 gives -0.5 at "
         "x = -3 and 1.5 at x = 3; 2.9.1 and 2.13.0 give JAX's 0 and 1; 2.7 and 2.8 unmeasured)",
-        torch_max=(2, 9),
+        versions=Versions(until=(2, 9)),
     ),
     Convention(
         "copysign_at_0",
@@ -140,16 +141,11 @@ CONVENTIONS: tuple[Convention, ...] = (
 )
 
 
-def torch_version_tuple(version: str) -> tuple[int, int]:
-    major, minor = version.split("+")[0].split(".")[:2]
-    return int(major), int(minor)
-
-
 def documented(op: OpSpec, point: str, torch_version: str) -> Convention | None:
     """The convention ``op`` declares (``OpSpec.conventions``) for ``point`` that holds for this torch version, if any."""
-    v = torch_version_tuple(torch_version)
+    v = version_tuple(torch_version)
     for c in CONVENTIONS:
-        if c.key in op.conventions and c.point == point and c.torch_min <= v < c.torch_max:
+        if c.key in op.conventions and c.point == point and c.versions.holds(v):
             return c
     return None
 

@@ -54,3 +54,15 @@ def test_an_example_cannot_be_changed_after_it_is_drawn() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         ex.dtype = "float32"  # type: ignore[misc]
     assert dataclasses.replace(ex, options=RunOptions(path="compile")).path == "compile"
+
+
+def test_version_ranges() -> None:
+    from conformance.versions import EVERY_VERSION, NO_VERSION, Versions, version_tuple
+
+    assert version_tuple("2.9.1+cu128") == (2, 9)
+    assert Versions(until=(2, 9)).holds((2, 6)) and not Versions(until=(2, 9)).holds((2, 9))
+    assert Versions(since=(2, 9)).holds((2, 13)) and not Versions(since=(2, 9)).holds((2, 3))
+    assert EVERY_VERSION.holds((2, 3)) and not NO_VERSION.holds((2, 13))
+    assert str(Versions((2, 4), (2, 9))) == "torch >= 2.4, torch < 2.9"
+    hardsigmoid = OPS_BY_NAME["hardsigmoid"]
+    assert hardsigmoid.double_backward_in == NO_VERSION and not hardsigmoid.double_backward

@@ -161,13 +161,13 @@ def test_registry_entry(op: OpSpec, data) -> None:
     except Exception as exc:  # noqa: BLE001 - any failure means "not supported"
         fwd_error = exc
     if op.forward_ad:
-        assert fwd_error is None, f"{ctx}\nforward_ad=True but torch.func.jvp raised {fwd_error!r}"
+        assert fwd_error is None, f"{ctx}\nforward mode declared for {op.forward_ad_in} but torch.func.jvp raised {fwd_error!r}"
         lhs = float(np.sum(cot * jv.numpy()))
         rhs = sum(float(np.sum((np.zeros(a.shape) if g is None else g.numpy()) * t.numpy())) for g, t, a in zip(grads_t, tangents, arrays))
         scale = max(1.0, float(np.sum(np.abs(cot * jv.numpy()))))
         assert abs(lhs - rhs) <= VJP_RTOL * scale, f"{ctx}\n<u, Jv> = {lhs!r} but <Jᵀu, v> = {rhs!r}"
     else:
-        assert fwd_error is not None, f"{ctx}\nforward_ad=False but torch.func.jvp works"
+        assert fwd_error is not None, f"{ctx}\nforward mode declared for {op.forward_ad_in} only, but torch.func.jvp works here: widen forward_ad_in"
 
     # (e) double backward: works iff flagged
     tensors = [torch.tensor(a, requires_grad=True) for a in arrays]
@@ -181,6 +181,6 @@ def test_registry_entry(op: OpSpec, data) -> None:
     except Exception as exc:  # noqa: BLE001
         dbl_error = exc
     if op.double_backward:
-        assert dbl_error is None, f"{ctx}\ndouble_backward=True but grad of grad raised {dbl_error!r}"
+        assert dbl_error is None, f"{ctx}\ndouble backward declared for {op.double_backward_in} but grad of grad raised {dbl_error!r}"
     else:
-        assert dbl_error is not None, f"{ctx}\ndouble_backward=False but grad of grad works"
+        assert dbl_error is not None, f"{ctx}\ndouble backward declared for {op.double_backward_in} only, but grad of grad works here: widen double_backward_in"

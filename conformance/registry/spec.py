@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from conformance.versions import EVERY_VERSION, Versions
+
 if TYPE_CHECKING:
     from conformance.registry.shapes import ShapeRule  # shapes imports this module
 
@@ -119,8 +121,10 @@ class OpSpec:
     domain: Domain | tuple[Domain, ...] = REALS
     near_kink: KinkTest | None = None  # ties and other non-elementwise kinks
     dtypes: tuple[str, ...] = ("float64", "float32")
-    forward_ad: bool = True
-    double_backward: bool = True
+    # The torch versions with forward-mode AD / double backward for this op (conformance/versions.py);
+    # `forward_ad` and `double_backward` say whether the installed torch has them.
+    forward_ad_in: Versions = EVERY_VERSION
+    double_backward_in: Versions = EVERY_VERSION
     rtol: dict[str, float] = field(default_factory=dict)  # per-dtype overrides, with a reason in `notes`
     conventions: tuple[str, ...] = ()  # keys into conformance.conventions
     notes: str = ""
@@ -135,6 +139,14 @@ class OpSpec:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:  # Hypothesis's printer would list every field
         printer.text(repr(self))
+
+    @property
+    def forward_ad(self) -> bool:
+        return self.forward_ad_in.holds()
+
+    @property
+    def double_backward(self) -> bool:
+        return self.double_backward_in.holds()
 
     @property
     def arity(self) -> int:

@@ -153,7 +153,7 @@ SPECIAL = [
 ROUNDING = [
     # Piecewise constant: the derivative is 0 away from the jumps, which are kinks.
     unary("abs", "torch.abs({x})", jnp.abs, domain=Domain(kinks=(0.0,)), family="rounding", conventions=("abs_at_0",)),
-    unary("sign", "torch.sign({x})", jnp.sign, domain=Domain(kinks=(0.0,)), family="rounding", double_backward=True),
+    unary("sign", "torch.sign({x})", jnp.sign, domain=Domain(kinks=(0.0,)), family="rounding"),
     unary("floor", "torch.floor({x})", jnp.floor, family="rounding", near_kink=_near_integer(0.0)),
     unary("ceil", "torch.ceil({x})", jnp.ceil, family="rounding", near_kink=_near_integer(0.0)),
     unary("round", "torch.round({x})", jnp.round, family="rounding", near_kink=_near_integer(0.5)),
