@@ -47,13 +47,62 @@ def _forward_mode(ex: Example, dt: str, prop: str) -> list[str]:
     ]
 
 
+def _gradient_lines(ex: Example, prop: str, dt: str, device: str) -> list[str]:
+    """Jᵀu the way the property computed it: ``y.backward(u)`` on the eager path, the scalar loss for
+    ``scalar_backward``, ``torch.func`` on the func path, the compiled function on the compile path
+    (``torch.compile(torch.func.grad(...))`` for ``compile.grad``), double backward for ``second_order``,
+    and every other spelling of the op for ``variant``."""
+    n = len(ex.inputs)
+    names = ", ".join(f"x{i}" for i in range(n))
+    xs = f"({names},)"
+    show = [f"print('x{i}.grad =', x{i}.grad)" for i in range(n)]
+    source = f"lambda {names}: {ex.tree.source}"
+    if prop == "compile.grad":
+        argnums = tuple(range(n))
+        return [
+            f"f = {source}",
+            f"grad = torch.compile(torch.func.grad(lambda {names}: (f({names}) * u).sum(), argnums={argnums}))",
+            f"print('torch.compile(torch.func.grad) =', grad({', '.join(f'x{i}.detach()' for i in range(n))}))",
+        ]
+    if prop.startswith("compile.") or ex.path == "compile":
+        return [f"f = torch.compile({source})", f"y = f({names})", "y.backward(u)", *show]
+    if prop.startswith("func.") or ex.path == "func":
+        return [
+            f"f = {source}",
+            f"_, pullback = torch.func.vjp(f, {names})",
+            "print('torch.func.vjp: J^T u =', pullback(u))",
+        ]
+    if prop == "second_order":
+        ws = [f"w{i} = torch.tensor({_lit(w)}, dtype={dt}{device})  # the second-order seed" for i, w in enumerate(ex.second)]
+        return [
+            *ws,
+            f"g = torch.autograd.grad({ex.tree.source}, {xs}, u, create_graph=True, allow_unused=True)",
+            "s = sum((gi * wi).sum() for gi, wi in zip(g, (" + ", ".join(f"w{i}" for i in range(n)) + ",)) if gi is not None)",
+            f"print('double backward, d/dx <J^T u, w> =', torch.autograd.grad(s, {xs}, allow_unused=True))",
+        ]
+    backward = "(y * u).sum().backward()  # the scalar loss" if prop == "scalar_backward" else "y.backward(u)"
+    lines = [f"y = {ex.tree.source}", backward, *show]
+    if prop == "variant":
+        (node,) = ex.tree.nodes
+        args = [f"x{i}" for i in range(n)]
+        for template in node.op.variants:
+            code = node.op.spelled(template).code(args, node.call.kwargs)
+            lines += [
+                f"# the same op spelled {template}:",
+                f"grads = torch.autograd.grad({code}, {xs}, u)",
+                "print('spelled " + template.replace("'", "") + ": J^T u =', grads)",
+            ]
+    return lines
+
+
 def repro_script(
     ex: Example, prop: str, outcome: Outcome, *, expected: list[np.ndarray] | None = None, seed_note: str = ""
 ) -> str:
     """A script that rebuilds the example's inputs exactly, runs the tree as torch code, and shows the values."""
     dt = f"torch.{ex.dtype}"
+    device = "" if ex.device == "cpu" else f", device={ex.device!r}"
     lines = [
-        f"# autograd conformance repro: property {prop!r}, tree {ex.tree.label}",
+        f"# autograd conformance repro: property {prop!r}, tree {ex.tree.label}, path {ex.path}",
         f"# torch {torch.__version__}, jax {JAX_VERSION}, python {platform.python_version()}, dtype {ex.dtype}, device {ex.device}",
         f"# verdict {outcome.verdict.value.upper()} against {outcome.oracle}: {outcome.message}",
     ]
@@ -61,18 +110,15 @@ def repro_script(
         lines.append(f"# {seed_note}")
     lines += ["import torch", "import torch.nn.functional as F", ""]
     for i, x in enumerate(ex.inputs):
-        lines.append(f"x{i} = torch.tensor({_lit(x)}, dtype={dt})")
+        lines.append(f"x{i} = torch.tensor({_lit(x)}, dtype={dt}{device})")
         code = layout_code(f"x{i}", ex.layout(i), x.ndim)
         if code:
             lines.append(code.rstrip("\n"))
         lines.append(f"x{i}.requires_grad_()")
-    lines.append(f"u = torch.tensor({_lit(ex.cotangent)}, dtype={dt})  # the vector seed")
+    lines.append(f"u = torch.tensor({_lit(ex.cotangent)}, dtype={dt}{device})  # the vector seed")
     if prop in COMPOSITIONS:  # a second-order composition replays itself (conformance.second_order)
         return "\n".join(lines + repro_lines(ex, prop, _lit)) + "\n"
-    lines.append(f"y = {ex.tree.source}")
-    lines.append("y.backward(u)")
-    for i in range(len(ex.inputs)):
-        lines.append(f"print('x{i}.grad =', x{i}.grad)")
+    lines += _gradient_lines(ex, prop, dt, device)
     if prop in FORWARD_MODE:
         lines += _forward_mode(ex, dt, prop)
     if expected is not None:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 import conformance.jaxsetup  # noqa: F401
 from conformance.conventions import CONVENTIONS, documented
@@ -13,6 +14,7 @@ from conformance.example import Example
 from conformance.registry import OPS_BY_NAME
 from conformance.registry.spec import make_call
 from conformance.repro import repro_script
+from conformance.run_options import RunOptions
 from conformance.tree import single_op_tree
 from conformance.verdict import Outcome, Verdict
 
@@ -50,6 +52,37 @@ def test_forward_mode_repro_runs_forward_mode() -> None:
         assert done.returncode == 0, done.stderr
         # J v = x1·v0 + x0·v1, with v scaled by max(1, |x|): [3·1 + 1·0, -4·0 + 2·4] = [3, 8]
         assert "J v = tensor([3., 8.]" in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(
+    ("prop", "path", "calls", "shows"),
+    [
+        ("scalar_backward", "eager", "(y * u).sum().backward()", "x0.grad = tensor([[0.5000"),
+        ("func.vjp", "func", "torch.func.vjp(f", "J^T u = (tensor([[0.5000"),
+        ("second_order", "eager", "create_graph=True", "d/dx <J^T u, w> = (tensor([[2."),
+        ("variant", "eager", "torch.det(x0)", "spelled torch.det({x}): J^T u = (tensor([[0.5000"),
+        ("compile.vjp", "compile", "torch.compile(lambda x0", "x0.grad = tensor([[0.5000"),
+    ],
+)
+def test_each_property_replays_what_it_computed(prop: str, path: str, calls: str, shows: str) -> None:
+    """A repro runs the failing property's own computation (its API, path and seeds), not always y.backward(u).
+
+    det at A = diag(2, 4), u = 1/8: Jᵀu = u·det(A)·A⁻ᵀ = diag(0.5, 0.25). With w = 16 at (1, 1),
+    ⟨Jᵀu, w⟩ = u·16·∂det/∂A₁₁ = 2·A₀₀, whose gradient is [[2, 0], [0, 0]]."""
+    tree = single_op_tree(OPS_BY_NAME["det"], make_call([(2, 2)]))
+    ex = Example(
+        tree,
+        [np.array([[2.0, 0.0], [0.0, 4.0]])],
+        cotangent=np.array(0.125),
+        direction=[np.eye(2)],
+        second=[np.array([[0.0, 0.0], [0.0, 16.0]])],
+        options=RunOptions(path=path),
+    )
+    script = repro_script(ex, prop, Outcome(Verdict.FAIL, "jax", 1.0, 0.1, "example"))
+    assert calls in script, f"the {prop} repro does not run {calls}:\n{script}"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert shows in done.stdout, done.stdout
 
 
 def test_conventions_are_documented_with_sources_and_keyed_by_version() -> None:
