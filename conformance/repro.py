@@ -10,7 +10,7 @@ import torch
 from conformance.example import Example, layout_code
 from conformance.jaxsetup import JAX_VERSION
 from conformance.oracles.orchestration import scaled_direction
-from conformance.second_order import COMPOSITIONS, repro_lines
+from conformance.second_order import COMPOSITIONS, double_backward_lines, repro_lines
 from conformance.torch_runs import uses_dual_tensors
 from conformance.verdict import Outcome
 
@@ -70,16 +70,12 @@ def _gradient_lines(ex: Example, prop: str, dt: str, device: str) -> list[str]:
         return [
             f"f = {source}",
             f"_, pullback = torch.func.vjp(f, {names})",
-            "print('torch.func.vjp: J^T u =', pullback(u))",
+            f"{''.join(f'x{i}.grad, ' for i in range(n))}= pullback(u)  # J^T u by torch.func.vjp",
+            *show,
         ]
     if prop == "second_order":
         ws = [f"w{i} = torch.tensor({_lit(w)}, dtype={dt}{device})  # the second-order seed" for i, w in enumerate(ex.second)]
-        return [
-            *ws,
-            f"g = torch.autograd.grad({ex.tree.source}, {xs}, u, create_graph=True, allow_unused=True)",
-            "s = sum((gi * wi).sum() for gi, wi in zip(g, (" + ", ".join(f"w{i}" for i in range(n)) + ",)) if gi is not None)",
-            f"print('double backward, d/dx <J^T u, w> =', torch.autograd.grad(s, {xs}, allow_unused=True))",
-        ]
+        return [f"f = {source}", *ws, *double_backward_lines(xs, "(" + ", ".join(f"w{i}" for i in range(n)) + ",)")]
     backward = "(y * u).sum().backward()  # the scalar loss" if prop == "scalar_backward" else "y.backward(u)"
     lines = [f"y = {ex.tree.source}", backward, *show]
     if prop == "variant":

@@ -156,7 +156,7 @@ def repro_lines(ex: Example, prop: str, lit: Callable[[np.ndarray], str]) -> lis
             "    torch_says = [None if gi is None else fwAD.unpack_dual(gi).tangent for gi in g]",
             "print('forward over reverse, (u^T d2f)[w, .] =', torch_says)",
         ]
-        lines += _double_backward(xs, ws, n)
+        lines += double_backward_lines(xs, ws)
     elif prop == REV_FWD:
         duals = ", ".join(f"fwAD.make_dual(x{i}, v{i})" for i in range(n))
         lines += [
@@ -165,7 +165,7 @@ def repro_lines(ex: Example, prop: str, lit: Callable[[np.ndarray], str]) -> lis
             f"    torch_says = torch.autograd.grad((jv * u).sum(), {xs}, allow_unused=True)",
             "print('reverse over forward, (u^T d2f)[v, .] =', torch_says)",
         ]
-        lines += _double_backward(xs, vs, n)
+        lines += double_backward_lines(xs, vs)
     else:
         detached = ", ".join(f"x{i}.detach()" for i in range(n))
         lines += [
@@ -187,7 +187,8 @@ def repro_lines(ex: Example, prop: str, lit: Callable[[np.ndarray], str]) -> lis
     return lines
 
 
-def _double_backward(xs: str, seeds: str, n: int) -> list[str]:
+def double_backward_lines(xs: str, seeds: str) -> list[str]:
+    """Repro lines: reverse over reverse, ∇ₓ⟨Jᵀu, s⟩ for the seeds ``s`` (f, u and the leaves ``xs`` defined)."""
     return [
         "# the same by reverse over reverse (double backward):",
         f"g = torch.autograd.grad(f{xs}, {xs}, u, create_graph=True)",

@@ -58,8 +58,8 @@ def test_forward_mode_repro_runs_forward_mode() -> None:
     ("prop", "path", "calls", "shows"),
     [
         ("scalar_backward", "eager", "(y * u).sum().backward()", "x0.grad = tensor([[0.5000"),
-        ("func.vjp", "func", "torch.func.vjp(f", "J^T u = (tensor([[0.5000"),
-        ("second_order", "eager", "create_graph=True", "d/dx <J^T u, w> = (tensor([[2."),
+        ("func.vjp", "func", "torch.func.vjp(f", "x0.grad = tensor([[0.5000"),
+        ("second_order", "eager", "create_graph=True", "reverse over reverse = (tensor([[2."),
         ("variant", "eager", "torch.det(x0)", "spelled torch.det({x}): J^T u = (tensor([[0.5000"),
         ("compile.vjp", "compile", "torch.compile(lambda x0", "x0.grad = tensor([[0.5000"),
     ],
