@@ -1,4 +1,4 @@
-"""pytest plugin: the ``record`` fixture, results files, and known-failure baselines.
+"""pytest plugin: the ``record`` and ``run_options`` fixtures, results files, and known-failure baselines.
 
 Loaded by the repository's ``conftest.py``.  Every conformance test (one that
 uses ``record`` or carries ``@pytest.mark.conformance``) becomes one line of
