@@ -18,6 +18,8 @@ The vocabulary (every fact a scope may name):
 ``oracle``                    which comparison failed: jax, fd, reverse (the dot-product identity), float64, ...
 ``verdict``                   fail or error
 ``param.NAME``                the op's static parameter NAME (``param.dim == 0``)
+``uses.NAME``                 1 when the example's tree contains the registry op NAME (``uses.minimum == 1``,
+                              for a finding in one op that a tree cell saw); absent otherwise
 
 A fact that does not apply to an example (``at`` of a dot product) is absent, and a
 condition on an absent fact does not hold: a scope never explains what it cannot see.
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from conformance.verdict import Outcome
@@ -46,9 +48,11 @@ class FailureFacts(NamedTuple):
 
 INPUT_FUNCTIONS = ("min_abs", "max_abs", "spread")
 OUTCOME_FACTS = ("rel", "ratio", "at", "abs(at)", "oracle", "verdict")
-_NAME = re.compile(r"^(rel|ratio|at|abs\(at\)|oracle|verdict|(min_abs|max_abs|spread)\(x\d\)|param\.[A-Za-z_]\w*)$")
+_NAME = re.compile(
+    r"^(rel|ratio|at|abs\(at\)|oracle|verdict|(min_abs|max_abs|spread)\(x\d\)|(param|uses)\.[A-Za-z_]\w*)$"
+)
 VOCABULARY_HELP = (
-    "facts: rel, ratio, at, abs(at), oracle, verdict, min_abs(xN), max_abs(xN), spread(xN), param.NAME "
+    "facts: rel, ratio, at, abs(at), oracle, verdict, min_abs(xN), max_abs(xN), spread(xN), param.NAME, uses.NAME "
     "(see conformance/facts.py)"
 )
 
@@ -95,9 +99,12 @@ def of_outcome(outcome: Outcome, inputs: list[np.ndarray]) -> Facts:
     return facts
 
 
-def at_point(inputs: list[np.ndarray], params: dict[str, Any] | None = None) -> Callable[[Outcome], Facts]:
-    """Facts of one comparison at this input point: the point's own (``of_inputs``) and the comparison's."""
-    point = of_inputs(inputs, params)
+def at_point(
+    inputs: list[np.ndarray], params: dict[str, Any] | None = None, ops: Sequence[str] = ()
+) -> Callable[[Outcome], Facts]:
+    """Facts of one comparison at this input point: the point's own (``of_inputs``), the ops its tree
+    uses (``uses.NAME``), and the comparison's."""
+    point = {**of_inputs(inputs, params), **{f"uses.{name}": 1.0 for name in ops}}
     return lambda outcome: {**point, **of_outcome(outcome, inputs)}
 
 

@@ -242,6 +242,10 @@ def check_entry(entry: Entry, *, catalog: Catalog | None, root: Path | None) -> 
     """BaselineError naming file:line unless each of the entry's ids can match something and its repro exists."""
     for ident in entry.ids:
         _check_id(ident, where=f"{entry.where}: {ident!r}", catalog=catalog)
+    for condition in entry.scope.conditions if entry.scope and catalog else ():
+        op = condition.fact.removeprefix("uses.")
+        if op != condition.fact and (problem := catalog.problem_with_op(op)):
+            raise BaselineError(f"{entry.where}: {condition.fact!r}: {problem} (cells: {catalog.file})")
     if root is not None and entry.ref.startswith("repro:"):
         script = root / entry.ref.removeprefix("repro:")
         if not script.is_file():

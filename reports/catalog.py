@@ -41,6 +41,14 @@ class Catalog:
                 return f"unknown {name} {value!r}{hint}"
         return f"the suite has no cell {cell!r} ({prop} is not checked for {op} in {dtype})"
 
+    def problem_with_op(self, op: str) -> str | None:
+        """Why ``op`` is not an op of the suite's cells, or None when it is."""
+        known = sorted({c.split("/")[1] for c in self.cells})
+        if op in known:
+            return None
+        close = difflib.get_close_matches(op, known, n=3)
+        return f"unknown op {op!r}" + (f"; did you mean {' or '.join(close)}?" if close else "")
+
 
 def load(path: Path = CATALOG_FILE) -> Catalog:
     cells, test_ids = set(), set()

@@ -25,7 +25,7 @@ def judge(record, prop: str, ex: Example, outcomes: list[Outcome]) -> None:
         prop,
         outcomes,
         repro=lambda decisive: repro_script(ex, prop, decisive),
-        facts=facts.at_point(ex.inputs, _params(ex)),
+        facts=facts.at_point(ex.inputs, _params(ex), [op.name for op in ex.tree.ops]),
         context=f"tree: {ex.tree.source}",
     )
 

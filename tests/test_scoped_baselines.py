@@ -139,3 +139,22 @@ def test_the_repository_baseline_does_not_hide_a_sinc_fault_away_from_0(tmp_path
     checked = run_reports("gate", *map(str, (tmp_path / "results").glob("*.jsonl")), "--baseline-dir", str(ROOT / "baselines"))
     assert checked.returncode == 1
     assert "NEW FAIL: torch-2.13.0" in checked.stdout and "vjp/sinc/float64" in checked.stdout
+
+
+def test_a_tree_cell_scopes_a_finding_to_the_op_it_uses() -> None:
+    """``uses.NAME``: a finding in one op, seen by a tree cell, is known only in trees containing that op."""
+    import numpy as np
+
+    from conformance import facts as fact_sets
+    from conformance.verdict import Outcome, Verdict
+    from reports import catalog
+
+    line = "jvp/tree/float64 where uses.minimum == 1 and oracle == jax | minimum's jvp cancels | https://x.invalid\n"
+    (entry,) = baseline.parse(line, file="b.txt", catalog=catalog.load()).entries
+    outcome = Outcome(Verdict.FAIL, "jax", 2.0, 1.0, "m")
+    with_minimum = fact_sets.at_point([np.zeros(2)], {}, ["minimum", "exp"])(outcome)
+    without = fact_sets.at_point([np.zeros(2)], {}, ["maximum", "exp"])(outcome)
+    assert with_minimum["uses.minimum"] == 1.0 and "uses.minimum" not in without
+    assert entry.explains(with_minimum) and not entry.explains(without)
+    with pytest.raises(baseline.BaselineError, match=r"b.txt:1: 'uses.minimun': unknown op 'minimun'; did you mean minimum"):
+        baseline.parse(line.replace("uses.minimum", "uses.minimun"), file="b.txt", catalog=catalog.load())
