@@ -36,18 +36,19 @@ class Catalog:
             ("dtype", dtype, {p[2] for p in parts}),
         ):
             if value not in known:
-                close = difflib.get_close_matches(value, sorted(known), n=3)
-                hint = f"; did you mean {' or '.join(close)}?" if close else ""
-                return f"unknown {name} {value!r}{hint}"
+                return _unknown(name, value, known)
         return f"the suite has no cell {cell!r} ({prop} is not checked for {op} in {dtype})"
 
     def problem_with_op(self, op: str) -> str | None:
         """Why ``op`` is not an op of the suite's cells, or None when it is."""
-        known = sorted({c.split("/")[1] for c in self.cells})
-        if op in known:
-            return None
-        close = difflib.get_close_matches(op, known, n=3)
-        return f"unknown op {op!r}" + (f"; did you mean {' or '.join(close)}?" if close else "")
+        known = {c.split("/")[1] for c in self.cells}
+        return None if op in known else _unknown("op", op, known)
+
+
+def _unknown(name: str, value: str, known: set[str]) -> str:
+    """``unknown op 'minimun'; did you mean minimum?``"""
+    close = difflib.get_close_matches(value, sorted(known), n=3)
+    return f"unknown {name} {value!r}" + (f"; did you mean {' or '.join(close)}?" if close else "")
 
 
 def load(path: Path = CATALOG_FILE) -> Catalog:
