@@ -29,6 +29,7 @@ class Example:
     cotangent: np.ndarray = field(default_factory=lambda: np.ones(()))  # u: the vector seed of y.backward(u)
     direction: list[np.ndarray] = field(default_factory=list)  # v: the tangent / finite-difference direction
     second: list[np.ndarray] = field(default_factory=list)  # w: second-order seed
+    third: list[np.ndarray] = field(default_factory=list)  # t: third-order seed
     layouts: tuple[str, ...] = ()  # per leaf, one of LAYOUTS
     options: RunOptions = RunOptions()  # the device and execution path torch runs on
     memo: CheckMemo = field(default_factory=CheckMemo, repr=False, compare=False)  # answers the checks share

@@ -10,6 +10,7 @@ import torch
 from conformance.example import Example, layout_code
 from conformance.jaxsetup import JAX_VERSION
 from conformance.oracles.orchestration import scaled_direction
+from conformance import third_order
 from conformance.second_order import COMPOSITIONS, double_backward_lines, repro_lines
 from conformance.torch_runs import uses_dual_tensors
 from conformance.verdict import Outcome
@@ -114,6 +115,8 @@ def repro_script(
     lines.append(f"u = torch.tensor({_lit(ex.cotangent)}, dtype={dt}{device})  # the vector seed")
     if prop in COMPOSITIONS:  # a second-order composition replays itself (conformance.second_order)
         return "\n".join(lines + repro_lines(ex, prop, _lit)) + "\n"
+    if prop in third_order.PROPERTIES:  # so does a third-order property (conformance.third_order)
+        return "\n".join(lines + third_order.repro_lines(ex, prop, _lit)) + "\n"
     lines += _gradient_lines(ex, prop, dt, device)
     if prop in FORWARD_MODE:
         lines += _forward_mode(ex, dt, prop)

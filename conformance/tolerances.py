@@ -37,6 +37,10 @@ FD_USEFUL = 1e-6
 # (measured 2.6e-10 relative on binary_cross_entropy at x≈0.01), so the first-order
 # tolerance is scaled by this factor.  A planted second-derivative fault is O(1).
 SECOND_ORDER_FACTOR = 100
+# Third derivatives against JAX (third_order.py): the second-order factor again, until measured on
+# the whole registry (the first ci-profile run is the measurement; see docs/measurements.md).  A
+# planted third-derivative fault is O(1).
+THIRD_ORDER_FACTOR = SECOND_ORDER_FACTOR
 
 # torch forward mode vs torch reverse mode (the dot-product identity), float64.
 IDENTITY_RTOL = {"float64": 1e-11, "float32": 1e-4}
@@ -104,6 +108,7 @@ EXACT_KINK_MARGIN = 1e-12
 # Double backward against JAX: the FD margin, which the check has used since it was written
 # (no separate measurement yet: a candidate for one).
 SECOND_ORDER_KINK_MARGIN = FD_KINK_MARGIN
+THIRD_ORDER_KINK_MARGIN = SECOND_ORDER_KINK_MARGIN
 # float32 against the float64 oracle: float32 rounding can move an intermediate across a kink this close.
 FLOAT32_KINK_MARGIN = 1e-5
 

@@ -28,13 +28,18 @@ def draw_example(
     options: RunOptions,
     layouts: bool = False,
     second: bool = False,
+    third: bool = False,
 ) -> Example:
-    """Inputs, the seeds u, v (and w with ``second``) and leaf layouts for ``tree``, run as ``options`` say."""
+    """Inputs, the seeds u, v (w with ``second``, w and t with ``third``) and leaf layouts for ``tree``,
+    run as ``options`` say."""
     inputs = draw_inputs(draw, tree, dtype)
     out_shape = _output_shape(tree, inputs)
     cotangent = draw(seeds(out_shape), "u (vector seed)")
     direction = [draw(seeds(x.shape), f"v{i} (direction)") for i, x in enumerate(inputs)]
-    second_seeds = [draw(seeds(x.shape), f"w{i} (second-order seed)") for i, x in enumerate(inputs)] if second else []
+    second_seeds = (
+        [draw(seeds(x.shape), f"w{i} (second-order seed)") for i, x in enumerate(inputs)] if second or third else []
+    )
+    third_seeds = [draw(seeds(x.shape), f"t{i} (third-order seed)") for i, x in enumerate(inputs)] if third else []
     leaf_layouts: tuple[str, ...] = ()
     if layouts:
         leaf_layouts = tuple(
@@ -48,6 +53,7 @@ def draw_example(
         cotangent=cotangent,
         direction=direction,
         second=second_seeds,
+        third=third_seeds,
         layouts=leaf_layouts,
         options=options,
     )

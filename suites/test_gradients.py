@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import checks, second_order
+from conformance import checks, second_order, third_order
 from conformance.case import Case
 from conformance.registry import OPS
 from conformance.run_options import RunOptions
@@ -110,3 +110,17 @@ def test_second_fwd_fwd(case: Case, data, record, run_options: RunOptions) -> No
     """Forward over forward: torch.func.jvp of torch.func.jvp gives JAX's ∂²f[v, w]."""
     ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
     judge(record, "second_fwd_fwd", ex, second_order.fwd_fwd_matches_jax(ex))
+
+
+@cell("third_rev", op_cases("float64", lambda op: op.third_order))
+def test_third_rev(case: Case, data, record, run_options: RunOptions) -> None:
+    """Reverse mode three times (create_graph twice) gives JAX's (uᵀ∂³f)[v, w, ·]."""
+    ex = draw_op_example(labelled(data), case.spec, "float64", third=True, options=run_options)
+    judge(record, "third_rev", ex, third_order.third_rev_matches_jax(ex))
+
+
+@cell("third_fwd", op_cases("float64", lambda op: op.third_order and op.forward_ad))
+def test_third_fwd(case: Case, data, record, run_options: RunOptions) -> None:
+    """torch.func.jvp nested three deep gives JAX's ∂³f[v, w, t]."""
+    ex = draw_op_example(labelled(data), case.spec, "float64", third=True, options=run_options)
+    judge(record, "third_fwd", ex, third_order.third_fwd_matches_jax(ex))

@@ -79,6 +79,48 @@ def _op_second_directional(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     return _second_directional(partial(op.jax, **dict(params)))
 
 
+def _third_reverse(f: Any) -> Any:
+    """(primals, u, v, w) -> (uᵀ∂³f)[v, w, ·] for each input: forward over forward over reverse (the jvp along
+    w of the jvp along v of x ↦ Jᵀu), equal to torch's reverse³ ∇ₓ⟨∇ₓ⟨Jᵀu, v⟩, w⟩ by the symmetry of
+    derivatives of a smooth f, and a different composition from the one it checks."""
+
+    def third(primals: Any, u: Any, v: Any, w: Any) -> Any:
+        def vjp(*xs: Any) -> Any:
+            return jax.vjp(f, *xs)[1](u)
+
+        def hvp(*xs: Any) -> Any:
+            return jax.jvp(vjp, tuple(xs), tuple(v))[1]
+
+        return jax.jvp(hvp, tuple(primals), tuple(w))[1]
+
+    return jax.jit(third)
+
+
+def _third_directional(f: Any) -> Any:
+    """(primals, v, w, t) -> ∂³f[v, w, t], output-shaped: jvp nested three deep."""
+
+    def fwd3(primals: Any, v: Any, w: Any, t: Any) -> Any:
+        def jv(*xs: Any) -> Any:
+            return jax.jvp(f, tuple(xs), tuple(v))[1]
+
+        def jwv(*xs: Any) -> Any:
+            return jax.jvp(jv, tuple(xs), tuple(w))[1]
+
+        return jax.jvp(jwv, tuple(primals), tuple(t))[1]
+
+    return jax.jit(fwd3)
+
+
+@cache
+def _op_third_reverse(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    return _third_reverse(partial(op.jax, **dict(params)))
+
+
+@cache
+def _op_third_directional(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    return _third_directional(partial(op.jax, **dict(params)))
+
+
 def sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Undo broadcasting: sum ``g`` down to ``shape``."""
     lead = g.ndim - len(shape)
@@ -140,6 +182,17 @@ class OpCall:
         """∂²f[v, w], output-shaped.  A broadcast input's tangent is broadcast with it (padding: 0)."""
         fn = _op_second_directional(self.op, self.call.params, self.key)
         return self._unflat(fn(self.primals, [self._seed(t) for t in v], [self._seed(t) for t in w]))
+
+    def third_reverse(self, u: np.ndarray, v: list[np.ndarray], w: list[np.ndarray]) -> list[np.ndarray]:
+        """(uᵀ∂³f)[v, w, ·] per input.  v and w are tangents of the inputs: broadcast with them (padding: 0)."""
+        fn = _op_third_reverse(self.op, self.call.params, self.key)
+        tangents = [[self._seed(s) for s in seeds] for seeds in (v, w)]
+        return self._per_input(fn(self.primals, self._seed(u), *tangents))
+
+    def third_directional(self, v: list[np.ndarray], w: list[np.ndarray], t: list[np.ndarray]) -> np.ndarray:
+        """∂³f[v, w, t], output-shaped."""
+        fn = _op_third_directional(self.op, self.call.params, self.key)
+        return self._unflat(fn(self.primals, *([self._seed(s) for s in seeds] for seeds in (v, w, t))))
 
 
 _OUT_SHAPES: dict[tuple, tuple] = {}
@@ -278,3 +331,34 @@ def second_directional(tree: Tree, inputs: list[np.ndarray], v: list[np.ndarray]
     if fn is None:
         fn = _SECOND_DIRECTIONAL[tree.key] = _second_directional(tree.jax_fn())
     return np.asarray(fn(tuple(inputs), tuple(v), tuple(w)))
+
+
+_THIRD: dict[tuple[str, str], Any] = {}
+
+
+def _tree_third(kind: str, tree: Tree) -> Any:
+    fn = _THIRD.get((kind, tree.key))
+    if fn is None:
+        make = _third_reverse if kind == "reverse" else _third_directional
+        fn = _THIRD[(kind, tree.key)] = make(tree.jax_fn())
+    return fn
+
+
+def third_reverse(
+    tree: Tree, inputs: list[np.ndarray], u: np.ndarray, v: list[np.ndarray], w: list[np.ndarray]
+) -> list[np.ndarray]:
+    """(uᵀ∂³f)[v, w, ·] for each leaf: the reverse-mode third derivative torch must match."""
+    root = tree.root
+    if _one_op(tree):
+        return OpCall(root.op, root.call, inputs).third_reverse(u, v, w)
+    return [np.asarray(g) for g in _tree_third("reverse", tree)(tuple(inputs), u, tuple(v), tuple(w))]
+
+
+def third_directional(
+    tree: Tree, inputs: list[np.ndarray], v: list[np.ndarray], w: list[np.ndarray], t: list[np.ndarray]
+) -> np.ndarray:
+    """∂³f[v, w, t]: the forward-mode third derivative torch must match."""
+    root = tree.root
+    if _one_op(tree):
+        return OpCall(root.op, root.call, inputs).third_directional(v, w, t)
+    return np.asarray(_tree_third("forward", tree)(tuple(inputs), tuple(v), tuple(w), tuple(t)))

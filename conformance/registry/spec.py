@@ -125,6 +125,7 @@ class OpSpec:
     # `forward_ad` and `double_backward` say whether the installed torch has them.
     forward_ad_in: Versions = EVERY_VERSION
     double_backward_in: Versions = EVERY_VERSION
+    third_order_in: Versions = EVERY_VERSION  # third derivatives (by reverse mode; forward also needs forward_ad)
     rtol: dict[str, float] = field(default_factory=dict)  # per-dtype overrides, with a reason in `notes`
     conventions: tuple[str, ...] = ()  # keys into conformance.conventions
     notes: str = ""
@@ -147,6 +148,10 @@ class OpSpec:
     @property
     def double_backward(self) -> bool:
         return self.double_backward_in.holds()
+
+    @property
+    def third_order(self) -> bool:
+        return self.double_backward and self.third_order_in.holds()
 
     @property
     def arity(self) -> int:

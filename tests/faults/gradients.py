@@ -301,6 +301,32 @@ CoshForwardForward = _function(
     jvp=lambda i, t: SinhTimes.apply(t[0], i[0]),
 )
 
+# -- an error only at third order: cos's derivative is -t·sin(x) through a Function whose derivative in x ---
+# is -a·cos(x) through a second Function, and only that one's own derivative in x has the wrong sign
+# (d/dx of -b·cos(x) is b·sin(x), it returns -b·sin(x)).  First and second derivatives, by any
+# composition of modes, never differentiate the innermost rule: only a third derivative reaches it.
+
+NegCosTimes = _function(
+    "NegCosTimes",
+    forward=lambda b, x: -mul(b, _COS(x)),
+    backward=lambda i, g: (-mul(g, _COS(i[1])), -mul(mul(g, i[0]), _SIN(i[1]))),
+    jvp=lambda i, t: torch.sub(-mul(_zero(t[0], i[0]), _COS(i[1])), mul(mul(i[0], _SIN(i[1])), _zero(t[1], i[1]))),
+)
+
+NegSinTimes = _function(
+    "NegSinTimes",
+    forward=lambda a, x: -mul(a, _SIN(x)),
+    backward=lambda i, g: (-mul(g, _SIN(i[1])), NegCosTimes.apply(mul(g, i[0]), i[1])),
+    jvp=lambda i, t: add(-mul(_zero(t[0], i[0]), _SIN(i[1])), NegCosTimes.apply(mul(i[0], _zero(t[1], i[1])), i[1])),
+)
+
+CosThird = _function(
+    "CosThird",
+    forward=_COS,
+    backward=lambda i, g: (NegSinTimes.apply(g, i[0]),),
+    jvp=lambda i, t: NegSinTimes.apply(t[0], i[0]),
+)
+
 # -- an error only in forward mode: sigmoid's jvp has the wrong sign for x < 0 ---------------------
 
 
@@ -480,6 +506,8 @@ FAULTS: list[GradientFault] = [
                   target="torch.sinh", ops=("sinh",), allowed=("second_order",)),
     GradientFault("cosh_forward_over_forward", "an error only in forward-over-forward second derivatives", "second_fwd_fwd", SUITES, _unary_patch(torch, "cosh", CoshForwardForward),
                   target="torch.cosh", ops=("cosh",), allowed=("second_fwd_fwd",)),
+    GradientFault("cos_third_order", "an error only in third derivatives", "third_rev", SUITES, _unary_patch(Tensor, "cos", CosThird),
+                  target="torch.Tensor.cos", ops=("cos",), allowed=("third_rev", "third_fwd")),
     GradientFault("sigmoid_forward_mode", "an error only in forward mode", "jvp", SUITES, _unary_patch(torch, "sigmoid", SigmoidForward),
                   target="torch.sigmoid", ops=("sigmoid",), allowed=("jvp",)),
     GradientFault("div_quotient_denominator", "a wrong denominator in a quotient rule", "vjp", SUITES, _binary_patch(Tensor, "__truediv__", DivDenominator),

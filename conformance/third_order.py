@@ -1,0 +1,172 @@
+"""Third order along random directions (issue 14, item 2): fully reverse and fully forward, against JAX.
+
+Like ``gradgradcheck``, no third-derivative tensor is formed: each property contracts ∂³f with
+seeds drawn for the example (``draw_example(..., third=True)``: u = ``cotangent``, v = ``direction``,
+w = ``second``, t = ``third``).
+
+``third_rev``  reverse over reverse over reverse: ∇ₓ⟨∇ₓ⟨∇ₓ⟨y, u⟩, v⟩, w⟩ by ``torch.autograd.grad`` with
+               ``create_graph=True`` twice: (uᵀ∂³f)[v, w, ·], input-shaped; JAX's ``third_reverse``.
+``third_fwd``  forward over forward over forward: ``torch.func.jvp`` along t of the jvp along w of the jvp
+               along v: ∂³f[v, w, t], output-shaped; JAX's ``third_directional``.  (Eager dual tensors
+               cannot nest, so this is torch.func's.)
+
+The policy is second order's (``second_order.composition_matches_jax``): a pole upstream is
+INCONCLUSIVE, a point within ``THIRD_ORDER_KINK_MARGIN`` of a kink is INCONCLUSIVE, and the tolerance is
+``THIRD_ORDER_FACTOR · jax_rtol`` of the seeds' scale.  Each property owns its repro.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from conformance import tolerances as tol
+from conformance.checks import guarded
+from conformance.compare import arrays_match, max_abs
+from conformance.example import Example, to_numpy
+from conformance.execution import torch_callable
+from conformance.oracles import jax_oracle
+from conformance.oracles.orchestration import pole, reference
+from conformance.singularities import near_singularity
+from conformance.verdict import Outcome
+
+THIRD_REV, THIRD_FWD = "third_rev", "third_fwd"
+PROPERTIES = (THIRD_REV, THIRD_FWD)
+
+
+def _contract(grads: tuple, seeds: list[torch.Tensor]) -> torch.Tensor | None:
+    """Σᵢ⟨gᵢ, sᵢ⟩ over the gradients that still depend on the inputs; None when none does (the next
+    derivative is zero)."""
+    terms = [(g * s).sum() for g, s in zip(grads, seeds) if g is not None and g.requires_grad]
+    return sum(terms[1:], terms[0]) if terms else None
+
+
+def torch_third_reverse(ex: Example) -> list[np.ndarray]:
+    """(uᵀ∂³f)[v, w, ·]: three ``autograd.grad`` calls, the first two with ``create_graph=True``."""
+    xs = ex.leaves()
+    y = torch_callable(ex.tree, ex.path)(*xs)
+    zeros = [np.zeros(s) for s in ex.tree.leaf_shapes]
+    g = torch.autograd.grad(y, xs, ex.tensor(ex.cotangent), create_graph=True, allow_unused=True)
+    gv = _contract(g, [ex.tensor(v) for v in ex.direction])
+    if gv is None:
+        return zeros
+    h = torch.autograd.grad(gv, xs, create_graph=True, allow_unused=True)
+    hw = _contract(h, [ex.tensor(w) for w in ex.second])
+    if hw is None:
+        return zeros
+    return [to_numpy(t, s) for t, s in zip(torch.autograd.grad(hw, xs, allow_unused=True), ex.tree.leaf_shapes)]
+
+
+def torch_third_forward(ex: Example) -> list[np.ndarray]:
+    """∂³f[v, w, t]: ``torch.func.jvp`` nested three deep."""
+    xs = tuple(ex.leaves(requires_grad=False))
+    f = torch_callable(ex.tree, ex.path)
+    v, w, t = (tuple(ex.tensor(s) for s in seeds) for seeds in (ex.direction, ex.second, ex.third))
+
+    def jv(*x: torch.Tensor) -> torch.Tensor:
+        return torch.func.jvp(f, x, v)[1]
+
+    def jwv(*x: torch.Tensor) -> torch.Tensor:
+        return torch.func.jvp(jv, x, w)[1]
+
+    out = torch.func.jvp(jwv, xs, t)[1]
+    return [to_numpy(out, reference(ex).evaluation.output.shape)]
+
+
+def _expected(ex: Example, prop: str) -> list[np.ndarray]:
+    if prop == THIRD_REV:
+        return jax_oracle.third_reverse(ex.tree, ex.inputs, ex.cotangent, ex.direction, ex.second)
+    return [jax_oracle.third_directional(ex.tree, ex.inputs, ex.direction, ex.second, ex.third)]
+
+
+# property -> (torch's computation, what it is, the three seeds whose product is the comparison's scale)
+_COMPUTATION: dict[str, tuple[Callable[[Example], list[np.ndarray]], str, Callable[[Example], float]]] = {
+    THIRD_REV: (
+        torch_third_reverse,
+        "third order, reverse mode",
+        lambda ex: max_abs(ex.cotangent) * max_abs(*ex.direction) * max_abs(*ex.second),
+    ),
+    THIRD_FWD: (
+        torch_third_forward,
+        "third order, forward mode",
+        lambda ex: max_abs(*ex.direction) * max_abs(*ex.second) * max_abs(*ex.third),
+    ),
+}
+
+
+def third_order_matches_jax(ex: Example, prop: str) -> list[Outcome]:
+    """torch's third derivative by ``prop`` against JAX, elementwise."""
+    if at_pole := pole(ex):
+        return at_pole
+    evaluation = reference(ex).evaluation
+    compute, what, seed_scale = _COMPUTATION[prop]
+
+    def run() -> list[Outcome]:
+        actual = compute(ex)
+        return [
+            near_singularity(evaluation.singularities, "jax", tol.THIRD_ORDER_KINK_MARGIN)
+            or arrays_match(
+                actual,
+                _expected(ex, prop),
+                rtol=tol.THIRD_ORDER_FACTOR * tol.jax_rtol(ex.tree.ops),
+                oracle="jax",
+                what=what,
+                seed_scale=seed_scale(ex),
+            )
+        ]
+
+    return guarded("torch", what, run)
+
+
+def third_rev_matches_jax(ex: Example) -> list[Outcome]:
+    return third_order_matches_jax(ex, THIRD_REV)
+
+
+def third_fwd_matches_jax(ex: Example) -> list[Outcome]:
+    return third_order_matches_jax(ex, THIRD_FWD)
+
+
+# -- repros: each replays its own mode ----------------------------------------------------------------
+
+
+def repro_lines(ex: Example, prop: str, lit: Callable[[np.ndarray], str]) -> list[str]:
+    """The script's body after the inputs and u: the third derivative ``prop`` computes, the other mode's
+    contraction beside it where both apply, and what JAX expects."""
+    dt = f"torch.{ex.dtype}"
+    n = len(ex.inputs)
+    names = ", ".join(f"x{i}" for i in range(n))
+    xs = f"({names},)"
+    seq = lambda p: "(" + ", ".join(f"{p}{i}" for i in range(n)) + ",)"  # noqa: E731
+    lines = [f"f = lambda {names}: {ex.tree.source}"]
+    for letter, seeds, what in (("v", ex.direction, "first"), ("w", ex.second, "second"), ("t", ex.third, "third")):
+        if seeds:
+            lines += [f"{letter}{i} = torch.tensor({lit(s)}, dtype={dt})  # {what} direction" for i, s in enumerate(seeds)]
+    lines += [
+        "def dot(gs, ss):  # sum_i <g_i, s_i> over the gradients that still depend on x",
+        "    return sum((g * s).sum() for g, s in zip(gs, ss) if g is not None and g.requires_grad)",
+        "# reverse mode, three times: (u^T d3f)[v, w, .]",
+        f"g = torch.autograd.grad(f({names}), {xs}, u, create_graph=True, allow_unused=True)",
+        f"h = torch.autograd.grad(dot(g, {seq('v')}), {xs}, create_graph=True, allow_unused=True)",
+        f"rev = torch.autograd.grad(dot(h, {seq('w')}), {xs}, allow_unused=True)",
+        "print('reverse, (u^T d3f)[v, w, .] =', rev)",
+    ]
+    if prop == THIRD_FWD:
+        detached = ", ".join(f"x{i}.detach()" for i in range(n))
+        lines += [
+            "# forward mode, three times: d3f[v, w, t]",
+            f"jv = lambda *x: torch.func.jvp(f, x, {seq('v')})[1]",
+            f"jwv = lambda *x: torch.func.jvp(jv, x, {seq('w')})[1]",
+            f"fwd = torch.func.jvp(jwv, ({detached},), {seq('t')})[1]",
+            "print('forward, d3f[v, w, t] =', fwd)",
+            "print('<u, d3f[v, w, t]>: forward', (u * fwd).sum().item(), ' reverse', "
+            f"sum(float((r * t).sum()) for r, t in zip(rev, {seq('t')}) if r is not None))",
+        ]
+    try:
+        expected = _expected(ex, prop)
+    except Exception:  # noqa: BLE001 - a repro without JAX's numbers is still a repro
+        return lines
+    lines.append("# what JAX expects (x64):")
+    lines += [f"print('jax {i} =', torch.tensor({lit(np.asarray(e))}, dtype=torch.float64))" for i, e in enumerate(expected)]
+    return lines
