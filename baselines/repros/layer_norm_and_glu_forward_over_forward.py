@@ -20,3 +20,21 @@ try:
     torch.func.jvp(lambda a: torch.func.jvp(lambda b: F.glu(b, -1), (a,), (v,))[1], (x,), (w,))
 except NotImplementedError as exc:
     print("glu: forward over forward raises NotImplementedError:", exc)
+
+# Reverse over forward (autograd.grad of <u, J v>, J v from dual tensors) is wrong through layer_norm as
+# well, and raises through glu ("derivative for aten::glu_jvp is not implemented").
+import torch.autograd.forward_ad as fwAD
+
+u = torch.randn_like(x)
+for name, g in (("layer_norm", f), ("glu", lambda b: F.glu(b, -1))):
+    xg = x.clone().requires_grad_()
+    try:
+        with fwAD.dual_level():
+            jv_dual = fwAD.unpack_dual(g(fwAD.make_dual(xg, v))).tangent
+            uu = torch.ones_like(jv_dual) if name == "glu" else u
+            rev_fwd = torch.autograd.grad((jv_dual * uu).sum(), xg)[0]
+        gg, = torch.autograd.grad(g(xg), xg, uu, create_graph=True)
+        rev_rev = torch.autograd.grad((gg * v).sum(), xg)[0]
+        print(name, "reverse over forward - double backward: max", (rev_fwd - rev_rev).abs().max().item())
+    except RuntimeError as exc:
+        print(name, "reverse over forward raises:", str(exc)[:100])
