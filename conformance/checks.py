@@ -4,7 +4,9 @@
 ``jvp_matches_oracles``       forward mode (dual tensors; torch.func.jvp on the func and compile paths) vs every
                               registered oracle, and the dot-product identity
 ``second_order_matches_jax``  double backward vs every exact oracle with second derivatives (JAX)
-``float32_matches_float64``   the float32 gradient vs the float64 reference (JAX) at the same inputs
+``reduced_precision_matches_float64``  the float32, bfloat16 or float16 gradient vs the float64 reference (JAX)
+                              at the same inputs
+``autocast_matches_float64``  gradients under torch.autocast(bfloat16) vs the float64 reference
 ``layout_is_irrelevant``      non-contiguous inputs give the contiguous gradient
 ``variants_agree``            an op's other spellings (alias, method, operator form) give its value and gradients
 
@@ -32,6 +34,7 @@ from conformance.memo import CheckMemo
 from conformance.oracles import DirectionalOracle, Estimate, ExactOracle, Oracle, consulted
 from conformance.oracles.orchestration import pole, reference
 from conformance.oracles.orchestration import scaled_direction as scaled_direction  # suites: checks.scaled_direction
+from conformance.registry import low_precision
 from conformance.singularities import Singularities, near_singularity
 from conformance.tree import single_op_tree
 from conformance.verdict import Outcome, Verdict
@@ -196,35 +199,38 @@ def second_order_matches_jax(ex: Example) -> list[Outcome]:
     return guarded("torch", "double backward", run)
 
 
-def float32_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray] | None = None) -> list[Outcome]:
-    """The float32 gradient at float32-exact inputs against the float64 reference (JAX) at the same inputs.
+def reduced_precision_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray] | None = None) -> list[Outcome]:
+    """The gradient in the example's reduced dtype (float32, bfloat16, float16), at inputs exact in it, against
+    the float64 reference (JAX) at the same inputs.
 
-    ``torch_vjp``: the float32 Jᵀu computed by another route, judged instead of ``y.backward(u)``.
+    ``torch_vjp``: the gradient computed by another route, judged instead of ``y.backward(u)``.
 
-    The oracle's error term is its sensitivity to float32-sized input rounding
-    (``Reference.float32_sensitivity``: a re-evaluation at inputs moved by one float32 ulp).
+    The oracle's error term is its sensitivity to input rounding of the dtype's size
+    (``Reference.rounding_sensitivity``: a re-evaluation at inputs moved by one ulp); the tolerance is the
+    dtype's (``tol.reduced_rtol``: per op, with calibrated overrides for bfloat16 and float16).
     """
     if at_pole := pole(ex):
         return at_pole
     ref = reference(ex)
+    what = f"{ex.dtype} gradient"
 
     def run() -> list[Outcome]:
-        inconclusive = near_singularity(ref.evaluation.singularities, "float64", tol.FLOAT32_KINK_MARGIN)
+        inconclusive = near_singularity(ref.evaluation.singularities, "float64", tol.REDUCED_KINK_MARGIN[ex.dtype])
         if inconclusive:
             return [inconclusive]
-        if overflow := _beyond_float32(ref.evaluation.magnitude, ref.vjp):
+        if overflow := _beyond_range(ex.torch_dtype, ref.evaluation.magnitude, ref.vjp):
             return [Outcome(Verdict.INCONCLUSIVE, "float64", message=overflow)]
 
         def sensitivity() -> list[np.ndarray]:
-            return ref.float32_sensitivity
+            return ref.rounding_sensitivity
 
         grads = torch_runs.vjp_to_judge(ex, torch_vjp, seeded=True)
         outcome = arrays_match(
             grads,
             ref.vjp,
-            rtol=tol.float32_rtol(ex.tree.ops),
+            rtol=tol.reduced_rtol(ex.tree.ops, ex.dtype),
             oracle="float64",
-            what="float32 gradient",
+            what=what,
             oracle_error=sensitivity,
             seed_scale=max_abs(ex.cotangent),
         )
@@ -232,17 +238,33 @@ def float32_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray] | None =
             outcome = _tf32(outcome, grads, ref.vjp, sensitivity(), ex)
         return [outcome]
 
-    return guarded("torch", "float32 backward", run)
+    return guarded("torch", f"{ex.dtype} backward", run)
 
 
-def _beyond_float32(magnitude: float, grads: list[np.ndarray]) -> str | None:
-    """Why float32 cannot represent this point's computation (a value or the gradient beyond its largest
-    finite number, so float32 overflows to inf as IEEE says), or None.  Found by the soak: at x = 2.5,
+def autocast_matches_float64(ex: Example) -> list[Outcome]:
+    """Gradients of float32 leaves under ``torch.autocast(device, dtype=torch.bfloat16)`` against the float64
+    oracle.  Where autocast runs an op of the tree in bfloat16 (``low_precision.AUTOCAST_BFLOAT16``) the
+    gradient is held to bfloat16's tolerance, else to float32's.  The example is drawn exact in bfloat16,
+    so both precisions see exactly its inputs."""
+    lowered = any(op.name in low_precision.AUTOCAST_BFLOAT16 for op in ex.tree.ops)
+    judged = replace(ex, dtype="bfloat16" if lowered else "float32")
+
+    def run() -> list[Outcome]:
+        with torch.autocast(ex.device, dtype=torch.bfloat16):
+            grads = torch_runs.torch_vjp(ex, seeded=True, dtype="float32")
+        return reduced_precision_matches_float64(judged, torch_vjp=grads)
+
+    return guarded("torch", "backward under autocast", run)
+
+
+def _beyond_range(dtype: torch.dtype, magnitude: float, grads: list[np.ndarray]) -> str | None:
+    """Why the dtype cannot represent this point's computation (a value or the gradient beyond its largest
+    finite number, so it overflows to inf as IEEE says), or None.  Found by the soak: at x = 2.5,
     sinh(sinh(sinh(x))) is 1e92 and its gradient 2e94, and float32's inf there is right, not a wrong gradient."""
-    largest = float(np.finfo(np.float32).max)
+    largest = float(torch.finfo(dtype).max)
     top = max(magnitude, max_abs(*(np.where(np.isfinite(g), g, 0.0) for g in grads)))
     if top > largest:
-        return f"the tree or its gradient reaches {top:.3g} here, beyond float32's range ({largest:.3g}): the check cannot tell"
+        return f"the tree or its gradient reaches {top:.3g} here, beyond {dtype}'s range ({largest:.3g}): the check cannot tell"
     return None
 
 

@@ -17,7 +17,8 @@ from conformance.memo import CheckMemo
 from conformance.run_options import RunOptions
 from conformance.tree import Tree
 
-DTYPES = {"float64": torch.float64, "float32": torch.float32}
+DTYPES = {"float64": torch.float64, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+LOW_PRECISION = ("bfloat16", "float16")  # checked against the float64 oracle with calibrated tolerances
 LAYOUTS = ("contiguous", "transposed", "sliced", "expanded")
 
 

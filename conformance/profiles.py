@@ -52,3 +52,11 @@ def load_default_profile() -> str:
 def tree_examples() -> int:
     """Examples for the random-tree properties: these are where composition bugs hide, so they get more."""
     return settings().max_examples * 20
+
+
+def higher_order_examples() -> int:
+    """Examples for the other second-order compositions and third order: a third of the profile's (at
+    least 4).  Their findings so far are wrong everywhere or on a whole input region (a zero, y = 0), and
+    their 1,060 cells at the full count would add about 25 minutes to each version's ci-profile run on 2
+    cores (docs/measurements.md); the soak and the thorough profile run more."""
+    return max(4, settings().max_examples // 3)

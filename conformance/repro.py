@@ -7,10 +7,10 @@ import platform
 import numpy as np
 import torch
 
+from conformance import third_order
 from conformance.example import Example, layout_code
 from conformance.jaxsetup import JAX_VERSION
 from conformance.oracles.orchestration import scaled_direction
-from conformance import third_order
 from conformance.second_order import COMPOSITIONS, double_backward_lines, repro_lines
 from conformance.torch_runs import uses_dual_tensors
 from conformance.verdict import Outcome

@@ -98,23 +98,39 @@ _COMPOSITION: dict[str, tuple[Callable[[Example], list[np.ndarray]], str, Callab
 
 def composition_matches_jax(ex: Example, prop: str) -> list[Outcome]:
     """torch's second derivative by the composition ``prop`` against JAX, elementwise (``second_order``'s policy)."""
+    compute, what, seed_scale = _COMPOSITION[prop]
+    return higher_order_matches_jax(
+        ex,
+        compute,
+        lambda: _expected(ex, prop),
+        what=what,
+        seed_scale=seed_scale(ex),
+        rtol=tol.SECOND_ORDER_FACTOR * tol.jax_rtol(ex.tree.ops),
+        kink_margin=tol.SECOND_ORDER_KINK_MARGIN,
+    )
+
+
+def higher_order_matches_jax(
+    ex: Example,
+    compute: Callable[[Example], list[np.ndarray]],
+    expected: Callable[[], list[np.ndarray]],
+    *,
+    what: str,
+    seed_scale: float,
+    rtol: float,
+    kink_margin: float,
+) -> list[Outcome]:
+    """torch's derivative ``compute(ex)`` against JAX's ``expected()``, elementwise: a pole upstream is
+    INCONCLUSIVE, so is a point within ``kink_margin`` of a kink; a raise is an ERROR against torch."""
     if at_pole := pole(ex):
         return at_pole
     evaluation = reference(ex).evaluation
-    compute, what, seed_scale = _COMPOSITION[prop]
 
     def run() -> list[Outcome]:
         actual = compute(ex)
         return [
-            near_singularity(evaluation.singularities, "jax", tol.SECOND_ORDER_KINK_MARGIN)
-            or arrays_match(
-                actual,
-                _expected(ex, prop),
-                rtol=tol.SECOND_ORDER_FACTOR * tol.jax_rtol(ex.tree.ops),
-                oracle="jax",
-                what=what,
-                seed_scale=seed_scale(ex),
-            )
+            near_singularity(evaluation.singularities, "jax", kink_margin)
+            or arrays_match(actual, expected(), rtol=rtol, oracle="jax", what=what, seed_scale=seed_scale)
         ]
 
     return guarded("torch", what, run)
@@ -178,13 +194,17 @@ def repro_lines(ex: Example, prop: str, lit: Callable[[np.ndarray], str]) -> lis
             f"print('<u, d2f[v, w]>: forward over forward', (u * torch_says).sum().item(), "
             f"' reverse over reverse', sum(float((hi * wi).sum()) for hi, wi in zip(h, {ws}) if hi is not None))",
         ]
+    return lines + jax_expects_lines(lambda: _expected(ex, prop), lit)
+
+
+def jax_expects_lines(expected: Callable[[], list[np.ndarray]], lit: Callable[[np.ndarray], str]) -> list[str]:
+    """Repro lines printing what JAX expects, or none where JAX cannot say (a repro without them is still one)."""
     try:
-        expected = _expected(ex, prop)
+        values = expected()
     except Exception:  # noqa: BLE001 - a repro without JAX's numbers is still a repro
-        return lines
-    lines.append("# what JAX expects (x64):")
-    lines += [f"print('jax {i} =', torch.tensor({lit(np.asarray(e))}, dtype=torch.float64))" for i, e in enumerate(expected)]
-    return lines
+        return []
+    lines = ["# what JAX expects (x64):"]
+    return lines + [f"print('jax {i} =', torch.tensor({lit(np.asarray(e))}, dtype=torch.float64))" for i, e in enumerate(values)]
 
 
 def double_backward_lines(xs: str, seeds: str) -> list[str]:

@@ -23,13 +23,12 @@ import numpy as np
 import torch
 
 from conformance import tolerances as tol
-from conformance.checks import guarded
-from conformance.compare import arrays_match, max_abs
+from conformance.compare import max_abs
 from conformance.example import Example, to_numpy
 from conformance.execution import torch_callable
 from conformance.oracles import jax_oracle
-from conformance.oracles.orchestration import pole, reference
-from conformance.singularities import near_singularity
+from conformance.oracles.orchestration import reference
+from conformance.second_order import higher_order_matches_jax, jax_expects_lines
 from conformance.verdict import Outcome
 
 THIRD_REV, THIRD_FWD = "third_rev", "third_fwd"
@@ -98,26 +97,16 @@ _COMPUTATION: dict[str, tuple[Callable[[Example], list[np.ndarray]], str, Callab
 
 def third_order_matches_jax(ex: Example, prop: str) -> list[Outcome]:
     """torch's third derivative by ``prop`` against JAX, elementwise."""
-    if at_pole := pole(ex):
-        return at_pole
-    evaluation = reference(ex).evaluation
     compute, what, seed_scale = _COMPUTATION[prop]
-
-    def run() -> list[Outcome]:
-        actual = compute(ex)
-        return [
-            near_singularity(evaluation.singularities, "jax", tol.THIRD_ORDER_KINK_MARGIN)
-            or arrays_match(
-                actual,
-                _expected(ex, prop),
-                rtol=tol.THIRD_ORDER_FACTOR * tol.jax_rtol(ex.tree.ops),
-                oracle="jax",
-                what=what,
-                seed_scale=seed_scale(ex),
-            )
-        ]
-
-    return guarded("torch", what, run)
+    return higher_order_matches_jax(
+        ex,
+        compute,
+        lambda: _expected(ex, prop),
+        what=what,
+        seed_scale=seed_scale(ex),
+        rtol=tol.THIRD_ORDER_FACTOR * tol.jax_rtol(ex.tree.ops),
+        kink_margin=tol.THIRD_ORDER_KINK_MARGIN,
+    )
 
 
 def third_rev_matches_jax(ex: Example) -> list[Outcome]:
@@ -163,10 +152,4 @@ def repro_lines(ex: Example, prop: str, lit: Callable[[np.ndarray], str]) -> lis
             "print('<u, d3f[v, w, t]>: forward', (u * fwd).sum().item(), ' reverse', "
             f"sum(float((r * t).sum()) for r, t in zip(rev, {seq('t')}) if r is not None))",
         ]
-    try:
-        expected = _expected(ex, prop)
-    except Exception:  # noqa: BLE001 - a repro without JAX's numbers is still a repro
-        return lines
-    lines.append("# what JAX expects (x64):")
-    lines += [f"print('jax {i} =', torch.tensor({lit(np.asarray(e))}, dtype=torch.float64))" for i, e in enumerate(expected)]
-    return lines
+    return lines + jax_expects_lines(lambda: _expected(ex, prop), lit)

@@ -26,6 +26,13 @@ JAX_RTOL = {"float64": 1e-11}
 # (largest: sinc, tanh, var, i1e).  Per tree node we allow 4e-5, and the check
 # adds the oracle's own sensitivity to float32-sized input rounding.
 FLOAT32_RTOL_PER_OP = 4e-5
+# bfloat16 and float16 against the float64 oracle, per tree node: 2 ulps of the dtype.  Measured
+# (conformance/registry/low_precision.py, 25 examples per op, torch 2.13.0): the worst error of most
+# ops is half an ulp (correct rounding: bfloat16 0.0039, float16 0.0005).  6 of 199 ops exceed one ulp
+# in bfloat16 and 14 in float16; the 5 and 13 whose worst error is above 1 ulp x 2 carry a calibrated
+# override of twice it (bfloat16: logcumsumexp 0.061, std 0.027, logsumexp 0.020, pow 0.018, sinc
+# 0.014; float16: std 0.0074, logcumsumexp 0.0052, ...).  matrix_exp's is inf: a finding, not rounding.
+REDUCED_RTOL_PER_OP = {"float32": FLOAT32_RTOL_PER_OP, "bfloat16": 2 * 2.0**-7, "float16": 2 * 2.0**-10}
 
 # torch float64 vs finite differences: the FD oracle carries its own error
 # estimate; this only covers torch's rounding.
@@ -90,8 +97,9 @@ CONVENTION_SMOOTH_ATOL = 1e-12
 # JAX is re-evaluated at inputs moved by this many float64 ulps per op (plus one) of the tree:
 # what torch's and JAX's different rounding inside a tree of that size can amount to.
 NUDGE_ULPS_PER_OP = 8
-# The float32 check's probe: inputs moved by one float32 ulp (2**-23 relative).
-FLOAT32_NUDGE = 2.0**-23
+# The reduced-precision checks' probe: inputs moved by one ulp of the dtype (its machine epsilon,
+# torch.finfo(dtype).eps): float32 2**-23, bfloat16 2**-7, float16 2**-10.
+ROUNDING_EPS = {"float32": 2.0**-23, "bfloat16": 2.0**-7, "float16": 2.0**-10}
 # The oracle's error term is this multiple of how much its answer moved under the nudge.
 SENSITIVITY_FACTOR = 4
 # A float64 sum of n products is off by at most about n·eps·Σ|terms|; the bound allows 4x that.
@@ -109,8 +117,11 @@ EXACT_KINK_MARGIN = 1e-12
 # (no separate measurement yet: a candidate for one).
 SECOND_ORDER_KINK_MARGIN = FD_KINK_MARGIN
 THIRD_ORDER_KINK_MARGIN = SECOND_ORDER_KINK_MARGIN
-# float32 against the float64 oracle: float32 rounding can move an intermediate across a kink this close.
-FLOAT32_KINK_MARGIN = 1e-5
+# A reduced precision against the float64 oracle: its rounding can move an intermediate across a kink
+# this close.  float32: 1e-5 (about 80 ulps); bfloat16 and float16 the same 80 ulps would be 0.6 and
+# 0.08, which would leave most of a kinked op's domain unchecked: 4 ulps (one rounding of each of a
+# binary op's operands and result, and one spare).
+REDUCED_KINK_MARGIN = {"float32": 1e-5, "bfloat16": 4 * 2.0**-7, "float16": 4 * 2.0**-10}
 
 # -- margins: what a drawn "smooth" example keeps clear of (strategies) ---------------------------
 
@@ -150,9 +161,12 @@ def identity_rtol(ops: list[OpSpec], dtype: str) -> float:
     return max(IDENTITY_RTOL[dtype], jax_rtol(ops))
 
 
-def float32_rtol(ops: list[OpSpec]) -> float:
-    return (
-        FLOAT32_RTOL_PER_OP * max(1, len(ops)) + max(op.rtol.get("float32", 0.0) for op in ops)
-        if ops
-        else FLOAT32_RTOL_PER_OP
-    )
+def reduced_rtol(ops: list[OpSpec], dtype: str) -> float:
+    """A reduced precision's gradient against the float64 oracle: the dtype's per-op tolerance for each op,
+    plus the largest per-op override (``OpSpec.rtol``, or a low-precision calibration)."""
+    per_op = REDUCED_RTOL_PER_OP[dtype]
+    if not ops:
+        return per_op
+    from conformance.registry.low_precision import calibrated_rtol
+
+    return per_op * len(ops) + max(max(op.rtol.get(dtype, 0.0), calibrated_rtol(op, dtype)) for op in ops)

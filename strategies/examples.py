@@ -34,8 +34,8 @@ def draw_example(
     run as ``options`` say."""
     inputs = draw_inputs(draw, tree, dtype)
     out_shape = _output_shape(tree, inputs)
-    cotangent = draw(seeds(out_shape), "u (vector seed)")
-    direction = [draw(seeds(x.shape), f"v{i} (direction)") for i, x in enumerate(inputs)]
+    cotangent = draw(seeds(out_shape, dtype), "u (vector seed)")
+    direction = [draw(seeds(x.shape, dtype), f"v{i} (direction)") for i, x in enumerate(inputs)]
     second_seeds = (
         [draw(seeds(x.shape), f"w{i} (second-order seed)") for i, x in enumerate(inputs)] if second or third else []
     )

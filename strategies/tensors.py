@@ -1,8 +1,8 @@
 """Tensor values from ``hypothesis.extra.numpy``: inside the domain, off the kinks, exact in the dtype.
 
-Values are drawn as exact Python floats of the test's width (32 or 64 bits), so
-a falsifying example pastes straight into a test and the float64 oracles see
-exactly what torch saw.  Every element is drawn (``fill=st.nothing()``): a
+Values are drawn as exact Python floats of the test's width (32 or 64 bits; bfloat16 and
+float16 values are float32 draws rounded to the dtype), so a falsifying example pastes
+straight into a test and the float64 oracles see exactly what torch saw.  Every element is drawn (``fill=st.nothing()``): a
 single fill value would put ties on every kink.
 """
 
@@ -22,7 +22,27 @@ BOUND = 3.0  # |x| ≤ 3 keeps exp-of-exp trees finite
 # underflow, where "right" depends on each library's approximation, not on autograd.
 MIN_MAGNITUDE = 2.0**-20
 
-WIDTH = {"float64": 64, "float32": 32}
+WIDTH = {"float64": 64, "float32": 32, "bfloat16": 32, "float16": 32}
+
+
+def exact_in(a: np.ndarray, dtype: str) -> np.ndarray:
+    """``a`` rounded to the nearest values of ``dtype`` (float64 arrays holding them)."""
+    import torch
+
+    from conformance.example import DTYPES
+
+    if dtype == "float64":
+        return a
+    return torch.tensor(a, dtype=torch.float64).to(DTYPES[dtype]).to(torch.float64).numpy()
+
+
+def _smallest_normal(dtype: str) -> float:
+    """Below this a value of the dtype is subnormal (float16: 2**-14), or 0 in a flush-to-zero kernel."""
+    import torch
+
+    from conformance.example import DTYPES
+
+    return float(torch.finfo(DTYPES[dtype]).tiny)
 
 
 def elements(domain: Domain, dtype: str = "float64") -> st.SearchStrategy[float]:
@@ -35,11 +55,14 @@ def elements(domain: Domain, dtype: str = "float64") -> st.SearchStrategy[float]
         hi = domain.high - tol.DRAW_EDGE_MARGIN * max(1.0, abs(domain.high))
     if hi <= lo:  # a narrow domain: sample its middle
         lo = hi = (domain.low + domain.high) / 2
-    if dtype == "float32":  # the bounds must be float32 numbers themselves, rounded inward
-        lo, hi = _float32_inward(lo, hi)
+    if dtype != "float64":  # the bounds must be numbers of the dtype themselves, rounded inward
+        lo, hi = _inward(lo, hi, dtype)
     values = st.floats(lo, hi, width=WIDTH[dtype], allow_subnormal=False, allow_nan=False, allow_infinity=False)
+    if WIDTH[dtype] == 32 and dtype != "float32":  # a float32 draw, rounded: stays in [lo, hi], whose ends are exact
+        values = values.map(lambda v: float(exact_in(np.array(v), dtype)))
     if lo < 0 < hi:
-        values = values.map(lambda v: v if abs(v) >= MIN_MAGNITUDE else 0.0)
+        smallest = max(MIN_MAGNITUDE, _smallest_normal(dtype))
+        values = values.map(lambda v: v if abs(v) >= smallest else 0.0)
     if domain.kinks:
         values = values.filter(
             lambda v: all(abs(v - k) > tol.DRAW_KINK_MARGIN * max(1.0, abs(k)) for k in domain.kinks)
@@ -47,13 +70,18 @@ def elements(domain: Domain, dtype: str = "float64") -> st.SearchStrategy[float]
     return values
 
 
-def _float32_inward(lo: float, hi: float) -> tuple[float, float]:
-    f_lo, f_hi = np.float32(lo), np.float32(hi)
-    if float(f_lo) < lo:
-        f_lo = np.nextafter(f_lo, np.float32(np.inf))
-    if float(f_hi) > hi:
-        f_hi = np.nextafter(f_hi, np.float32(-np.inf))
-    return float(f_lo), float(max(f_lo, f_hi))
+def _inward(lo: float, hi: float, dtype: str) -> tuple[float, float]:
+    """[lo, hi] shrunk to its ends' nearest values of ``dtype`` inside it."""
+    import torch
+
+    from conformance.example import DTYPES
+
+    lo_d, hi_d = (torch.tensor(v, dtype=torch.float64).to(DTYPES[dtype]) for v in (lo, hi))
+    if float(lo_d) < lo:
+        lo_d = torch.nextafter(lo_d, torch.tensor(math.inf, dtype=lo_d.dtype))
+    if float(hi_d) > hi:
+        hi_d = torch.nextafter(hi_d, torch.tensor(-math.inf, dtype=hi_d.dtype))
+    return float(lo_d), float(max(lo_d, hi_d))
 
 
 def arrays(shape: Shape, domain: Domain, dtype: str = "float64") -> st.SearchStrategy[np.ndarray]:
@@ -71,19 +99,20 @@ def _structured(shape: Shape, domain: Domain, dtype: str) -> st.SearchStrategy[n
     def build(x: np.ndarray) -> np.ndarray:
         if domain.matrix == "spd":
             x = (x + np.swapaxes(x, -1, -2)) / 2
-        out = x + n * np.eye(n)
-        return out.astype(np.float32).astype(np.float64) if dtype == "float32" else out
+        return exact_in(x + n * np.eye(n), dtype)
 
     return base.map(build)
 
 
-def seeds(shape: Shape) -> st.SearchStrategy[np.ndarray]:
-    """A seed vector (cotangent u, tangent v, or second-order w): exact in float32, in [-1, 1].
+def seeds(shape: Shape, dtype: str = "float32") -> st.SearchStrategy[np.ndarray]:
+    """A seed vector (cotangent u, tangent v, or second-order w): exact in float32 (and in ``dtype``), in [-1, 1].
 
     Seeds come from one drawn integer through NumPy's generator, not element by
     element: they need no shrinking (the repro prints their values), and drawing
     64 elements one at a time made Hypothesis itself the suite's bottleneck.
     """
+    if dtype in ("bfloat16", "float16"):
+        return st.integers(0, 2**32 - 1).map(lambda seed: exact_in(_uniform(seed, shape), dtype))
     return st.integers(0, 2**32 - 1).map(lambda seed: _uniform(seed, shape))
 
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.case import Case
-from conformance.registry import OPS, OpSpec
+from conformance.registry import OPS, OpSpec, low_precision
 
 Test = TypeVar("Test", bound=Callable[..., Any])
 
@@ -30,12 +30,13 @@ def cell(property: str, cases: list[Any]) -> Callable[[Test], Test]:
 
 
 def op_cases(dtype: str, where: Callable[[OpSpec], bool] = lambda op: True) -> list[Any]:
-    """One case per registry op that supports ``dtype`` and satisfies ``where``."""
+    """One case per registry op that supports ``dtype`` (bfloat16 and float16: measured to, in
+    ``conformance.registry.low_precision``) and satisfies ``where``."""
     return [
         # One xdist group per op (`--dist loadgroup`): an op's JAX functions compile on one worker only.
         pytest.param(case, id=case.id, marks=pytest.mark.xdist_group(op.name))
         for op in OPS
-        if dtype in op.dtypes and where(op)
+        if (dtype in op.dtypes or low_precision.supports(op, dtype)) and where(op)
         for case in [Case(op.name, op.family, dtype)]
     ]
 

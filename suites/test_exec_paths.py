@@ -69,7 +69,7 @@ def _vs_eager(ex: Example, grads: list[np.ndarray], what: str) -> Outcome:
 def _vs_oracles(ex: Example, grads: list[np.ndarray]) -> list[Outcome]:
     """The compiled path's Jᵀu (``grads``) against the oracles, in place of torch's own backward."""
     if ex.dtype == "float32":
-        return checks.float32_matches_float64(ex, torch_vjp=grads)
+        return checks.reduced_precision_matches_float64(ex, torch_vjp=grads)
     return checks.vjp_matches_oracles(ex, seeded=True, torch_vjp=grads)
 
 

@@ -6,15 +6,23 @@ Each test is one cell of the conformance matrix: property × op × dtype.
 from __future__ import annotations
 
 import pytest
+from hypothesis import settings
 
 from conformance import checks, second_order, third_order
 from conformance.case import Case
-from conformance.registry import OPS
+from conformance.profiles import higher_order_examples
+from conformance.registry import OPS, low_precision
 from conformance.run_options import RunOptions
 from strategies import labelled
 from strategies.examples import draw_op_example, draw_same_operand_example, same_operand_ops
 from suites.cases import cell, op_cases
 from suites.harness import judge
+
+# The modes issue 14 added (the other second-order compositions, third order, bfloat16, float16,
+# autocast) run with `-m slow`, outside the default run, CI and the soak, until a ci-profile run of
+# them on 2.13.0 and 2.9.1 is triaged: `pytest suites -m slow -k "second_fwd or second_rev or third
+# or bfloat16 or float16 or autocast"` runs them.
+NEW_MODES = pytest.mark.slow
 
 
 @cell("vjp", op_cases("float64"))
@@ -49,7 +57,32 @@ def test_second_order(case: Case, data, record, run_options: RunOptions) -> None
 def test_float32(case: Case, data, record, run_options: RunOptions) -> None:
     """The float32 gradient agrees with the float64 oracle within float32's calibrated tolerance."""
     ex = draw_op_example(labelled(data), case.spec, "float32", options=run_options)
-    judge(record, "float32", ex, checks.float32_matches_float64(ex))
+    judge(record, "float32", ex, checks.reduced_precision_matches_float64(ex))
+
+
+@NEW_MODES
+@cell("bfloat16", op_cases("bfloat16"))
+def test_bfloat16(case: Case, data, record, run_options: RunOptions) -> None:
+    """The bfloat16 gradient agrees with the float64 oracle within the op's calibrated bfloat16 tolerance."""
+    ex = draw_op_example(labelled(data), case.spec, "bfloat16", options=run_options)
+    judge(record, "bfloat16", ex, checks.reduced_precision_matches_float64(ex))
+
+
+@NEW_MODES
+@cell("float16", op_cases("float16"))
+def test_float16(case: Case, data, record, run_options: RunOptions) -> None:
+    """The float16 gradient agrees with the float64 oracle within the op's calibrated float16 tolerance."""
+    ex = draw_op_example(labelled(data), case.spec, "float16", options=run_options)
+    judge(record, "float16", ex, checks.reduced_precision_matches_float64(ex))
+
+
+@NEW_MODES
+@cell("autocast", op_cases("bfloat16", lambda op: op.name in low_precision.AUTOCAST_BFLOAT16))
+def test_autocast(case: Case, data, record, run_options: RunOptions) -> None:
+    """Under torch.autocast(bfloat16), the gradient of float32 leaves agrees with the float64 oracle within
+    bfloat16's tolerance (the ops autocast lowers) or float32's."""
+    ex = draw_op_example(labelled(data), case.spec, "bfloat16", options=run_options)
+    judge(record, "autocast", ex, checks.autocast_matches_float64(ex))
 
 
 @cell("layout", op_cases("float64"))
@@ -77,49 +110,52 @@ def _second_forward(op) -> bool:
     return op.double_backward and op.forward_ad
 
 
-# The three other second-order compositions (issue 14), last in the file: planted faults' jvps
-# (autograd.Function) are not right under nested forward transforms, so run first these cells
-# would catch the faults' harness before the property a fault targets (tests/sharpness.py stops
-# at the first failure).  They run with `-m slow`, not in the default
-# run, CI or the soak yet: their 678 cells cost about an hour per version on 2 cores under load
-# (a failing cell shrinks for 40-60 s), and their triage is not finished (slogdet, logdet and
-# solve under forward over forward, huber_loss and soft_margin_loss raising there, cumprod and
-# logcumsumexp to measure).  `pytest suites -m slow -k "second_fwd or second_rev"` runs them.
-MODES_NOT_YET_DEFAULT = pytest.mark.slow
+# The three other second-order compositions and third order (issue 14), last in the file: planted
+# faults' jvps (autograd.Function) are not right under nested forward transforms, so run first these
+# cells would catch the faults' harness before the property a fault targets (tests/sharpness.py stops
+# at the first failure).  They draw a third of the profile's examples (``higher_order_examples``).
+HIGHER_ORDER = settings(max_examples=higher_order_examples())
 
 
-@MODES_NOT_YET_DEFAULT
+@NEW_MODES
 @cell("second_fwd_rev", op_cases("float64", _second_forward))
+@HIGHER_ORDER
 def test_second_fwd_rev(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over reverse: the tangent along w of a create_graph backward (dual tensors) matches JAX's (uᵀ∂²f)[w, ·]."""
     ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
     judge(record, "second_fwd_rev", ex, second_order.fwd_rev_matches_jax(ex))
 
 
-@MODES_NOT_YET_DEFAULT
+@NEW_MODES
 @cell("second_rev_fwd", op_cases("float64", _second_forward))
+@HIGHER_ORDER
 def test_second_rev_fwd(case: Case, data, record, run_options: RunOptions) -> None:
     """Reverse over forward: autograd.grad of ⟨u, J v⟩ (J v from dual tensors) matches JAX's (uᵀ∂²f)[v, ·]."""
     ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
     judge(record, "second_rev_fwd", ex, second_order.rev_fwd_matches_jax(ex))
 
 
-@MODES_NOT_YET_DEFAULT
+@NEW_MODES
 @cell("second_fwd_fwd", op_cases("float64", _second_forward))
+@HIGHER_ORDER
 def test_second_fwd_fwd(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over forward: torch.func.jvp of torch.func.jvp gives JAX's ∂²f[v, w]."""
     ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
     judge(record, "second_fwd_fwd", ex, second_order.fwd_fwd_matches_jax(ex))
 
 
+@NEW_MODES
 @cell("third_rev", op_cases("float64", lambda op: op.third_order))
+@HIGHER_ORDER
 def test_third_rev(case: Case, data, record, run_options: RunOptions) -> None:
     """Reverse mode three times (create_graph twice) gives JAX's (uᵀ∂³f)[v, w, ·]."""
     ex = draw_op_example(labelled(data), case.spec, "float64", third=True, options=run_options)
     judge(record, "third_rev", ex, third_order.third_rev_matches_jax(ex))
 
 
+@NEW_MODES
 @cell("third_fwd", op_cases("float64", lambda op: op.third_order and op.forward_ad))
+@HIGHER_ORDER
 def test_third_fwd(case: Case, data, record, run_options: RunOptions) -> None:
     """torch.func.jvp nested three deep gives JAX's ∂³f[v, w, t]."""
     ex = draw_op_example(labelled(data), case.spec, "float64", third=True, options=run_options)

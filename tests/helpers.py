@@ -67,3 +67,17 @@ def results_files(folder: Path) -> list[results.ResultsFile]:
 def result_records(folder: Path) -> list[dict[str, Any]]:
     """Every result record of the results files in ``folder``, in file order then run order."""
     return [record for contents in results_files(folder) for record in contents.results]
+
+
+def sin_times_y(x_shape: tuple[int, ...] = (3,)):
+    """The tree sin(x0)·x1 (a conformance.tree.Tree), whose derivatives of every order are known in closed form."""
+    from conformance.registry import OPS_BY_NAME
+    from conformance.registry.spec import make_call
+    from conformance.tree import Leaf, Node, Tree
+
+    sin, mul = OPS_BY_NAME["sin"], OPS_BY_NAME["mul"]
+    return Tree(
+        Node(mul, make_call([x_shape, x_shape]), (Node(sin, make_call([x_shape]), (Leaf(0),)), Leaf(1))),
+        (x_shape, x_shape),
+        (sin.domain_of(0), mul.domain_of(1)),
+    )

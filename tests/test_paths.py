@@ -112,9 +112,9 @@ def test_tf32_is_a_convention_within_its_rounding_and_a_fail_beyond(monkeypatch:
     ex = Example(tree, xs, dtype="float32", cotangent=np.ones((3, 3)), direction=[np.ones((3, 3))] * 2)
     exact = checks.reference(ex).vjp
     tf32_like = [g * (1 + 1.7e-4) for g in exact]  # what an H100 measured with TF32 on
-    (o,) = checks.float32_matches_float64(ex, torch_vjp=tf32_like)
+    (o,) = checks.reduced_precision_matches_float64(ex, torch_vjp=tf32_like)
     assert o.verdict is Verdict.CONVENTION and "TF32" in o.message
-    (o,) = checks.float32_matches_float64(ex, torch_vjp=[g * 1.01 for g in exact])
+    (o,) = checks.reduced_precision_matches_float64(ex, torch_vjp=[g * 1.01 for g in exact])
     assert o.verdict is Verdict.FAIL and "TF32" in o.message
     assert execution.TF32_RTOL_PER_OP > 1.7e-4
 

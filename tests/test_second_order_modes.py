@@ -19,10 +19,11 @@ from conformance.oracles import jax_oracle
 from conformance.registry import OPS_BY_NAME
 from conformance.registry.spec import make_call
 from conformance.repro import repro_script
-from conformance.tree import Leaf, Node, Tree, single_op_tree
+from conformance.tree import single_op_tree
 from conformance.verdict import Outcome, Verdict, worst
 from tests.faults import FAULTS_BY_NAME
 from tests.faults.gradients import _function, _unary_patch, _zero
+from tests.helpers import sin_times_y
 
 X = np.array([0.3, 1.2, -0.7])
 V, W, U = np.array([1.0, -0.5, 2.0]), np.array([0.25, 1.5, -1.0]), np.array([1.0, 0.5, -2.0])
@@ -48,18 +49,13 @@ def test_second_directional_of_one_op_is_the_analytic_second_derivative() -> Non
 
 def test_second_directional_of_a_tree_is_the_analytic_second_derivative() -> None:
     """sin(x)·y: ∂²[v, w] = -sin(x)·y·v₀w₀ + cos(x)·(v₀w₁ + w₀v₁) (the whole-tree path), and a broadcast mul."""
-    sin, mul = OPS_BY_NAME["sin"], OPS_BY_NAME["mul"]
     y = np.array([2.0, -1.0, 0.5])
-    tree = Tree(
-        Node(mul, make_call([(3,), (3,)]), (Node(sin, make_call([(3,)]), (Leaf(0),)), Leaf(1))),
-        ((3,), (3,)),
-        (sin.domain_of(0), mul.domain_of(1)),
-    )
+    tree = sin_times_y()
     v, w = [V, np.array([0.5, 0.5, 1.0])], [W, np.array([-1.0, 2.0, 0.0])]
     expected = -np.sin(X) * y * V * W + np.cos(X) * (V * w[1] + W * v[1])
     np.testing.assert_allclose(jax_oracle.second_directional(tree, [X, y], v, w), expected, rtol=1e-13)
     a, b = np.arange(6.0).reshape(2, 3), np.array([2.0, -1.0, 0.5])
-    product = single_op_tree(mul, make_call([a.shape, b.shape]))
+    product = single_op_tree(OPS_BY_NAME["mul"], make_call([a.shape, b.shape]))
     va, vb, wa, wb = np.ones_like(a), np.array([1.0, 2.0, 3.0]), 2 * np.ones_like(a), np.array([0.5, 0.0, -1.0])
     np.testing.assert_allclose(
         jax_oracle.second_directional(product, [a, b], [va, vb], [wa, wb]), va * wb + wa * vb, rtol=1e-13

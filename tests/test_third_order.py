@@ -17,9 +17,10 @@ from conformance.oracles import jax_oracle
 from conformance.registry import OPS_BY_NAME
 from conformance.registry.spec import make_call
 from conformance.repro import repro_script
-from conformance.tree import Leaf, Node, Tree, single_op_tree
+from conformance.tree import single_op_tree
 from conformance.verdict import Outcome, Verdict, worst
 from tests.faults import FAULTS_BY_NAME
+from tests.helpers import sin_times_y
 
 X = np.array([0.3, 1.2, -0.7])
 U, V = np.array([1.0, 0.5, -2.0]), np.array([1.0, -0.5, 2.0])
@@ -54,13 +55,8 @@ def test_third_derivatives_of_one_op_are_analytic() -> None:
 
 def test_third_derivatives_of_a_tree_are_analytic() -> None:
     """sin(x)·y (the whole-tree path): ∂³[v, w, t] = -cos(x)·y·v₀w₀t₀ - sin(x)·(v₀w₀t₁ + v₀t₀w₁ + w₀t₀v₁)."""
-    sin, mul = OPS_BY_NAME["sin"], OPS_BY_NAME["mul"]
     y = np.array([2.0, -1.0, 0.5])
-    tree = Tree(
-        Node(mul, make_call([(3,), (3,)]), (Node(sin, make_call([(3,)]), (Leaf(0),)), Leaf(1))),
-        ((3,), (3,)),
-        (sin.domain_of(0), mul.domain_of(1)),
-    )
+    tree = sin_times_y()
     v, w, t = [V, np.array([0.5, 0.5, 1.0])], [W, np.array([-1.0, 2.0, 0.0])], [T, np.array([1.0, -1.0, 0.5])]
     expected = -np.cos(X) * y * V * W * T - np.sin(X) * (V * W * t[1] + V * T * w[1] + W * T * v[1])
     np.testing.assert_allclose(jax_oracle.third_directional(tree, [X, y], v, w, t), expected, rtol=1e-13)

@@ -9,7 +9,7 @@ x = torch.tensor([0.0, 0.0, 0.5], dtype=torch.float64)
 v = torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64)
 w = torch.tensor([0.3, 0.7, -1.0], dtype=torch.float64)
 u = torch.tensor([1.0, 2.0, -1.0], dtype=torch.float64)
-f = lambda x: torch.cumprod(x, 0)
+f = lambda x: torch.cumprod(x, 0)  # noqa: E731
 print("forward over forward d2f[v, w] =", torch.func.jvp(lambda x: torch.func.jvp(f, (x,), (v,))[1], (x,), (w,))[1])
 s = (v[0] * w[1] + v[1] * w[0]).item()
 print("exact (cumprod at [0, 0, a])    =", torch.tensor([0.0, s, s * x[2].item()], dtype=torch.float64))

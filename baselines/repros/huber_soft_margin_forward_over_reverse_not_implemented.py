@@ -2,8 +2,8 @@
 # functions (huber_loss_backward, soft_margin_loss_backward) have no forward-mode derivative, so forward
 # over reverse and forward over forward raise NotImplementedError ("not implemented yet").
 import torch
-import torch.nn.functional as F
 import torch.autograd.forward_ad as fwAD
+import torch.nn.functional as F
 
 x = torch.tensor([0.5, -2.0, 1.0], dtype=torch.float64, requires_grad=True)
 t = torch.tensor([0.0, 1.0, -1.0], dtype=torch.float64)

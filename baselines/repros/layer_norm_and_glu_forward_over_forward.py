@@ -3,6 +3,7 @@
 # through F.glu raises NotImplementedError ("Trying to use forward AD with aten::glu_jvp that does not
 # support it").  Double backward is right for both.
 import torch
+import torch.autograd.forward_ad as fwAD
 import torch.nn.functional as F
 
 torch.manual_seed(1)
@@ -23,8 +24,6 @@ except NotImplementedError as exc:
 
 # Reverse over forward (autograd.grad of <u, J v>, J v from dual tensors) is wrong through layer_norm as
 # well, and raises through glu ("derivative for aten::glu_jvp is not implemented").
-import torch.autograd.forward_ad as fwAD
-
 u = torch.randn_like(x)
 for name, g in (("layer_norm", f), ("glu", lambda b: F.glu(b, -1))):
     xg = x.clone().requires_grad_()

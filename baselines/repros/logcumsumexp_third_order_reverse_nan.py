@@ -3,7 +3,7 @@
 # double backward is right: central differences of torch's own double backward give finite values.
 import torch
 
-f = lambda x: torch.logcumsumexp(x, 0)
+f = lambda x: torch.logcumsumexp(x, 0)  # noqa: E731
 x = torch.tensor([0.3, -1.2, 2.0], dtype=torch.float64)
 u = torch.tensor([1.0, -0.5, 2.0], dtype=torch.float64)
 v = torch.tensor([0.5, 1.0, -1.0], dtype=torch.float64)

@@ -3,9 +3,9 @@
 # forward-mode formula modifies in place a tensor its own backward saved ("one of the variables needed
 # for gradient computation has been modified by an inplace operation: ... output 0 of Exp"); so does
 # vector_norm(ord=1) ("... output 0 of Sgn").  Double backward and forward over reverse work.
-import torch.nn.functional as F
 import torch
 import torch.autograd.forward_ad as fwAD
+import torch.nn.functional as F
 
 x = torch.tensor([[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]], dtype=torch.float64, requires_grad=True)
 v = torch.ones_like(x)

@@ -8,8 +8,8 @@ torch.manual_seed(0)
 A = torch.randn(3, 3, dtype=torch.float64) + 3 * torch.eye(3, dtype=torch.float64)
 b = torch.randn(3, dtype=torch.float64)
 V, W, u = torch.randn(3, 3, dtype=torch.float64), torch.randn(3, 3, dtype=torch.float64), torch.randn(3, dtype=torch.float64)
-f = lambda a: torch.linalg.solve(a, b)
-jvp = lambda a: torch.func.jvp(f, (a,), (V,))[1]
+f = lambda a: torch.linalg.solve(a, b)  # noqa: E731
+jvp = lambda a: torch.func.jvp(f, (a,), (V,))[1]  # noqa: E731
 print("forward over forward d2f[V, W] =", torch.func.jvp(jvp, (A,), (W,))[1])
 print("central differences of jvp     =", (jvp(A + 1e-6 * W) - jvp(A - 1e-6 * W)) / 2e-6)
 x = A.clone().requires_grad_()

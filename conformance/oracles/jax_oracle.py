@@ -62,16 +62,26 @@ def _op_second_order(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     return jax.jit(hvp)
 
 
+def _directional(f: Any, order: int) -> Any:
+    """(primals, t₁, ..., tₙ) -> ∂ⁿf[t₁, ..., tₙ], output-shaped: ``jax.jvp`` nested ``order`` deep (forward over
+    forward for the second derivative, three deep for the third)."""
+
+    def nested(primals: Any, *tangents: Any) -> Any:
+        g = f
+        for t in tangents[:-1]:
+            g = partial(_jvp_tangent, g, tuple(t))
+        return jax.jvp(g, tuple(primals), tuple(tangents[-1]))[1]
+
+    return jax.jit(nested)
+
+
+def _jvp_tangent(g: Any, t: tuple, *xs: Any) -> Any:
+    return jax.jvp(g, tuple(xs), t)[1]
+
+
 def _second_directional(f: Any) -> Any:
     """(primals, v, w) -> ∂²f[v, w]: forward over forward, the derivative along w of J v (output-shaped)."""
-
-    def fwd_fwd(primals: Any, v: Any, w: Any) -> Any:
-        def jv(*xs: Any) -> Any:
-            return jax.jvp(f, tuple(xs), tuple(v))[1]
-
-        return jax.jvp(jv, tuple(primals), tuple(w))[1]
-
-    return jax.jit(fwd_fwd)
+    return _directional(f, 2)
 
 
 @cache
@@ -98,17 +108,7 @@ def _third_reverse(f: Any) -> Any:
 
 def _third_directional(f: Any) -> Any:
     """(primals, v, w, t) -> ∂³f[v, w, t], output-shaped: jvp nested three deep."""
-
-    def fwd3(primals: Any, v: Any, w: Any, t: Any) -> Any:
-        def jv(*xs: Any) -> Any:
-            return jax.jvp(f, tuple(xs), tuple(v))[1]
-
-        def jwv(*xs: Any) -> Any:
-            return jax.jvp(jv, tuple(xs), tuple(w))[1]
-
-        return jax.jvp(jwv, tuple(primals), tuple(t))[1]
-
-    return jax.jit(fwd3)
+    return _directional(f, 3)
 
 
 @cache

@@ -71,11 +71,11 @@ class Reference:
         return _finite(tol.SENSITIVITY_FACTOR * np.abs(self._nudged.output_tangent - self.evaluation.output_tangent))
 
     @cached_property
-    def float32_sensitivity(self) -> list[np.ndarray]:
-        """How much the VJP moves when the inputs move by one float32 ulp: the float64 oracle's error term
-        for a float32 gradient (whose inputs were rounded to float32)."""
+    def rounding_sensitivity(self) -> list[np.ndarray]:
+        """How much the VJP moves when the inputs move by one ulp of the example's (reduced) dtype: the
+        float64 oracle's error term for a float32, bfloat16 or float16 gradient."""
         ex = self._ex
-        nudged = nudge(ex.inputs, tol.FLOAT32_NUDGE, seed=0)
+        nudged = nudge(ex.inputs, tol.ROUNDING_EPS[ex.dtype], seed=0)
         zero = [np.zeros_like(x) for x in ex.inputs]
         nudged_grads = jax_oracle.evaluate(ex.tree, nudged, zero, ex.cotangent).vjp(ex.cotangent)
         return [tol.SENSITIVITY_FACTOR * np.abs(a - b) for a, b in zip(nudged_grads, self.vjp)]

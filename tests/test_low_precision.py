@@ -1,0 +1,102 @@
+"""bfloat16, float16 and autocast (issue 14, item 4): inputs drawn exact in the dtype, the check passing on
+correct torch and failing on the planted fault ``tanh_bfloat16_only`` in bfloat16 alone, the calibrated
+table's rules, and autocast's choice of tolerance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conformance import checks
+from conformance.example import DTYPES, Example
+from conformance.registry import OPS_BY_NAME, low_precision
+from conformance.registry.spec import Domain, make_call
+from conformance.tolerances import REDUCED_RTOL_PER_OP
+from conformance.tree import single_op_tree
+from conformance.verdict import Verdict, worst
+from strategies.tensors import elements, exact_in, seeds
+from tests.faults import FAULTS_BY_NAME
+
+LOW = ("bfloat16", "float16")
+
+
+@pytest.mark.parametrize("dtype", LOW)
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_drawn_values_are_exact_in_the_dtype_and_inside_the_domain(dtype: str, data) -> None:
+    domain = data.draw(st.sampled_from([Domain(-3.0, 3.0), Domain(0.1, 2.9), Domain(-1.0, 1.0, kinks=(0.0,))]))
+    v = data.draw(elements(domain, dtype))
+    assert float(torch.tensor(v, dtype=DTYPES[dtype]).double()) == v
+    assert domain.low < v < domain.high
+    u = data.draw(seeds((3,), dtype))
+    np.testing.assert_array_equal(exact_in(u, dtype), u)
+
+
+def test_float16_draws_nothing_subnormal() -> None:
+    """float16's subnormals (below 2**-14) hold 10 bits no longer: such draws become 0."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(elements(Domain(-1e-3, 1e-3), "float16"))
+    def check(v: float) -> None:
+        assert v == 0.0 or abs(v) >= 2.0**-14
+
+    check()
+
+
+def _example(op: str, dtype: str, x: np.ndarray) -> Example:
+    tree = single_op_tree(OPS_BY_NAME[op], make_call([x.shape]))
+    u = exact_in(np.array([0.5, -1.0, 0.75, 0.25]), dtype)
+    return Example(tree, [exact_in(x, dtype)], dtype=dtype, cotangent=u, direction=[np.ones_like(x)])
+
+
+X = np.array([-1.5, -0.25, 0.5, 2.0])
+
+
+@pytest.mark.parametrize("dtype", ("float32", *LOW))
+@pytest.mark.parametrize("op", ("sin", "exp", "sigmoid", "tanh"))
+def test_the_check_passes_on_correct_torch(op: str, dtype: str) -> None:
+    outcome = worst(checks.reduced_precision_matches_float64(_example(op, dtype, X)))
+    assert outcome.verdict is Verdict.PASS, outcome.message
+
+
+def test_the_planted_bfloat16_fault_fails_in_bfloat16_only() -> None:
+    with FAULTS_BY_NAME["tanh_bfloat16_only"].patch():
+        verdicts = {d: worst(checks.reduced_precision_matches_float64(_example("tanh", d, X))).verdict
+                    for d in ("float32", *LOW)}  # fmt: skip
+    assert verdicts == {"float32": Verdict.PASS, "bfloat16": Verdict.FAIL, "float16": Verdict.PASS}, verdicts
+
+
+def test_a_wrong_gradient_fails_even_inside_the_bfloat16_tolerance_of_a_neighbour() -> None:
+    """The per-op tolerance is 2 bfloat16 ulps (1.6%): a 10% error fails, a 0.5% one passes."""
+    ex = _example("sin", "bfloat16", X)
+    right = [np.cos(X) * ex.cotangent]
+    assert worst(checks.reduced_precision_matches_float64(ex, torch_vjp=[right[0] * 1.10])).verdict is Verdict.FAIL
+    assert worst(checks.reduced_precision_matches_float64(ex, torch_vjp=[right[0] * 1.005])).verdict is Verdict.PASS
+
+
+def test_calibration_never_widens_past_the_rounding_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    sin = OPS_BY_NAME["sin"]
+    monkeypatch.setitem(low_precision.MEASURED, "sin", {"bfloat16": (25, 0.05), "float16": (25, 0.5)})
+    default = REDUCED_RTOL_PER_OP["bfloat16"]
+    assert low_precision.calibrated_rtol(sin, "bfloat16") == pytest.approx(2 * 0.05 - default)
+    assert low_precision.calibrated_rtol(sin, "float16") == 0.0  # 0.5 is a finding, not rounding
+    monkeypatch.setitem(low_precision.MEASURED, "sin", {"bfloat16": (25, 0.001)})
+    assert low_precision.calibrated_rtol(sin, "bfloat16") == 0.0  # inside the default: no override
+    assert low_precision.supports(sin, "bfloat16") and not low_precision.supports(sin, "float16")
+
+
+def test_autocast_holds_lowered_ops_to_bfloat16_and_others_to_float32() -> None:
+    """matmul runs in bfloat16 under autocast: its tolerance is bfloat16's; sin stays float32 and is held to
+    float32's, so a 1e-3 error there would fail."""
+    a = exact_in(np.array([[0.5, -1.0], [0.25, 2.0]]), "bfloat16")
+    b = exact_in(np.array([[1.5, 0.5], [-0.75, 1.0]]), "bfloat16")
+    matmul = single_op_tree(OPS_BY_NAME["matmul"], make_call([a.shape, b.shape]))
+    u = exact_in(np.array([[1.0, -0.5], [0.25, 0.75]]), "bfloat16")
+    lowered = Example(matmul, [a, b], dtype="bfloat16", cotangent=u, direction=[np.ones_like(a), np.ones_like(b)])
+    (o,) = checks.autocast_matches_float64(lowered)
+    assert o.verdict is Verdict.PASS and o.tol > 1e-2, (o.tol, o.message)
+    (o,) = checks.autocast_matches_float64(_example("sin", "bfloat16", X))
+    assert o.verdict is Verdict.PASS and o.tol < 1e-3, (o.tol, o.message)
