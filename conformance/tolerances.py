@@ -14,6 +14,7 @@ input may come before a comparison there stops being decidable (checks), or befo
 
 from __future__ import annotations
 
+from conformance.registry.low_precision import calibrated_rtol
 from conformance.registry.spec import OpSpec
 
 # torch float64 vs JAX float64: both are float64 implementations of the same formula.
@@ -167,6 +168,4 @@ def reduced_rtol(ops: list[OpSpec], dtype: str) -> float:
     per_op = REDUCED_RTOL_PER_OP[dtype]
     if not ops:
         return per_op
-    from conformance.registry.low_precision import calibrated_rtol
-
     return per_op * len(ops) + max(max(op.rtol.get(dtype, 0.0), calibrated_rtol(op, dtype)) for op in ops)
