@@ -338,7 +338,7 @@ CATALOG = catalog.load()
     [
         ("vjp/sinn/float64 | typo | https://x.invalid/1", "unknown op 'sinn'; did you mean sin"),
         ("vpj/sin/float64 | typo | https://x.invalid/1", "unknown property 'vpj'"),
-        ("vjp/sin/float16 | typo | https://x.invalid/1", "unknown dtype 'float16'"),
+        ("vjp/sin/float8 | typo | https://x.invalid/1", "unknown dtype 'float8'"),
         ("vjp/sin/float64@gpu | typo | https://x.invalid/1", "unknown device 'gpu'"),
         ("vjp/sin/float64@cpu/jit | typo | https://x.invalid/1", "unknown execution path 'jit'"),
         ("suites/test_gradients.py::test_vjp[nope] | typo | https://x.invalid/1", "is not a test of the suite"),
