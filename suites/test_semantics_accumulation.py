@@ -30,9 +30,9 @@ ZEROINGS = {
 }
 
 
-def _setup(draw, prop: str):
+def _setup(draw, record, prop: str):
     """A tree, its leaves (some requiring grad), a seed u, and fresh reference gradients of (y * u).sum()."""
-    ex = draw_masked_tree(draw)
+    ex = draw_masked_tree(draw, record)
     xs = ex.leaves()
     with torch.no_grad():
         shape = tuple(ex.forward(xs).shape)
@@ -57,7 +57,7 @@ def _setup(draw, prop: str):
 def test_zeroing(case: Case, data, record) -> None:
     """zero_() and .data.zero_() zero x.grad in place (same object); x.grad = None resets; the next backward gives the fresh gradient."""
     draw = labelled(data)
-    _, xs, wanted, fresh, loss, check = _setup(draw, "semantics.zeroing")
+    _, xs, wanted, fresh, loss, check = _setup(draw, record, "semantics.zeroing")
     how = draw(st.sampled_from(sorted(ZEROINGS)), "how to zero")
     check.code(
         "loss().backward()",
@@ -142,7 +142,7 @@ def test_zero_grad(case: Case, data, record) -> None:
 def test_accumulation(case: Case, data, record) -> None:
     """k backward calls accumulate g + g + ... (≈ k·g); backward calls of different losses accumulate their sum."""
     draw = labelled(data)
-    tree, xs, wanted, fresh, loss, check = _setup(draw, "semantics.accumulation")
+    tree, xs, wanted, fresh, loss, check = _setup(draw, record, "semantics.accumulation")
     k = draw(st.integers(2, 5), "backward calls")
     retain = draw(st.booleans(), "one graph, retain_graph=True (else a new forward each time)")
     if case.op == "sum":
@@ -184,7 +184,7 @@ def test_accumulation(case: Case, data, record) -> None:
 def test_retain_and_create_graph(case: Case, data, record) -> None:
     """A second backward through a freed graph raises; retain_graph allows it; create_graph accumulates out of place."""
     draw = labelled(data)
-    tree, xs, wanted, fresh, _, check = _setup(draw, "semantics.accumulation")
+    tree, xs, wanted, fresh, _, check = _setup(draw, record, "semantics.accumulation")
     mask = [x.requires_grad for x in xs]
     with warnings.catch_warnings():  # a create_graph backward may take another formula: compare like with like
         warnings.simplefilter("ignore")

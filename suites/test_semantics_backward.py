@@ -90,7 +90,7 @@ def test_vector_backward_linear(case: Case, data, record) -> None:
 def test_vector_backward_tree(case: Case, data, record) -> None:
     """y.backward(v) gives vᵀJ: the same as (y * v).sum().backward(), and 2v gives twice the gradient."""
     draw = labelled(data)
-    ex = draw_masked_tree(draw)
+    ex = draw_masked_tree(draw, record)
     with torch.no_grad():
         out_shape = tuple(ex.forward([torch.tensor(x) for x in ex.inputs]).shape)
     v = dyadic_array(draw, out_shape, "v (vector seed)")
@@ -143,7 +143,7 @@ def test_vector_backward_tree(case: Case, data, record) -> None:
 def test_seed_errors(case: Case, data, record) -> None:
     """backward() without a seed needs a one-element output; a seed of another shape raises."""
     draw = labelled(data)
-    ex = draw_masked_tree(draw)
+    ex = draw_masked_tree(draw, record)
     xs = ex.leaves()
     y = ex.forward(xs)
     check = Checks("semantics.seed_errors", ex.repro(f"y = {ex.tree.source}"))

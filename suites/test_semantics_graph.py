@@ -153,7 +153,7 @@ def test_graph(case: Case, data, record) -> None:
 def test_graph_tree(case: Case, data, record) -> None:
     """A random tree: walking next_functions from y reaches exactly the leaves requiring grad, one AccumulateGrad each."""
     draw = labelled(data)
-    ex = draw_masked_tree(draw, max_ops=6, at_least_one=False)
+    ex = draw_masked_tree(draw, record, max_ops=6, at_least_one=False)
     check = Checks("semantics.graph", ex.repro(f"y = {ex.tree.source}", "print(y.grad_fn, y.grad_fn.next_functions)"))
     xs, y = _run(ex, ex.mask)
     check_graph(check, y, xs, ex.live())  # the graph must reach the live leaves

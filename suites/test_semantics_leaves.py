@@ -30,7 +30,7 @@ MATERIALIZE = "materialize_grads" in inspect.signature(torch.autograd.grad).para
 def test_leaves_and_non_leaves(case: Case, data, record) -> None:
     """Leaves not requiring grad keep .grad None; a non-leaf's .grad warns and is None; retain_grad() fills it with dL/dy."""
     draw = labelled(data)
-    ex = draw_masked_tree(draw)
+    ex = draw_masked_tree(draw, record)
     xs = ex.leaves()
     y = ex.forward(xs)
     u = dyadic_array(draw, tuple(y.shape), "u (seed of the loss)")
@@ -72,7 +72,7 @@ def test_leaves_and_non_leaves(case: Case, data, record) -> None:
 def test_autograd_grad(case: Case, data, record) -> None:
     """torch.autograd.grad gives backward's gradient and leaves .grad alone; an unused input raises unless allow_unused."""
     draw = labelled(data)
-    ex = draw_masked_tree(draw)
+    ex = draw_masked_tree(draw, record)
     xs = ex.leaves()
     wanted = [x for x, lv in zip(xs, ex.live()) if lv]
     unused = torch.tensor(dyadic_array(draw, (2,), "an unused input"), requires_grad=True)
@@ -151,7 +151,7 @@ SAVERS = {
 def test_inplace(case: Case, data, record) -> None:
     """Modifying a tensor saved for backward makes backward raise; an in-place op on a leaf requiring grad raises."""
     draw = labelled(data)
-    ex = draw_masked_tree(draw)
+    ex = draw_masked_tree(draw, record)
     xs = ex.leaves()
     op = draw(st.sampled_from(sorted(INPLACE)), "in-place op")
     check = Checks("semantics.inplace", ex.repro())

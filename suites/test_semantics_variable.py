@@ -148,7 +148,7 @@ INT_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "bool"]
 def test_requires_grad_flag_of_non_leaf(case: Case, data, record) -> None:
     """requires_grad_(False) (or requires_grad = False) on a non-leaf raises; requires_grad_(True) is a no-op."""
     draw = labelled(data)
-    ex = draw_masked_tree(draw)
+    ex = draw_masked_tree(draw, record)
     xs = ex.leaves()
     y = ex.forward(xs)
     # x.contiguous() of a contiguous leaf is the leaf itself (documented): no non-leaf to ask about

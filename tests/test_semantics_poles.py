@@ -1,0 +1,58 @@
+"""The semantics suites' trees at a pole: torch's forward raising there is INCONCLUSIVE, elsewhere it is not excused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis.errors import UnsatisfiedAssumption
+
+import conformance.jaxsetup  # noqa: F401
+from conformance.registry import OPS_BY_NAME
+from conformance.registry.spec import make_call
+from conformance.tree import Leaf, Node, Tree
+from reports.recorder import Recorder
+from strategies.semantics import MaskedTree, reject_at_pole
+
+
+def eigh_of_reciprocal() -> Tree:
+    """eigvalsh(1 / x0): a zero in x0 hands eigh an inf off the diagonal, and a
+    3×3 eigh raises ``_LinAlgError`` ("failed to converge") there."""
+    reciprocal, eigh = OPS_BY_NAME["reciprocal"], OPS_BY_NAME["eigvalsh"]
+    inner = Node(reciprocal, make_call([(3, 3)]), (Leaf(0),))
+    return Tree(Node(eigh, make_call([(3, 3)], n=3), (inner,)), ((3, 3),), (reciprocal.domain_of(0),))
+
+
+AT_A_POLE = np.array([[2.0, 1.0, 0.0], [-1.0, 3.0, 0.5], [2.0, -0.5, 1.5]])
+FINITE = np.where(AT_A_POLE == 0, 0.25, AT_A_POLE)
+
+
+def test_a_forward_that_raises_at_a_pole_is_inconclusive() -> None:
+    ex = MaskedTree(eigh_of_reciprocal(), [AT_A_POLE], [True])
+    record = Recorder()
+    with pytest.raises(UnsatisfiedAssumption):  # Hypothesis draws another example
+        reject_at_pole(record, ex)
+    assert record.counts == {"inconclusive": 1}
+    assert "not finite here (at eigvalsh)" in next(iter(record.undecided_reasons))
+
+
+def test_a_finite_point_is_kept_and_checked() -> None:
+    ex = MaskedTree(eigh_of_reciprocal(), [FINITE], [True])
+    record = Recorder()
+    reject_at_pole(record, ex)  # the forward runs: nothing recorded, the test goes on
+    assert record.counts == {}
+
+
+def test_a_raise_at_a_finite_point_is_not_excused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forward that raises where the tree is finite is left to the test, which fails on it."""
+    import torch
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("planted: eigvalsh raises on a finite matrix")
+
+    monkeypatch.setattr(torch.linalg, "eigvalsh", broken)
+    ex = MaskedTree(eigh_of_reciprocal(), [FINITE], [True])
+    record = Recorder()
+    reject_at_pole(record, ex)
+    assert record.counts == {}
+    with pytest.raises(RuntimeError, match="planted"):
+        ex.forward(ex.leaves())
