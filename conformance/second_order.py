@@ -21,6 +21,7 @@ failed, and prints reverse over reverse beside it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -80,60 +81,72 @@ def torch_fwd_fwd(ex: Example) -> list[np.ndarray]:
     return [to_numpy(out, reference(ex).evaluation.output.shape)]
 
 
-def _expected(ex: Example, prop: str) -> list[np.ndarray]:
-    if prop == FWD_REV:
-        return jax_oracle.second_order(ex.tree, ex.inputs, ex.cotangent, ex.second)
-    if prop == REV_FWD:
-        return jax_oracle.second_order(ex.tree, ex.inputs, ex.cotangent, ex.direction)
-    return [jax_oracle.second_directional(ex.tree, ex.inputs, ex.direction, ex.second)]
+@dataclass(frozen=True)
+class HigherOrder:
+    """One higher-order property: torch's computation, JAX's, and how they are compared."""
+
+    compute: Callable[[Example], list[np.ndarray]]  # torch's derivative, contracted with the example's seeds
+    expected: Callable[[Example], list[np.ndarray]]  # JAX's, contracted the same way
+    what: str
+    seed_scale: Callable[[Example], float]  # the product of the seeds' magnitudes: the comparison's scale
+    rtol_factor: float  # times ``jax_rtol`` of the tree's ops
+    kink_margin: float
 
 
-# property -> (torch's composition, what it is, the two seeds whose product is the comparison's scale)
-_COMPOSITION: dict[str, tuple[Callable[[Example], list[np.ndarray]], str, Callable[[Example], float]]] = {
-    FWD_REV: (torch_fwd_rev, "forward over reverse", lambda ex: max_abs(ex.cotangent) * max_abs(*ex.second)),
-    REV_FWD: (torch_rev_fwd, "reverse over forward", lambda ex: max_abs(ex.cotangent) * max_abs(*ex.direction)),
-    FWD_FWD: (torch_fwd_fwd, "forward over forward", lambda ex: max_abs(*ex.direction) * max_abs(*ex.second)),
+_SECOND = {"rtol_factor": tol.SECOND_ORDER_FACTOR, "kink_margin": tol.SECOND_ORDER_KINK_MARGIN}
+_COMPOSITION: dict[str, HigherOrder] = {
+    FWD_REV: HigherOrder(
+        torch_fwd_rev,
+        lambda ex: jax_oracle.second_order(ex.tree, ex.inputs, ex.cotangent, ex.second),
+        "forward over reverse",
+        lambda ex: max_abs(ex.cotangent) * max_abs(*ex.second),
+        **_SECOND,
+    ),
+    REV_FWD: HigherOrder(
+        torch_rev_fwd,
+        lambda ex: jax_oracle.second_order(ex.tree, ex.inputs, ex.cotangent, ex.direction),
+        "reverse over forward",
+        lambda ex: max_abs(ex.cotangent) * max_abs(*ex.direction),
+        **_SECOND,
+    ),
+    FWD_FWD: HigherOrder(
+        torch_fwd_fwd,
+        lambda ex: [jax_oracle.second_directional(ex.tree, ex.inputs, ex.direction, ex.second)],
+        "forward over forward",
+        lambda ex: max_abs(*ex.direction) * max_abs(*ex.second),
+        **_SECOND,
+    ),
 }
 
 
 def composition_matches_jax(ex: Example, prop: str) -> list[Outcome]:
     """torch's second derivative by the composition ``prop`` against JAX, elementwise (``second_order``'s policy)."""
-    compute, what, seed_scale = _COMPOSITION[prop]
-    return higher_order_matches_jax(
-        ex,
-        compute,
-        lambda: _expected(ex, prop),
-        what=what,
-        seed_scale=seed_scale(ex),
-        rtol=tol.SECOND_ORDER_FACTOR * tol.jax_rtol(ex.tree.ops),
-        kink_margin=tol.SECOND_ORDER_KINK_MARGIN,
-    )
+    return higher_order_matches_jax(ex, _COMPOSITION[prop])
 
 
-def higher_order_matches_jax(
-    ex: Example,
-    compute: Callable[[Example], list[np.ndarray]],
-    expected: Callable[[], list[np.ndarray]],
-    *,
-    what: str,
-    seed_scale: float,
-    rtol: float,
-    kink_margin: float,
-) -> list[Outcome]:
-    """torch's derivative ``compute(ex)`` against JAX's ``expected()``, elementwise: a pole upstream is
-    INCONCLUSIVE, so is a point within ``kink_margin`` of a kink; a raise is an ERROR against torch."""
+def higher_order_matches_jax(ex: Example, mode: HigherOrder) -> list[Outcome]:
+    """torch's derivative ``mode.compute(ex)`` against JAX's ``mode.expected(ex)``, elementwise: a pole
+    upstream is INCONCLUSIVE, so is a point within ``mode.kink_margin`` of a kink; a raise is an ERROR
+    against torch."""
     if at_pole := pole(ex):
         return at_pole
     evaluation = reference(ex).evaluation
 
     def run() -> list[Outcome]:
-        actual = compute(ex)
+        actual = mode.compute(ex)
         return [
-            near_singularity(evaluation.singularities, "jax", kink_margin)
-            or arrays_match(actual, expected(), rtol=rtol, oracle="jax", what=what, seed_scale=seed_scale)
+            near_singularity(evaluation.singularities, "jax", mode.kink_margin)
+            or arrays_match(
+                actual,
+                mode.expected(ex),
+                rtol=mode.rtol_factor * tol.jax_rtol(ex.tree.ops),
+                oracle="jax",
+                what=mode.what,
+                seed_scale=mode.seed_scale(ex),
+            )
         ]
 
-    return guarded("torch", what, run)
+    return guarded("torch", mode.what, run)
 
 
 def fwd_rev_matches_jax(ex: Example) -> list[Outcome]:
@@ -194,7 +207,7 @@ def repro_lines(ex: Example, prop: str, lit: Callable[[np.ndarray], str]) -> lis
             f"print('<u, d2f[v, w]>: forward over forward', (u * torch_says).sum().item(), "
             f"' reverse over reverse', sum(float((hi * wi).sum()) for hi, wi in zip(h, {ws}) if hi is not None))",
         ]
-    return lines + jax_expects_lines(lambda: _expected(ex, prop), lit)
+    return lines + jax_expects_lines(lambda: _COMPOSITION[prop].expected(ex), lit)
 
 
 def jax_expects_lines(expected: Callable[[], list[np.ndarray]], lit: Callable[[np.ndarray], str]) -> list[str]:

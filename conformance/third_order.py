@@ -28,7 +28,7 @@ from conformance.example import Example, to_numpy
 from conformance.execution import torch_callable
 from conformance.oracles import jax_oracle
 from conformance.oracles.orchestration import reference
-from conformance.second_order import higher_order_matches_jax, jax_expects_lines
+from conformance.second_order import HigherOrder, higher_order_matches_jax, jax_expects_lines
 from conformance.verdict import Outcome
 
 THIRD_REV, THIRD_FWD = "third_rev", "third_fwd"
@@ -74,39 +74,28 @@ def torch_third_forward(ex: Example) -> list[np.ndarray]:
     return [to_numpy(out, reference(ex).evaluation.output.shape)]
 
 
-def _expected(ex: Example, prop: str) -> list[np.ndarray]:
-    if prop == THIRD_REV:
-        return jax_oracle.third_reverse(ex.tree, ex.inputs, ex.cotangent, ex.direction, ex.second)
-    return [jax_oracle.third_directional(ex.tree, ex.inputs, ex.direction, ex.second, ex.third)]
-
-
-# property -> (torch's computation, what it is, the three seeds whose product is the comparison's scale)
-_COMPUTATION: dict[str, tuple[Callable[[Example], list[np.ndarray]], str, Callable[[Example], float]]] = {
-    THIRD_REV: (
+_THIRD = {"rtol_factor": tol.THIRD_ORDER_FACTOR, "kink_margin": tol.THIRD_ORDER_KINK_MARGIN}
+_COMPUTATION: dict[str, HigherOrder] = {
+    THIRD_REV: HigherOrder(
         torch_third_reverse,
+        lambda ex: jax_oracle.third_reverse(ex.tree, ex.inputs, ex.cotangent, ex.direction, ex.second),
         "third order, reverse mode",
         lambda ex: max_abs(ex.cotangent) * max_abs(*ex.direction) * max_abs(*ex.second),
+        **_THIRD,
     ),
-    THIRD_FWD: (
+    THIRD_FWD: HigherOrder(
         torch_third_forward,
+        lambda ex: [jax_oracle.third_directional(ex.tree, ex.inputs, ex.direction, ex.second, ex.third)],
         "third order, forward mode",
         lambda ex: max_abs(*ex.direction) * max_abs(*ex.second) * max_abs(*ex.third),
+        **_THIRD,
     ),
 }
 
 
 def third_order_matches_jax(ex: Example, prop: str) -> list[Outcome]:
     """torch's third derivative by ``prop`` against JAX, elementwise."""
-    compute, what, seed_scale = _COMPUTATION[prop]
-    return higher_order_matches_jax(
-        ex,
-        compute,
-        lambda: _expected(ex, prop),
-        what=what,
-        seed_scale=seed_scale(ex),
-        rtol=tol.THIRD_ORDER_FACTOR * tol.jax_rtol(ex.tree.ops),
-        kink_margin=tol.THIRD_ORDER_KINK_MARGIN,
-    )
+    return higher_order_matches_jax(ex, _COMPUTATION[prop])
 
 
 def third_rev_matches_jax(ex: Example) -> list[Outcome]:
@@ -152,4 +141,4 @@ def repro_lines(ex: Example, prop: str, lit: Callable[[np.ndarray], str]) -> lis
             "print('<u, d3f[v, w, t]>: forward', (u * fwd).sum().item(), ' reverse', "
             f"sum(float((r * t).sum()) for r, t in zip(rev, {seq('t')}) if r is not None))",
         ]
-    return lines + jax_expects_lines(lambda: _expected(ex, prop), lit)
+    return lines + jax_expects_lines(lambda: _COMPUTATION[prop].expected(ex), lit)
