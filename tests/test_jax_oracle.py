@@ -76,38 +76,37 @@ def test_second_order_of_one_op_matches_the_tree_path() -> None:
     np.testing.assert_allclose(h, -np.sin(x) * u * w[0], rtol=1e-13)
 
 
+
+def assert_matches_mpmath(fn, exact, x: float, bounds: tuple[float, ...]) -> None:
+    """fn and its jax.grad derivatives at x, each within its relative bound of mpmath's (50 digits)."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    for order, bound in enumerate(bounds):
+        want = float(mpmath.diff(exact, mpmath.mpf(x), order)) if order else float(exact(mpmath.mpf(x)))
+        got = float(fn(x))
+        assert abs(got - want) <= bound * abs(want), f"derivative {order} at x = {x}: {got} vs mpmath {want}"
+        fn = jax.grad(fn)
+
+
 @pytest.mark.parametrize("x", [-40.0, -20.953080669154126, -15.01, -14.99, -5.0, -1.0, 0.0, 3.0, 8.0, 11.0])
 def test_the_log_ndtr_oracle_is_accurate_in_both_tails(x: float) -> None:
-    """The registry's log Φ against mpmath (50 digits), value and three derivatives.  JAX's own jss.log_ndtr
-    misses these bounds by orders of magnitude (7e-2 in the value at x = 8, 4e-9 in the gradient and 1.3e-1
-    in the third derivative at x = -20), and a soak took its gradient error for a torch failure."""
+    """The registry's log Φ, value and three derivatives.  JAX's own jss.log_ndtr misses these bounds by orders
+    of magnitude (7e-2 in the value at x = 8, 4e-9 in the gradient and 1.3e-1 in the third derivative at
+    x = -20), and a soak took its gradient error for a torch failure."""
     import mpmath
 
     from conformance.registry.unary import _log_ndtr
 
-    mpmath.mp.dps = 50
-    exact = lambda t: mpmath.log(mpmath.ncdf(t))  # noqa: E731
-    fn = _log_ndtr
-    for order, bound in enumerate((1e-13, 1e-13, 1e-10, 1e-6)):
-        want = float(mpmath.diff(exact, mpmath.mpf(x), order)) if order else float(exact(mpmath.mpf(x)))
-        got = float(fn(x))
-        assert abs(got - want) <= bound * abs(want), f"derivative {order} at x = {x}: {got} vs mpmath {want}"
-        fn = jax.grad(fn)
+    assert_matches_mpmath(_log_ndtr, lambda t: mpmath.log(mpmath.ncdf(t)), x, (1e-13, 1e-13, 1e-10, 1e-6))
 
 
 @pytest.mark.parametrize("x", [1e-8, 3.3e-5, 1e-4, 0.0318, 0.0319, 0.3, 2.5, -1.75])
 def test_the_sinc_oracle_is_accurate_near_zero(x: float) -> None:
-    """The registry's sinc against mpmath, value and two derivatives, on both sides of its Taylor branch
-    (|πx| < 0.1).  With the branch ending at 1e-4 the gradient was 3.6e-9 off at x = 3.3e-5."""
+    """The registry's sinc, value and two derivatives, on both sides of its Taylor branch (|πx| < 0.1).  With
+    the branch ending at 1e-4 the gradient was 3.6e-9 off at x = 3.3e-5."""
     import mpmath
 
     from conformance.registry.unary import _sinc
 
-    mpmath.mp.dps = 50
-    exact = lambda t: mpmath.sinc(mpmath.pi * t)  # noqa: E731
-    fn = _sinc
-    for order, bound in enumerate((1e-14, 1e-13, 1e-12)):
-        want = float(mpmath.diff(exact, mpmath.mpf(x), order)) if order else float(exact(mpmath.mpf(x)))
-        got = float(fn(x))
-        assert abs(got - want) <= bound * abs(want), f"derivative {order} at x = {x}: {got} vs mpmath {want}"
-        fn = jax.grad(fn)
+    assert_matches_mpmath(_sinc, lambda t: mpmath.sinc(mpmath.pi * t), x, (1e-14, 1e-13, 1e-12))
