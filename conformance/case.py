@@ -27,6 +27,7 @@ class Case(NamedTuple):
     @property
     def spec(self) -> OpSpec:
         """The registry entry of a single-op case."""
-        from conformance.registry import OPS_BY_NAME
+        from conformance.registry import OPS_BY_NAME, complex
 
-        return OPS_BY_NAME[self.op]
+        table = complex.OPS_BY_NAME if self.dtype in complex.COMPLEX_DTYPES else OPS_BY_NAME
+        return table[self.op]

@@ -35,6 +35,7 @@ from conformance.oracles import DirectionalOracle, Estimate, ExactOracle, Oracle
 from conformance.oracles.orchestration import pole, reference
 from conformance.oracles.orchestration import scaled_direction as scaled_direction  # suites: checks.scaled_direction
 from conformance.registry import low_precision
+from conformance.registry.complex import split_direction
 from conformance.singularities import Singularities, near_singularity
 from conformance.tree import single_op_tree
 from conformance.verdict import Outcome, Verdict
@@ -115,8 +116,11 @@ def vjp_matches_oracles(
             if isinstance(oracle, ExactOracle):
                 outcomes.append(kink or _elementwise(oracle, oracle.vjp(ex), grads, ex, what, max_abs(ex.cotangent)))
             elif isinstance(oracle, DirectionalOracle):
-                value, terms = inner_product(grads, v)
-                outcomes.append(kink or _directional(oracle, ex, v, grads, value, terms, f"⟨{what} gradient, v⟩"))
+                for part, vp in split_direction(ex.tree, v):
+                    value, terms = inner_product(grads, vp)
+                    outcomes.append(
+                        kink or _directional(oracle, ex, vp, grads, value, terms, f"⟨{what} gradient, v⟩{part}")
+                    )
         return outcomes
 
     return guarded("torch", what, run)
@@ -147,9 +151,12 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
                 if expected is not None:
                     outcomes.append(_elementwise(oracle, expected, [jvp_np], ex, what, max_abs(*v)))
             elif isinstance(oracle, DirectionalOracle):
-                u_dot, u_terms = inner_product([ex.cotangent], [jvp_np])
                 grads = torch_runs.torch_vjp(ex, seeded=True)
-                outcomes.append(kink or _directional(oracle, ex, v, grads, u_dot, u_terms, f"⟨u, {what}⟩"))
+                for part, vp in split_direction(ex.tree, v):
+                    # J is linear in v: J·v_part by forward mode is the part's share of J v
+                    part_jvp = jvp_np if len(part) == 0 else to_numpy(torch_runs.torch_jvp(ex, vp)[0], jvp_np.shape)
+                    u_dot, u_terms = inner_product([ex.cotangent], [part_jvp])
+                    outcomes.append(kink or _directional(oracle, ex, vp, grads, u_dot, u_terms, f"⟨u, {what}⟩{part}"))
         grads = torch_runs.torch_vjp(ex, seeded=True)
         outcomes.append(
             dot_product_identity(

@@ -141,6 +141,27 @@ CONVENTIONS: tuple[Convention, ...] = (
 )
 
 
+class ComplexGradient(NamedTuple):
+    """What each library returns as the gradient of a real loss L of a complex z = x + iy."""
+
+    torch: str
+    jax: str
+    sources: tuple[str, ...]
+
+
+# Not a kink convention but a global one.  The suite compares complex gradients through real views
+# (conformance.registry.complex), where it does not enter; tests/test_complex_convention.py holds both
+# libraries to it on real losses of complex inputs.
+COMPLEX_GRADIENT = ComplexGradient(
+    torch="dL/dx + i dL/dy (twice the conjugate Wirtinger derivative dL/dz*): a step against it decreases L",
+    jax="dL/dx - i dL/dy, the conjugate of torch's (jax.grad of a real function of a complex input)",
+    sources=(
+        "https://pytorch.org/docs/stable/notes/autograd.html#complex-autograd-doc",
+        "https://docs.jax.dev/en/latest/notebooks/autodiff_cookbook.html#complex-numbers-and-differentiation",
+    ),
+)
+
+
 def documented(op: OpSpec, point: str, torch_version: str) -> Convention | None:
     """The convention ``op`` declares (``OpSpec.conventions``) for ``point`` that holds for this torch version, if any."""
     v = version_tuple(torch_version)

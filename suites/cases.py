@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.case import Case
-from conformance.registry import OPS, OpSpec, low_precision
+from conformance.registry import OPS, OpSpec, complex, low_precision
 
 Test = TypeVar("Test", bound=Callable[..., Any])
 
@@ -31,11 +31,13 @@ def cell(property: str, cases: list[Any]) -> Callable[[Test], Test]:
 
 def op_cases(dtype: str, where: Callable[[OpSpec], bool] = lambda op: True) -> list[Any]:
     """One case per registry op that supports ``dtype`` (bfloat16 and float16: measured to, in
-    ``conformance.registry.low_precision``) and satisfies ``where``."""
+    ``conformance.registry.low_precision``; complex128 and complex64: the ops of
+    ``conformance.registry.complex``) and satisfies ``where``."""
+    ops = complex.OPS if dtype in complex.COMPLEX_DTYPES else OPS
     return [
         # One xdist group per op (`--dist loadgroup`): an op's JAX functions compile on one worker only.
         pytest.param(case, id=case.id, marks=pytest.mark.xdist_group(op.name))
-        for op in OPS
+        for op in ops
         if (dtype in op.dtypes or low_precision.supports(op, dtype)) and where(op)
         for case in [Case(op.name, op.family, dtype)]
     ]

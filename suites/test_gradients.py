@@ -85,6 +85,29 @@ def test_autocast(case: Case, data, record, run_options: RunOptions) -> None:
     judge(record, "autocast", ex, checks.autocast_matches_float64(ex))
 
 
+@cell("complex_vjp", op_cases("complex128"))
+def test_complex_vjp(case: Case, data, record, run_options: RunOptions) -> None:
+    """Complex inputs and a complex seed u, in their real views (``conformance.registry.complex``):
+    y.backward(u) gives uᵀJ (JAX; finite differences along the real and the imaginary parts apart)."""
+    ex = draw_op_example(labelled(data), case.spec, "float64", options=run_options)
+    judge(record, "complex_vjp", ex, checks.vjp_matches_oracles(ex, seeded=True))
+
+
+@cell("complex_jvp", op_cases("complex128", lambda op: op.forward_ad))
+def test_complex_jvp(case: Case, data, record, run_options: RunOptions) -> None:
+    """Forward mode with complex tangents (real views) matches JAX and finite differences, and the
+    dot-product identity holds in torch."""
+    ex = draw_op_example(labelled(data), case.spec, "float64", options=run_options)
+    judge(record, "complex_jvp", ex, checks.jvp_matches_oracles(ex))
+
+
+@cell("complex64", op_cases("complex64"))
+def test_complex64(case: Case, data, record, run_options: RunOptions) -> None:
+    """The complex64 gradient agrees with the complex128 oracle within float32's tolerance."""
+    ex = draw_op_example(labelled(data), case.spec, "float32", options=run_options)
+    judge(record, "complex64", ex, checks.reduced_precision_matches_float64(ex))
+
+
 @cell("layout", op_cases("float64"))
 def test_layout(case: Case, data, record, run_options: RunOptions) -> None:
     """Transposed, step-sliced and expanded inputs give the same gradient as contiguous ones."""

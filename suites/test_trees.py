@@ -12,6 +12,7 @@ from hypothesis import settings
 from conformance import checks
 from conformance.case import Case
 from conformance.profiles import tree_examples
+from conformance.registry import complex
 from conformance.run_options import RunOptions
 from strategies import labelled
 from strategies.examples import draw_example, draw_tree_example
@@ -21,6 +22,9 @@ from suites.harness import judge
 
 TREES = settings(max_examples=tree_examples())
 BROADCASTING = [op for op in TREE_OPS if op.elementwise and op.arity > 1]
+# Complex ops in their real views (conformance.registry.complex): a tree may start from real leaves
+# (torch.complex, torch.polar), run through complex ops, and end real (abs, angle, real, vector_norm).
+COMPLEX_TREE_OPS = [op for op in complex.OPS if op.in_trees]
 
 
 @cell("vjp", tree_cases("float64"))
@@ -77,3 +81,22 @@ def test_broadcast_tree(case: Case, data, record, run_options: RunOptions) -> No
     draw = labelled(data)
     ex = draw_example(draw, draw_tree(draw, max_ops=case.max_ops, ops=BROADCASTING), "float64", options=run_options)
     judge(record, "broadcast", ex, checks.vjp_matches_oracles(ex, seeded=True))
+
+
+@cell("complex_vjp", tree_cases("complex128", max_ops=4))
+@TREES
+def test_complex_vjp_tree(case: Case, data, record, run_options: RunOptions) -> None:
+    """Trees of complex ops, real → complex → real among them: y.backward(u) of the real view."""
+    draw = labelled(data)
+    ex = draw_example(draw, draw_tree(draw, max_ops=case.max_ops, ops=COMPLEX_TREE_OPS), "float64", options=run_options)
+    judge(record, "complex_vjp", ex, checks.vjp_matches_oracles(ex, seeded=True))
+
+
+@cell("complex_jvp", tree_cases("complex128", max_ops=4))
+@TREES
+def test_complex_jvp_tree(case: Case, data, record, run_options: RunOptions) -> None:
+    """Trees of complex ops: forward mode with complex tangents (real views)."""
+    draw = labelled(data)
+    tree = draw_tree(draw, max_ops=case.max_ops, ops=[op for op in COMPLEX_TREE_OPS if op.forward_ad])
+    ex = draw_example(draw, tree, "float64", options=run_options)
+    judge(record, "complex_jvp", ex, checks.jvp_matches_oracles(ex))

@@ -56,3 +56,21 @@ def test_a_raise_at_a_finite_point_is_not_excused(monkeypatch: pytest.MonkeyPatc
     assert record.counts == {}
     with pytest.raises(RuntimeError, match="planted"):
         ex.forward(ex.leaves())
+
+
+def test_a_forward_that_raises_only_with_grad_at_a_pole_is_inconclusive() -> None:
+    """svdvals(1 / x0) at x0 = 0: svd of a matrix of infs returns nan under no_grad and raises only
+    when the output needs a gradient (torch then computes U and V); the probe tries both
+    (README command, seed 1786388407, semantics.accumulation/repeat)."""
+    import torch
+
+    reciprocal, svdvals = OPS_BY_NAME["reciprocal"], OPS_BY_NAME["svdvals"]
+    tree = Tree(Node(svdvals, make_call([(3, 3)]), (Node(reciprocal, make_call([(3, 3)]), (Leaf(0),)),)),
+                ((3, 3),), (reciprocal.domain_of(0),))  # fmt: skip
+    ex = MaskedTree(tree, [np.zeros((3, 3))], [False])
+    with torch.no_grad():
+        assert not torch.isfinite(ex.forward(ex.leaves([False]))).all()  # no raise without grad
+    record = Recorder()
+    with pytest.raises(UnsatisfiedAssumption):
+        reject_at_pole(record, ex)
+    assert record.counts == {"inconclusive": 1}

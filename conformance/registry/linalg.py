@@ -136,6 +136,13 @@ OPS = [
         domain=SPD,
     ),
     la(
+        "cholesky_inverse",
+        "torch.cholesky_inverse(torch.linalg.cholesky({x} @ {x}.mH + torch.eye({n}, dtype={x}.dtype)))",
+        lambda x, n: jnp.linalg.inv(x @ jnp.conj(jnp.swapaxes(x, -1, -2)) + jnp.eye(n)),
+        rule=SquareTo(),
+        notes="(L Lᴴ)⁻¹ for L the Cholesky factor of x xᴴ + I, positive definite for every x (and complex x)",
+    ),
+    la(
         "matrix_exp",
         "torch.linalg.matrix_exp({x})",
         lambda x, n: jsl.expm(x),

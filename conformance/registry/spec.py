@@ -35,7 +35,7 @@ class Domain:
     low: float = -math.inf
     high: float = math.inf
     kinks: tuple[float, ...] = ()
-    matrix: str = ""  # "" or a structure the leaf sampler builds: "well_conditioned", "spd"
+    matrix: str = ""  # "" or a structure the leaf sampler builds: "well_conditioned", "spd", "complex well_conditioned"
     spread: float | None = None  # how far from 0 to sample where unbounded (None: strategies.tensors.BOUND)
 
     @property
@@ -68,10 +68,14 @@ def matrix_inside(values: np.ndarray, structure: str, margin: float) -> bool:
     (the templates symmetrize).  (-1, 1) bounds only the sampler's X, never the matrix.
     """
     a = np.asarray(values, dtype=np.float64)
+    if structure.startswith("complex "):  # a complex matrix in its real view (conformance.registry.complex)
+        if a.ndim < 3 or a.shape[-1] != 2:
+            return False
+        a, structure = a[..., 0] + 1j * a[..., 1], structure.removeprefix("complex ")
     if a.ndim < 2 or a.shape[-1] != a.shape[-2] or not np.all(np.isfinite(a)):
         return False
     if structure == "spd":
-        eigenvalues = np.linalg.eigvalsh((a + np.swapaxes(a, -1, -2)) / 2)
+        eigenvalues = np.linalg.eigvalsh((a + np.swapaxes(a, -1, -2).conj()) / 2)
         spectrum, smallest = np.abs(eigenvalues), eigenvalues.min(axis=-1)
     else:
         spectrum = np.linalg.svd(a, compute_uv=False)

@@ -495,6 +495,50 @@ def _logcumsumexp_small_spread() -> contextlib.AbstractContextManager[Any]:
     return mock.patch.object(torch, "logcumsumexp", patched)
 
 
+# -- complex faults: each wrapper routes only complex tensors through its Function, so every real
+# cell runs the true op.  torch's convention for a holomorphic f: grad_z = grad_out · conj(f'(z)).
+
+
+def _complex_patch(owner: Any, attr: str, fn: type) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    original = getattr(owner, attr)
+
+    @functools.wraps(original)
+    def patched(x: Any, *args: Any, **kwargs: Any) -> Any:
+        if not args and not kwargs and isinstance(x, Tensor) and x.is_complex():
+            return fn.apply(x)
+        return original(x, *args, **kwargs)
+
+    return lambda: mock.patch.object(owner, attr, patched)
+
+
+# A complex gradient returned conjugated: sinh's backward forgets the conj (grad · cosh(z) instead of
+# grad · conj(cosh(z))); right wherever cosh(z) is real, forward mode right.  (Not exp: a patched
+# torch.exp breaks torch's own forward mode of exp, which TorchScript-compiles a rule calling it.)
+SinhConjugated = _function(
+    "SinhConjugated",
+    forward=_SINH,
+    backward=lambda i, g: (mul(g, _COSH(i[0])),),
+    jvp=lambda i, t: mul(t[0], _COSH(i[0])),
+)
+
+# A phase error only for non-real inputs, in forward mode: sin's tangent turned by 0.1 rad where
+# Im z != 0 (real inputs, and the real line of a complex input, are right); reverse mode right.
+SinComplexPhase = _function(
+    "SinComplexPhase",
+    forward=_SIN,
+    backward=lambda i, g: (mul(g, _COS(i[0]).conj()),),
+    jvp=lambda i, t: mul(t[0], _COS(i[0])) * where(i[0].imag != 0, torch.polar(torch.ones(()), torch.tensor(0.1)).to(i[0].dtype), 1),
+)
+
+# An error only in complex64: tanh's gradient 1e-3 high there (complex128 and every real dtype right).
+TanhComplex64 = _function(
+    "TanhComplex64",
+    forward=_TANH,
+    backward=lambda i, g: (mul(g, (1 - _TANH(i[0]) ** 2).conj()) * (1 + 1e-3 if i[0].dtype == torch.complex64 else 1.0),),
+    jvp=lambda i, t: mul(t[0], 1 - _TANH(i[0]) ** 2),
+)
+
+
 SUITES = ("suites/test_gradients.py", "suites/test_trees.py")  # the gradient suites; ``keyword`` selects cells
 FAULTS: list[GradientFault] = [
     GradientFault("sin_sign_flip_above_1", "a sign flip in one region of the domain", "vjp", SUITES, _unary_patch(torch, "sin", SinFlip),
@@ -519,6 +563,12 @@ FAULTS: list[GradientFault] = [
                   target="torch.cosh", ops=("cosh",), allowed=("second_fwd_fwd",)),
     GradientFault("cos_third_order", "an error only in third derivatives", "third_rev", SUITES, _unary_patch(Tensor, "cos", CosThird),
                   target="torch.Tensor.cos", ops=("cos",), allowed=("third_rev", "third_fwd")),
+    GradientFault("sinh_complex_conjugated", "a complex gradient returned conjugated", "complex_vjp", SUITES, _complex_patch(torch, "sinh", SinhConjugated),
+                  target="torch.sinh", ops=("sinh",), allowed=("complex_vjp", "complex64")),
+    GradientFault("sin_complex_phase", "a phase error only for non-real inputs", "complex_jvp", SUITES, _complex_patch(torch, "sin", SinComplexPhase),
+                  target="torch.sin", ops=("sin",), allowed=("complex_jvp",)),
+    GradientFault("tanh_complex64_only", "an error only in complex64", "complex64", SUITES, _complex_patch(torch, "tanh", TanhComplex64),
+                  target="torch.tanh", ops=("tanh",), allowed=("complex64",)),
     GradientFault("sigmoid_forward_mode", "an error only in forward mode", "jvp", SUITES, _unary_patch(torch, "sigmoid", SigmoidForward),
                   target="torch.sigmoid", ops=("sigmoid",), allowed=("jvp",)),
     GradientFault("div_quotient_denominator", "a wrong denominator in a quotient rule", "vjp", SUITES, _binary_patch(Tensor, "__truediv__", DivDenominator),
