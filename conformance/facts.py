@@ -13,8 +13,9 @@ The vocabulary (every fact a scope may name):
 ``ratio``                     error / tolerance (above 1 fails)
 ``at``, ``abs(at)``           input i's element at the index where the compared array is most wrong, when that
                               array has input i's shape (for an elementwise op: the point where the gradient is wrong)
-``min_abs(xN)``, ``max_abs(xN)``, ``spread(xN)``
-                              over all elements of input N: smallest |x|, largest |x|, max(x) - min(x)
+``min_abs(xN)``, ``max_abs(xN)``, ``spread(xN)``, ``min(xN)``, ``max(xN)``
+                              over all elements of input N: smallest |x|, largest |x|, max(x) - min(x),
+                              smallest x, largest x (a complex input's real view: over both parts)
 ``oracle``                    which comparison failed: jax, fd, reverse (the dot-product identity), float64, ...
 ``verdict``                   fail or error
 ``param.NAME``                the op's static parameter NAME (``param.dim == 0``)
@@ -46,13 +47,13 @@ class FailureFacts(NamedTuple):
     decisive: Facts
     others: list[Facts]
 
-INPUT_FUNCTIONS = ("min_abs", "max_abs", "spread")
+INPUT_FUNCTIONS = ("min_abs", "max_abs", "spread", "min", "max")
 OUTCOME_FACTS = ("rel", "ratio", "at", "abs(at)", "oracle", "verdict")
 _NAME = re.compile(
-    r"^(rel|ratio|at|abs\(at\)|oracle|verdict|(min_abs|max_abs|spread)\(x\d\)|(param|uses)\.[A-Za-z_]\w*)$"
+    r"^(rel|ratio|at|abs\(at\)|oracle|verdict|(min_abs|max_abs|spread|min|max)\(x\d\)|(param|uses)\.[A-Za-z_]\w*)$"
 )
 VOCABULARY_HELP = (
-    "facts: rel, ratio, at, abs(at), oracle, verdict, min_abs(xN), max_abs(xN), spread(xN), param.NAME, uses.NAME "
+    "facts: rel, ratio, at, abs(at), oracle, verdict, min_abs(xN), max_abs(xN), spread(xN), min(xN), max(xN), param.NAME, uses.NAME "
     "(see conformance/facts.py)"
 )
 
@@ -74,6 +75,8 @@ def of_inputs(inputs: list[np.ndarray], params: dict[str, Any] | None = None) ->
         facts[f"min_abs(x{i})"] = float(np.min(np.abs(a)))
         facts[f"max_abs(x{i})"] = float(np.max(np.abs(a)))
         facts[f"spread(x{i})"] = float(np.max(a) - np.min(a))
+        facts[f"min(x{i})"] = float(np.min(a))
+        facts[f"max(x{i})"] = float(np.max(a))
     for name, value in (params or {}).items():
         if isinstance(value, (bool, int, float, str)):
             facts[f"param.{name}"] = value if isinstance(value, str) else float(value)
