@@ -168,9 +168,12 @@ for _version in TORCH_VERSIONS:
     _version_session(_version)
 
 
+FUNCTION_PATH_OPS = ("sin", "exp", "mul", "matmul", "sum_dim")
+
+
 @nox.session
 def paths(session: nox.Session) -> None:
-    """The compile and torch.func execution paths on the default torch: their own report columns.
+    """The compile, torch.func and custom-Function execution paths on the default torch: their own report columns.
 
     torch.compile is slow (Inductor compiles each tree structure: seconds each), so its
     cells are marked slow, capped, and run here rather than in `conformance`.
@@ -179,9 +182,18 @@ def paths(session: nox.Session) -> None:
     profile = os.environ.get(PROFILE_ENV, "default")
     label = ["--results-label", f"torch-{DEFAULT_TORCH}"]
     failed = False
-    for path, suite in [("compile", "suites/test_exec_paths.py"), ("func", "suites/test_func_transforms.py")]:
+    # The function path (conformance.execution: a custom autograd.Function around each op): every
+    # per-op property, slow ones too, of a unary, a binary with broadcasting, a matrix product and a
+    # reduction along a dim, each in every dtype it has (complex too).
+    function_ops = ["-m", "slow or not slow", "-k", " or ".join(f"[{op}-" for op in FUNCTION_PATH_OPS)]
+    runs = [
+        ("compile", "suites/test_exec_paths.py", []),
+        ("func", "suites/test_func_transforms.py", []),
+        ("function", "suites/test_gradients.py", function_ops),
+    ]
+    for path, suite, select in runs:
         try:
-            session.run("pytest", suite, "--exec-path", path, *label, *session.posargs, env={PROFILE_ENV: profile})
+            session.run("pytest", suite, "--exec-path", path, *select, *label, *session.posargs, env={PROFILE_ENV: profile})
         except CommandFailed:
             failed = True
     build_report(session)

@@ -4,6 +4,9 @@
 * ``compile`` – ``torch.compile`` of the tree's code (Inductor), compiled once per
   tree structure and shapes and reused across inputs.
 * ``func``    – gradients through ``torch.func`` (``vjp``) instead of ``.backward()``.
+* ``function`` – the tree wrapped in a custom ``torch.autograd.Function`` whose backward and jvp
+  are torch's own derivatives of the tree (``torch.func.vjp`` and ``torch.func.jvp``): the same
+  function, so every property must hold unchanged, through the machinery users extend autograd with.
 
 The oracles never move: JAX and finite differences stay on the CPU in float64.
 Which device and path a run uses is its ``RunOptions`` (``conformance.run_options``),
@@ -79,12 +82,56 @@ def tf32_applies(device: str, dtype: str, families: list[str]) -> bool:
     return dtype == "float32" and tf32_active(device) and any(f in TF32_OPS for f in families)
 
 
+# The custom Function of the ``function`` path, as source: the repro scripts print this very text.
+FUNCTION_SOURCE = """\
+class Function(torch.autograd.Function):
+    \"\"\"f as a custom autograd.Function whose rules are torch's own derivatives of f.\"\"\"
+
+    generate_vmap_rule = True
+
+    @staticmethod
+    def forward(*xs):
+        return f(*xs)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(*inputs)
+        ctx.save_for_forward(*inputs)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return torch.func.vjp(f, *ctx.saved_tensors)[1](grad)
+
+    @staticmethod
+    def jvp(ctx, *tangents):
+        return torch.func.jvp(f, tuple(ctx.saved_tensors), tangents)[1]
+"""
+
+
+# The wrapper's rules call torch.func, whose forward levels do not nest inside dual tensors: torch
+# raises "Nested forward mode AD is not supported".  That is the wrapper's limit, not a finding.
+FUNCTION_PATH_UNSUPPORTED = ("second_fwd_rev", "second_rev_fwd")
+
+
+def as_function(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``f`` wrapped in the custom Function of ``FUNCTION_SOURCE`` (its ``apply``)."""
+    scope: dict[str, Any] = {"torch": torch, "f": f}
+    exec(FUNCTION_SOURCE, scope)  # noqa: S102 - the suite's own source, shown in repros
+    return scope["Function"].apply
+
+
 _COMPILED: dict[str, Callable[..., Any]] = {}
+_FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 
 def torch_callable(tree: Tree, path: str) -> Callable[..., Any]:
     """The tree as torch runs it on ``path``."""
     fn = tree.torch_fn()
+    if path == "function":
+        wrapped = _FUNCTIONS.get(tree.key)
+        if wrapped is None:
+            wrapped = _FUNCTIONS[tree.key] = as_function(fn)
+        return wrapped
     if path != "compile":
         return fn
     compiled = _COMPILED.get(tree.key)

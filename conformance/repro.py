@@ -9,6 +9,7 @@ import torch
 
 from conformance import third_order
 from conformance.example import Example, layout_code
+from conformance.execution import FUNCTION_SOURCE
 from conformance.jaxsetup import JAX_VERSION
 from conformance.oracles.orchestration import scaled_direction
 from conformance.second_order import COMPOSITIONS, double_backward_lines, repro_lines
@@ -92,6 +93,22 @@ def _gradient_lines(ex: Example, prop: str, dt: str, device: str) -> list[str]:
     return lines
 
 
+def _through_function(ex: Example, body: list[str]) -> list[str]:
+    """The ``function`` path: the tree defined once as ``f``, wrapped in the custom Function
+    (``conformance.execution.FUNCTION_SOURCE``, printed as run), and called in its place."""
+    params = ", ".join(f"x{i}" for i in range(len(ex.inputs)))
+    call = f"Function.apply({params})"
+    return [
+        "",
+        f"def f({params}):  # the tree",
+        f"    return {ex.tree.source}",
+        "",
+        *FUNCTION_SOURCE.splitlines(),
+        "",
+        *(line.replace(ex.tree.source, call) for line in body),
+    ]
+
+
 def repro_script(
     ex: Example, prop: str, outcome: Outcome, *, expected: list[np.ndarray] | None = None, seed_note: str = ""
 ) -> str:
@@ -114,13 +131,15 @@ def repro_script(
         lines.append(f"x{i}.requires_grad_()")
     lines.append(f"u = torch.tensor({_lit(ex.cotangent)}, dtype={dt}{device})  # the vector seed")
     if prop in COMPOSITIONS:  # a second-order composition replays itself (conformance.second_order)
-        return "\n".join(lines + repro_lines(ex, prop, _lit)) + "\n"
-    if prop in third_order.PROPERTIES:  # so does a third-order property (conformance.third_order)
-        return "\n".join(lines + third_order.repro_lines(ex, prop, _lit)) + "\n"
-    lines += _gradient_lines(ex, prop, dt, device)
-    if prop in FORWARD_MODE:
-        lines += _forward_mode(ex, dt, prop)
-    if expected is not None:
+        body = repro_lines(ex, prop, _lit)
+    elif prop in third_order.PROPERTIES:  # so does a third-order property (conformance.third_order)
+        body = third_order.repro_lines(ex, prop, _lit)
+    else:
+        body = _gradient_lines(ex, prop, dt, device)
+        if prop in FORWARD_MODE:
+            body += _forward_mode(ex, dt, prop)
+    lines += _through_function(ex, body) if ex.path == "function" else body
+    if expected is not None and prop not in COMPOSITIONS and prop not in third_order.PROPERTIES:
         lines.append("# what the oracle expects:")
         for i, e in enumerate(expected):
             lines.append(f"expected{i} = torch.tensor({_lit(e)}, dtype=torch.float64)")

@@ -27,7 +27,7 @@ from conformance.verdict import Verdict
 SCHEMA_VERSION = 1
 VERDICTS: tuple[str, ...] = tuple(v.value for v in Verdict)  # conformance.verdict is the one definition
 FAILING: tuple[str, ...] = tuple(v.value for v in Verdict if v.fails_test)
-EXEC_PATHS = ("eager", "compile", "func")  # conformance.execution.PATHS, without importing torch
+EXEC_PATHS = ("eager", "compile", "func", "function")  # conformance.execution.PATHS, without importing torch
 
 
 class ResultsError(ValueError):
