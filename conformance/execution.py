@@ -85,13 +85,13 @@ def tf32_applies(device: str, dtype: str, families: list[str]) -> bool:
 # The custom Function of the ``function`` path, as source: the repro scripts print this very text.
 FUNCTION_SOURCE = """\
 class Function(torch.autograd.Function):
-    \"\"\"f as a custom autograd.Function whose rules are torch's own derivatives of f.\"\"\"
+    \"\"\"tree as a custom autograd.Function whose rules are torch's own derivatives of tree.\"\"\"
 
     generate_vmap_rule = True
 
     @staticmethod
     def forward(*xs):
-        return f(*xs)
+        return tree(*xs)
 
     @staticmethod
     def setup_context(ctx, inputs, output):
@@ -100,11 +100,11 @@ class Function(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return torch.func.vjp(f, *ctx.saved_tensors)[1](grad)
+        return torch.func.vjp(tree, *ctx.saved_tensors)[1](grad)
 
     @staticmethod
     def jvp(ctx, *tangents):
-        return torch.func.jvp(f, tuple(ctx.saved_tensors), tangents)[1]
+        return torch.func.jvp(tree, tuple(ctx.saved_tensors), tangents)[1]
 """
 
 
@@ -115,7 +115,7 @@ FUNCTION_PATH_UNSUPPORTED = ("second_fwd_rev", "second_rev_fwd")
 
 def as_function(f: Callable[..., Any]) -> Callable[..., Any]:
     """``f`` wrapped in the custom Function of ``FUNCTION_SOURCE`` (its ``apply``)."""
-    scope: dict[str, Any] = {"torch": torch, "f": f}
+    scope: dict[str, Any] = {"torch": torch, "tree": f}
     exec(FUNCTION_SOURCE, scope)  # noqa: S102 - the suite's own source, shown in repros
     return scope["Function"].apply
 

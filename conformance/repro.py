@@ -94,13 +94,13 @@ def _gradient_lines(ex: Example, prop: str, dt: str, device: str) -> list[str]:
 
 
 def _through_function(ex: Example, body: list[str]) -> list[str]:
-    """The ``function`` path: the tree defined once as ``f``, wrapped in the custom Function
+    """The ``function`` path: the tree defined once as ``tree``, wrapped in the custom Function
     (``conformance.execution.FUNCTION_SOURCE``, printed as run), and called in its place."""
     params = ", ".join(f"x{i}" for i in range(len(ex.inputs)))
     call = f"Function.apply({params})"
     return [
         "",
-        f"def f({params}):  # the tree",
+        f"def tree({params}):",
         f"    return {ex.tree.source}",
         "",
         *FUNCTION_SOURCE.splitlines(),
