@@ -204,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r['name']:28s} killed, {blame}: {r['failing_property']} [{r['failing_oracle']}] "
                 f"{r['failing_cell']}, {r['examples']} examples, {r['seconds']} s"
             )
+        elif r["verdict"] is None:  # say whether the run itself broke (a timeout, a crash) or every cell passed
+            last = (r["output_tail"] or "").strip().splitlines()[-1:] or [""]
+            print(f"{r['name']:28s} SURVIVED: no cell failed ({r['cells_run']} cells run, pytest exit "
+                  f"{r['exit_status']}): {last[0][:200]}")  # fmt: skip
         else:
             print(f"{r['name']:28s} SURVIVED: first failure {r['verdict']} in {r['failing_cell']}: {r['message']}")
 
