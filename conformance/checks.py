@@ -154,7 +154,7 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
                 grads = torch_runs.torch_vjp(ex, seeded=True)
                 for part, vp in split_direction(ex.tree, v):
                     # J is linear in v: J·v_part by forward mode is the part's share of J v
-                    part_jvp = jvp_np if len(part) == 0 else to_numpy(torch_runs.torch_jvp(ex, vp)[0], jvp_np.shape)
+                    part_jvp = jvp_np if vp is v else to_numpy(torch_runs.torch_jvp(ex, vp)[0], jvp_np.shape)
                     u_dot, u_terms = inner_product([ex.cotangent], [part_jvp])
                     outcomes.append(kink or _directional(oracle, ex, vp, grads, u_dot, u_terms, f"⟨u, {what}⟩{part}"))
         grads = torch_runs.torch_vjp(ex, seeded=True)
