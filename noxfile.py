@@ -5,6 +5,7 @@
     python -m nox -s conformance                        # the suite on torch 2.13.0, then the HTML report
     python -m nox -s conformance-2.9.1 conformance      # two versions; the report shows them side by side
     python -m nox -s conformance -- -k sin              # anything after `--` goes to pytest
+    python -m nox -s coverage                           # how many of torch's OpInfos the registry reaches
     CONFORMANCE_PROFILE=ci python -m nox -s conformance # Hypothesis profile: default, ci, fast, thorough
 
 Sessions install with pip into plain venvs: uv does not see the local torch 2.13.0 wheel.
@@ -31,6 +32,7 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DEPS = [d for d in PYPROJECT["project"]["dependencies"] if not d.startswith("torch")]
 TEST_DEPS = PYPROJECT["project"]["optional-dependencies"]["test"]
 REPORT_DEPS = ["jinja2", "fastjsonschema"]  # what `python -m reports build|gate` imports (no torch)
+COVERAGE_DEPS = ["expecttest"]  # importing torch's OpInfo database needs it (conformance/coverage.py)
 
 DEFAULT_TORCH = "2.13.0"
 # The version matrix: torch release -> its PyPI release date (the matrix spans two years or
@@ -102,7 +104,7 @@ def not_run(session: nox.Session, version: str, reason: str) -> None:
 def run_conformance(session: nox.Session, version: str) -> None:
     """Install torch==<version>, run the suite on it, then build the report from every results file."""
     try:
-        install_project(session, version)
+        install_project(session, version, *COVERAGE_DEPS)
     except CommandFailed:
         not_run(session, version, f"torch=={version} (with constraints/torch-{version}.txt) failed to install")
         return
@@ -133,9 +135,16 @@ def run_conformance(session: nox.Session, version: str) -> None:
         )  # fmt: skip
     except CommandFailed:
         suite_failed = True  # the report is still built; then the session fails: the suite is the gate
+    coverage_failed = False
+    try:  # this version's OpInfo coverage, for the report's column (results/coverage-torch-<version>.json)
+        session.run("python", "-m", "conformance.coverage", "--quiet")
+    except CommandFailed:
+        coverage_failed = True
     build_report(session)
     if suite_failed:
         session.error(f"torch {version}: new FAIL/ERROR (or a broken run); see the report and the pytest output")
+    if coverage_failed:
+        session.error(f"torch {version}: the suite passed, but measuring its OpInfo coverage failed (above)")
 
 
 @nox.session
@@ -199,6 +208,13 @@ def paths(session: nox.Session) -> None:
     build_report(session)
     if failed:
         session.error("a new FAIL/ERROR on the compile or func path; see the report")
+
+
+@nox.session
+def coverage(session: nox.Session) -> None:
+    """How many of torch's differentiable OpInfos the registry reaches, and which it does not (conformance/coverage.py)."""
+    install_project(session, DEFAULT_TORCH, *COVERAGE_DEPS)
+    session.run("python", "-m", "conformance.coverage", *session.posargs)
 
 
 @nox.session

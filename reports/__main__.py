@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import glob
 import sys
 import warnings
 from pathlib import Path
@@ -41,7 +42,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     compare = _load(args.compare, "--compare files") if args.compare else None
     baseline_dir = Path(args.baseline_dir) if args.baseline_dir else None
     try:
-        figures = [Path(f) for f in args.figures]
+        figures = [Path(f) for pattern in args.figures for f in (sorted(glob.glob(pattern)) or [pattern])]
         out = build.build(runs, Path(args.output), compare=compare, baseline_dir=baseline_dir, figures=figures)
     except (BaselineError, ValueError) as exc:
         raise SystemExit(f"error: {exc}") from None
@@ -89,9 +90,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline-dir", default=None, help="re-apply known failures from this folder (baselines)")
     p.add_argument("--compare", nargs="+", default=None, metavar="OLD", help="older results to diff against")
     p.add_argument(
-        "--figures", nargs="*", default=["results/bench.json", "results/sharpness.json", "results/soak/summary.json"],
-        help="measured speed, sharpness and soak figures to show, where present (default: results/bench.json "
-        "results/sharpness.json results/soak/summary.json; a soak's findings.jsonl beside its summary is listed too)",
+        "--figures", nargs="*",
+        default=["results/bench.json", "results/sharpness.json", "results/soak/summary.json", "results/coverage-*.json"],
+        help="measured speed, sharpness, soak and OpInfo-coverage figures to show, where present (default: "
+        "results/bench.json results/sharpness.json results/soak/summary.json results/coverage-*.json; a soak's "
+        "findings.jsonl beside its summary is listed too)",
     )  # fmt: skip
     p.set_defaults(func=cmd_build)
     p = sub.add_parser("gate", help="exit 1 on any FAIL/ERROR cell not in its label's baseline")

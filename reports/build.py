@@ -31,7 +31,7 @@ def script_json(data: Any) -> str:
 
 
 def measured(paths: list[Path]) -> list[dict[str, str]]:
-    """The suite's own measured figures (``results/bench.json``, ``results/sharpness.json``) as report lines."""
+    """The suite's own measured figures (bench, sharpness, soak, OpInfo coverage: ``results/*.json``) as report lines."""
     lines = []
     for path in paths:
         if not path.is_file():
@@ -60,6 +60,14 @@ def measured(paths: list[Path]) -> list[dict[str, str]]:
                 f"in {s['seeded_runs']} seeded runs"
             )
             lines.append({"what": "sharpness (nox -s sharpness)", "text": text, "where": f"torch {data.get('torch', '?')}"})
+        elif "coverage" in data:
+            c = data["coverage"]
+            uncovered = sum(len(keys) for keys in data["uncovered"].values())
+            text = (
+                f"{c['covered']}/{c['total']} differentiable OpInfos ({c['percent']:.1f}%); "
+                f"{uncovered} uncovered, {len(data['excluded'])} excluded with a reason"
+            )
+            lines.append({"what": "OpInfo coverage (nox -s coverage)", "text": text, "where": f"torch {data['torch']}"})
         elif "cell_runs" in data:
             text = (
                 f"{len(data['seeds'])} seeds, {data['cell_runs']} cell-runs, {data['examples']} examples in "
@@ -67,7 +75,7 @@ def measured(paths: list[Path]) -> list[dict[str, str]]:
             )
             lines.append({"what": "soak (nox -s soak)", "text": text, "where": data["label"]})
         else:
-            raise ValueError(f"{path}: neither bench, sharpness nor soak figures")
+            raise ValueError(f"{path}: neither bench, sharpness, soak nor coverage figures")
     return lines
 
 

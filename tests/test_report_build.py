@@ -170,6 +170,11 @@ def test_measured_speed_and_sharpness_figures_are_shown(tmp_path: Path) -> None:
     assert "2 seeds, 3000 cell-runs, 70000 examples in 60 min: 1 unexplained failures (1 distinct)" in html
     assert "1 unexplained soak findings" in html and "vjp/sinc/float64@cpu/eager fail vs jax at |x| ~ 1e-7" in html
     assert "&lt;b&gt;repro&lt;/b&gt;" in html, "a repro is escaped"
+    coverage = tmp_path / "coverage-torch-2.13.0.json"
+    coverage.write_text(json.dumps({"torch": "2.13.0", "coverage": {"covered": 1, "total": 3, "percent": 33.3},
+                                    "uncovered": {"torch": ["cos"], "fft": ["fft.fft"]}, "excluded": {}}))  # fmt: skip
+    html = build.render(results.load([path]), figures=[coverage])
+    assert "OpInfo coverage" in html and "1/3 differentiable OpInfos (33.3%); 2 uncovered, 0 excluded" in html
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not a figures file"):
