@@ -5,6 +5,7 @@
     python -m nox -s conformance                        # the suite on torch 2.13.0, then the HTML report
     python -m nox -s conformance-2.9.1 conformance      # two versions; the report shows them side by side
     python -m nox -s conformance -- -k sin              # anything after `--` goes to pytest
+    python -m nox -s conformance -- --shard 2/4         # one shard of four (reports/sharding.py)
     python -m nox -s coverage                           # how many of torch's OpInfos the registry reaches
     CONFORMANCE_PROFILE=ci python -m nox -s conformance # Hypothesis profile: default, ci, fast, thorough
 

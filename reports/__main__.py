@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -76,6 +77,17 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_durations(args: argparse.Namespace) -> int:
+    from . import sharding
+
+    runs = _load(args.results, "results files")
+    durations = sharding.durations_from_results([r for run in runs for r in run.results if r["verdict"] != "not_run"])
+    out = Path(args.output)
+    out.write_text(json.dumps(durations, indent=0) + "\n", encoding="utf-8")
+    print(f"durations: {len(durations)} tests, {sum(durations.values()) / 60:.1f} min in all -> {out}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     print(SCHEMA.read_text(encoding="utf-8"), end="")
     return 0
@@ -115,6 +127,14 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_not_run)
     p = sub.add_parser("catalog", help="regenerate suites/catalog.txt (every test's cell) from the suites")
     p.set_defaults(func=cmd_catalog)
+    p = sub.add_parser(
+        "durations", help="write the measured test durations that balance --shard K/N (reports/sharding.py)"
+    )
+    p.add_argument("results", nargs="+", help="results files (results/*.jsonl) of a whole, unsharded run")
+    p.add_argument(
+        "-o", "--output", default="suites/durations.json", help="durations file (default: suites/durations.json)"
+    )
+    p.set_defaults(func=cmd_durations)
     sub.add_parser("soak", help="the suite under fresh random seeds for a time budget (reports/soak.py; --help)")
     p = sub.add_parser("schema", help="print the JSON Schema of the results format")
     p.set_defaults(func=cmd_schema)

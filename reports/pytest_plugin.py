@@ -21,7 +21,7 @@ from conformance.run_options import RunOptions
 from conformance.verdict import Verdict
 
 from . import baseline as baselines
-from . import catalog, replay
+from . import catalog, replay, sharding
 from .recorder import BlindCellError, CellId, Recorder, cell_of
 from .results import (
     EXEC_PATHS,
@@ -59,6 +59,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="save failing examples to the examples folder, to replay known failures later",
     )
     group.addoption("--examples-dir", default=None, help="recorded examples (default: baselines/examples)")
+    group.addoption(
+        "--shard", default=None, metavar="K/N",
+        help="run the K-th of N shards of the selection (reports/sharding.py); the report merges the shards' results",
+    )  # fmt: skip
+    group.addoption(
+        "--shard-durations", default=str(sharding.DURATIONS), metavar="FILE",
+        help="measured test durations that balance the shards (default: suites/durations.json)",
+    )  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,6 +78,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(plugin, "conformance-results")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistHooks(plugin), "conformance-xdist")
+    if plugin.shard is not None:
+        config.pluginmanager.register(ShardSelection(plugin), "conformance-shard")
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +130,31 @@ class XdistHooks:
             self.plugin.write(result)
 
 
+class ShardSelection:
+    """``--shard K/N``: keep this shard's tests, after -k and -m have chosen the selection (reports.sharding)."""
+
+    def __init__(self, plugin: ConformancePlugin) -> None:
+        self.plugin = plugin
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        shard = self.plugin.shard
+        assert shard is not None
+        try:
+            durations = sharding.load_durations(Path(config.getoption("--shard-durations")))
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        mine, others, groups = sharding.assign(items, shard, durations)
+        cells: dict[int, list[list[str]]] = {index: [] for index in range(1, shard.count + 1)}
+        for item in items:
+            if _is_conformance(item):
+                cell = cell_of(item)
+                cells[groups[sharding.group_of(item)]].append([cell.cell, cell.family, item.nodeid])
+        self.plugin.shard_record = sharding.record(shard, cells)
+        items[:] = mine
+        config.hook.pytest_deselected(items=others)
+
+
 def _is_conformance(item: pytest.Item) -> bool:
     return item.get_closest_marker("conformance") is not None or "record" in getattr(item, "fixturenames", ())
 
@@ -167,6 +202,11 @@ class ConformancePlugin:
         self.baseline = self._load_baseline()
         self.writer: ResultsWriter | None = None
         self.results: list[dict[str, Any]] = []
+        try:
+            self.shard = sharding.Shard.parse(config.getoption("--shard")) if config.getoption("--shard") else None
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        self.shard_record: dict[str, Any] | None = None  # the plan, where this process collected
 
     def _load_baseline(self) -> baselines.Baseline | None:
         if self.config.getoption("--no-baseline"):
@@ -204,7 +244,7 @@ class ConformancePlugin:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Open the results file as soon as the run knows what it will run: a second writer fails here."""
         items = [item for item in session.items if _is_conformance(item)]
-        if not items:
+        if not items and self.shard_record is None:  # an empty shard still says it ran: its file has the plan
             return
         self.open(collected=len(items))
         workeroutput = getattr(self.config, "workeroutput", None)
@@ -318,7 +358,7 @@ class ConformancePlugin:
             return
         from hypothesis import settings
 
-        name = results_filename(self.label, self.device, self.path, self.worker)
+        name = results_filename(self.label, self.device, self.path, self.worker, self._shard_suffix)
         seed = self.config.getoption("hypothesis_seed", None)
         run = run_record(
             run_id=self.run_id,
@@ -330,6 +370,7 @@ class ConformancePlugin:
             worker=self.worker,
             collected=collected,
             workers=getattr(self.config.option, "numprocesses", None) if self._xdist() else None,
+            shard=self.shard_record or ({"index": self.shard.index, "count": self.shard.count} if self.shard else None),
         )
         if self.device.startswith("cuda"):
             run.update(_cuda_run_fields())
@@ -377,11 +418,16 @@ class ConformancePlugin:
                 write.write_line(f"{result['baseline']}  ({result['cell']}: {result['verdict']})")
             write.write_line("Remove them from the baseline once they pass reliably.")
         files = (
-            f"{self.results_dir}/{results_filename(self.label, self.device, self.path, '*' if self._xdist() else None)}"
+            f"{self.results_dir}/"
+            f"{results_filename(self.label, self.device, self.path, '*' if self._xdist() else None, self._shard_suffix)}"
         )
         write.section("conformance results", bold=True)
         write.write_line(f"{len(self.results)} cells written to {files}")
         write.write_line(f"report: python -m reports build {self.results_dir}/*.jsonl -o reports/html/index.html")
+
+    @property
+    def _shard_suffix(self) -> str | None:
+        return self.shard.suffix if self.shard else None
 
     def _xdist(self) -> bool:
         return bool(getattr(self.config.option, "numprocesses", None)) and self.worker is None

@@ -63,8 +63,9 @@ def column_key(label: str, device: str, path: str) -> str:
     return f"{label} {device} {path}"
 
 
-def results_filename(label: str, device: str, path: str, worker: str | None = None) -> str:
-    stem = f"{label}-{device}-{path}"
+def results_filename(label: str, device: str, path: str, worker: str | None = None, shard: str | None = None) -> str:
+    """``<label>-<device>-<path>[.<shard>][.<worker>].jsonl`` (shard: ``shard2of4``, reports.sharding)."""
+    stem = f"{label}-{device}-{path}" + (f".{shard}" if shard else "")
     return f"{stem}.{worker}.jsonl" if worker else f"{stem}.jsonl"
 
 
@@ -88,6 +89,7 @@ def run_record(
     worker: str | None = None,
     collected: int | None = None,
     workers: int | None = None,
+    shard: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "kind": "run",
@@ -105,6 +107,7 @@ def run_record(
         "worker": worker,
         **({"collected": collected} if collected is not None else {}),
         **({"workers": workers} if workers is not None else {}),
+        **({"shard": shard} if shard is not None else {}),
         "started": now(),
         "status": status,
         "reason": reason,
@@ -274,6 +277,9 @@ def column_of_filename(path: Path) -> dict[str, str] | None:
     head, _, worker = stem.rpartition(".")
     if head and worker.startswith("gw") and worker[2:].isdigit():
         stem = head
+    head, _, shard = stem.rpartition(".")
+    if head and shard.startswith("shard"):
+        stem = head
     parts = stem.rsplit("-", 2)
     return dict(zip(("label", "device", "path"), parts, strict=True)) if len(parts) == 3 else None
 
@@ -295,7 +301,8 @@ def _problems(files: list[ResultsFile], results: list[dict[str, Any]]) -> list[s
             problems.append(f"{lead.path} has no run_end: the run crashed or was killed")
             continue
         status = lead.end.get("exitstatus")
-        if status is not None and status not in FINISHED_EXIT_STATUSES:
+        empty_shard = status == 5 and "shard" in lead.run and not lead.run.get("collected")  # nothing of it selected
+        if status is not None and status not in FINISHED_EXIT_STATUSES and not empty_shard:
             name = EXIT_STATUS_NAMES.get(status, "unknown")
             problems.append(f"{lead.path}: pytest ended with exit status {status} ({name})")
     collected = max((f.run.get("collected") or 0 for f in files), default=0)
@@ -321,14 +328,19 @@ def load(paths: list[Path]) -> list[Run]:
             unreadable.append((path, str(exc)))
             continue
         by_id.setdefault(contents.run["run_id"], []).append(contents)
-    latest: dict[str, Run] = {}
+    runs = []
     for files in by_id.values():
-        run = Run(info=files[0].run, files=[str(f.path) for f in files])
+        shards = [f.run["shard"] for f in files if "shard" in f.run]
+        info = {**files[0].run, "shard": max(shards, key=len)} if shards else files[0].run  # a worker's has the plan
+        run = Run(info=info, files=[str(f.path) for f in files])
         for contents in files:
             run.results.extend(contents.results)
         run.problems = _problems(files, run.results)
         ends = [f.end["ended"] for f in files if f.end is not None]
         run.ended = max(ends) if ends else None
+        runs.append(run)
+    latest: dict[str, Run] = {}
+    for run in merge_shards(runs):
         current = latest.get(run.key)
         if current is None or run.info["started"] > current.info["started"]:
             latest[run.key] = run
@@ -341,6 +353,57 @@ def load(paths: list[Path]) -> list[Run]:
         run.files.append(str(path))
         run.problems.append(why)
     return sorted(latest.values(), key=lambda r: _column_sort_key(r.info))
+
+
+def merge_shards(runs: list[Run]) -> list[Run]:
+    """The shards of one plan (``--shard K/N``, reports.sharding) as one run; other runs as they are.
+
+    Where a shard ran more than once, its latest run counts.  A shard with no run leaves its
+    cells ``not_run`` and the merged run incomplete, so a missing shard is never a pass.
+    """
+    out: list[Run] = []
+    plans: dict[tuple[str, str], dict[int, Run]] = {}
+    for run in runs:
+        shard = run.info.get("shard")
+        if not shard or "plan" not in shard:
+            out.append(run)
+            continue
+        parts = plans.setdefault((run.key, shard["plan"]), {})
+        if shard["index"] not in parts or run.info["started"] > parts[shard["index"]].info["started"]:
+            parts[shard["index"]] = run
+    for parts in plans.values():
+        first = min(parts.values(), key=lambda r: r.info["started"])
+        shard = first.info["shard"]
+        info = {**first.info, "shard": {"count": shard["count"], "plan": shard["plan"], "ran": sorted(parts)}}
+        merged = Run(info=info)
+        for index in range(1, shard["count"] + 1):
+            part = parts.get(index)
+            if part is None:
+                cells = shard["cells"].get(str(index), [])
+                merged.problems.append(f"shard {index}/{shard['count']} has no results ({len(cells)} tests not run)")
+                merged.results.extend(
+                    _not_run(first, cell, family, test_id, index, shard["count"]) for cell, family, test_id in cells
+                )
+                continue
+            merged.files.extend(part.files)
+            merged.results.extend(part.results)
+            merged.problems.extend(f"shard {index}/{shard['count']}: {p}" for p in part.problems)
+        ends = [part.ended for part in parts.values() if part.ended]
+        merged.ended = max(ends) if len(ends) == len(parts) else None
+        out.append(merged)
+    return out
+
+
+def _not_run(run: Run, cell: str, family: str, test_id: str, index: int, count: int) -> dict[str, Any]:
+    prop, op, dtype = cell.split("/")
+    return {
+        "kind": "result", "run_id": run.info["run_id"], "cell": cell, "test_id": test_id, "property": prop,
+        "op": op, "family": family, "dtype": dtype, "device": run.info.get("device", "cpu"),
+        "path": run.info.get("path", "eager"), "verdict": "not_run", "known": False, "baseline": None,
+        "counts": {}, "worst_ratio": None, "worst_error": None, "worst_tol": None, "examples": 0, "duration_s": 0.0,
+        "message": f"shard {index}/{count} did not run: none of its results files was among those merged",
+        "repro": None,
+    }  # fmt: skip
 
 
 def _version_key(label: str) -> tuple[Any, ...]:
