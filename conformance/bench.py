@@ -10,6 +10,10 @@ is drawn once.  On each tree we time:
   ``jvp_matches_oracles``);
 * ``torch.autograd.gradcheck`` in slow mode and in ``fast_mode=True``.
 
+Second order gets the same comparison on its own fixed trees (ops with double backward):
+the suite's double-backward check against JAX (``second_order_matches_jax``) against
+``torch.autograd.gradgradcheck``, slow and fast.
+
 The suite is timed twice: cold (first sight of each op and shape: JAX traces and
 compiles) and warm (the steady state a long run lives in).  The ratio uses warm.
 
@@ -18,7 +22,8 @@ compiles) and warm (the steady state a long run lives in).  The ratio uses warm.
 from its results file; the JAX compilation cache is whatever ``.cache/jax`` holds
 (``--cold`` empties it first).
 
-The last line printed is the summary the README quotes.
+The last two lines printed are the summaries: first order against gradcheck, second order
+against gradgradcheck (``bench: second order X ex/s, gradgradcheck Y ex/s, ratio R2``).
 """
 
 from __future__ import annotations
@@ -51,10 +56,15 @@ from strategies.examples import draw_example
 from strategies.trees import draw_tree
 
 
-def fixed_trees(n: int) -> list[Example]:
-    """``n`` trees, the same ones on every run (derandomized Hypothesis generation)."""
+def fixed_trees(n: int, *, second: bool = False) -> list[Example]:
+    """``n`` trees, the same ones on every run (derandomized Hypothesis generation); ``second``: for
+    second order (ops with double backward, and the examples carry second-order seeds)."""
     out: list[Example] = []
-    ops = [op for op in __import__("strategies.trees", fromlist=["TREE_OPS"]).TREE_OPS if op.forward_ad]
+    ops = [
+        op
+        for op in __import__("strategies.trees", fromlist=["TREE_OPS"]).TREE_OPS
+        if (op.double_backward if second else op.forward_ad)
+    ]
 
     @settings(
         max_examples=n * 2,
@@ -71,7 +81,7 @@ def fixed_trees(n: int) -> list[Example]:
         tree = draw_tree(draw, min_ops=size, max_ops=size, ops=ops)
         if sum(math.prod(s) for s in tree.leaf_shapes) > 64:
             return
-        out.append(draw_example(draw, tree, "float64", options=RunOptions()))
+        out.append(draw_example(draw, tree, "float64", second=second, options=RunOptions()))
 
     collect()
     return out[:n]
@@ -86,6 +96,16 @@ def suite_check(ex: Example) -> None:
 def gradcheck(ex: Example, *, fast: bool) -> None:
     xs = tuple(torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in ex.inputs)
     torch.autograd.gradcheck(ex.tree.torch_fn(), xs, fast_mode=fast, raise_exception=False)
+
+
+def second_order_check(ex: Example) -> None:
+    ex.memo.clear()
+    checks.second_order_matches_jax(ex)
+
+
+def gradgradcheck(ex: Example, *, fast: bool) -> None:
+    xs = tuple(torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in ex.inputs)
+    torch.autograd.gradgradcheck(ex.tree.torch_fn(), xs, fast_mode=fast, raise_exception=False)
 
 
 def rate(fn, examples: list[Example]) -> float:
@@ -152,6 +172,11 @@ def main(argv: list[str] | None = None) -> dict:
     warm = rate(suite_check, examples)
     slow = rate(lambda ex: gradcheck(ex, fast=False), examples)
     fast = rate(lambda ex: gradcheck(ex, fast=True), examples)
+    second = fixed_trees(args.trees, second=True)
+    second_cold = rate(second_order_check, second)
+    second_warm = rate(second_order_check, second)
+    second_slow = rate(lambda ex: gradgradcheck(ex, fast=False), second)
+    second_fast = rate(lambda ex: gradgradcheck(ex, fast=True), second)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     figures = {
         "trees": len(examples),
@@ -162,6 +187,13 @@ def main(argv: list[str] | None = None) -> dict:
         "fast_gradcheck_ex_per_s": fast,
         "ratio_vs_gradcheck": warm / slow,
         "ratio_vs_fast_gradcheck": warm / fast,
+        "second_order_trees": len(second),
+        "second_order_cold_ex_per_s": second_cold,
+        "second_order_ex_per_s": second_warm,
+        "gradgradcheck_ex_per_s": second_slow,
+        "fast_gradgradcheck_ex_per_s": second_fast,
+        "ratio_second_order_vs_gradgradcheck": second_warm / second_slow,
+        "ratio_second_order_vs_fast_gradgradcheck": second_warm / second_fast,
         "peak_rss_mb": peak_mb,
         "torch": torch.__version__,
         "jax": JAX_VERSION,
@@ -177,6 +209,10 @@ def main(argv: list[str] | None = None) -> dict:
     print(
         f"bench: suite {warm:.0f} ex/s, gradcheck {slow:.0f} ex/s, fast gradcheck {fast:.0f} ex/s, "
         f"ratio X/Y = {warm / slow:.2f}, peak RSS {peak_mb:.0f} MB"
+    )
+    print(
+        f"bench: second order {second_warm:.0f} ex/s, gradgradcheck {second_slow:.0f} ex/s, ratio "
+        f"{second_warm / second_slow:.2f}; fast gradgradcheck {second_fast:.0f} ex/s, ratio {second_warm / second_fast:.2f}"
     )
     return figures
 

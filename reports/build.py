@@ -46,6 +46,11 @@ def measured(paths: list[Path]) -> list[dict[str, str]]:
                 f"fast gradcheck {data['fast_gradcheck_ex_per_s']:.0f} ex/s, ratio {data['ratio_vs_gradcheck']:.2f}, "
                 f"peak RSS {data['peak_rss_mb']:.0f} MB"
             )
+            if "second_order_ex_per_s" in data:
+                text += (
+                    f"; second order {data['second_order_ex_per_s']:.0f} ex/s, gradgradcheck "
+                    f"{data['gradgradcheck_ex_per_s']:.0f} ex/s, ratio {data['ratio_second_order_vs_gradgradcheck']:.2f}"
+                )
             if "suite_run_examples" in data:
                 text += (
                     f"; ci-profile suite: {data['suite_run_examples']} examples in "

@@ -151,6 +151,7 @@ def test_measured_speed_and_sharpness_figures_are_shown(tmp_path: Path) -> None:
         "suite_ex_per_s": 412.0, "gradcheck_ex_per_s": 300.0, "fast_gradcheck_ex_per_s": 420.0,
         "ratio_vs_gradcheck": 1.37, "peak_rss_mb": 700.0, "torch": "2.13.0",
         "suite_run_examples": 21142, "suite_run_wall_s": 231.0, "suite_run_workers": 2,
+        "second_order_ex_per_s": 180.0, "gradgradcheck_ex_per_s": 45.0, "ratio_second_order_vs_gradgradcheck": 4.0,
     }))  # fmt: skip
     sharp = tmp_path / "sharpness.json"
     sharp.write_text(json.dumps({"torch": "2.13.0", "summary": {
@@ -158,6 +159,7 @@ def test_measured_speed_and_sharpness_figures_are_shown(tmp_path: Path) -> None:
     }}))  # fmt: skip
     html = build.render(results.load([path]), figures=[bench, sharp, tmp_path / "absent.json"])
     assert "suite 412 ex/s, gradcheck 300 ex/s" in html and "21142 examples in 3.9 min on 2 workers" in html
+    assert "second order 180 ex/s, gradgradcheck 45 ex/s, ratio 4.00" in html
     assert "killed 31/31 planted faults" in html and "false alarms 0 in 20 seeded runs" in html
     soak = tmp_path / "soak" / "summary.json"
     soak.parent.mkdir()
