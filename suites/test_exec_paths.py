@@ -35,7 +35,7 @@ from strategies.examples import draw_example
 from strategies.trees import TREE_OPS, draw_tree
 from suites.cases import cell, tree_cases
 from suites.harness import judge
-from suites.test_func_transforms import plain_backward
+from suites.transforms import plain_backward
 
 COMPILE = settings(max_examples=min(settings().max_examples, 5))  # ~7 s per compiled structure on 2 busy cores
 INPUTS = 3  # inputs checked per compiled structure

@@ -25,48 +25,35 @@ ERROR, and a wrong number a FAIL.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
-import numpy as np
 import torch
 from hypothesis import settings
 
 from conformance import checks
 from conformance import tolerances as tol
-from conformance.compare import arrays_match, max_abs
+from conformance.compare import arrays_match
 from conformance.example import Example, to_numpy
-from conformance.identities import dot_product_identity
 from conformance.run_options import RunOptions
-from conformance.singularities import near_singularity
-from conformance.verdict import Outcome, Verdict
+from conformance.verdict import Outcome
 from strategies import labelled
 from strategies.examples import draw_example
 from strategies.trees import TREE_OPS, draw_tree
 from suites.cases import cell, tree_cases
 from suites.harness import judge
+from suites.transforms import (
+    against,
+    contraction_rounding,
+    identity_with_backward,
+    jacobian_matches,
+    vmap_limitation,
+)
+from suites.transforms import contract_out as _contract_out
 
 FUNC = settings(max_examples=min(settings().max_examples, 12))
 MAX_OPS = 4
 CASES = tree_cases("float64", max_ops=MAX_OPS)
 FORWARD_OPS = [op for op in TREE_OPS if op.forward_ad]
-
-# torch's documented vmap limitations (torch.func UX limitations): INCONCLUSIVE, not ERROR.
-VMAP_UNSUPPORTED = re.compile(
-    r"Batching rule not implemented for .*could not generate a fallback"
-    r"|vmap: we do not yet support aten::"
-    r"|vmap: It looks like you're calling \.item\(\)"
-    r"|vmap: It looks like you're attempting to use a Tensor in some data-dependent control flow",
-    re.IGNORECASE | re.DOTALL,
-)
-
-
-def plain_backward(ex: Example) -> list[np.ndarray]:
-    """``y.backward(u)`` on fresh leaves, eager, on the example's device."""
-    xs = ex.leaves(layouts=False)
-    y = ex.tree.torch_fn()(*xs)
-    y.backward(ex.tensor(ex.cotangent))
-    return [to_numpy(x.grad, s) for x, s in zip(xs, ex.tree.leaf_shapes)]
 
 
 def _argnums(ex: Example) -> tuple[int, ...]:
@@ -75,76 +62,6 @@ def _argnums(ex: Example) -> tuple[int, ...]:
 
 def _inputs(ex: Example) -> list[torch.Tensor]:
     return ex.leaves(layouts=False, requires_grad=False)
-
-
-def against(
-    ex: Example, grads: list[np.ndarray], what: str, *, forward: bool = False, rounding: list[np.ndarray] | None = None
-) -> list[Outcome]:
-    """A transform's Jᵀu against plain backward, JAX and finite differences.
-
-    ``forward``: the transform used forward mode (jacfwd), so at a kink or tie it may follow another
-    one-sided convention than backward does: there the backward comparison is INCONCLUSIVE.
-    ``rounding``: the error bound of contracting a Jacobian with u, added to the tolerance.
-    """
-    backward = plain_backward(ex)
-    same = unclear(ex, forward=forward) or arrays_match(
-        grads,
-        backward,
-        rtol=tol.transform_rtol(ex.tree.ops),
-        oracle="backward",
-        what=f"{what} vs y.backward(u)",
-        oracle_error=rounding,
-        seed_scale=max_abs(ex.cotangent),
-    )
-    return [same, *checks.vjp_matches_oracles(ex, seeded=True, torch_vjp=grads)]
-
-
-def unclear(ex: Example, *, forward: bool) -> Outcome | None:
-    """INCONCLUSIVE where a transform and backward may both be right and still differ.
-
-    At a pole (JAX's value or gradient is not finite) the derivative does not exist: torch.func
-    and the engine may use different formulas there (cumprod's backward divides by its input
-    under torch.func, masks zeros in the engine: nan vs 0).  Forward mode against reverse mode
-    (``forward``) may also follow different one-sided conventions on a kink or tie.
-    """
-    ref = checks.reference(ex)
-    if not (np.all(np.isfinite(ref.evaluation.output)) and all(np.all(np.isfinite(g)) for g in ref.vjp)):
-        return Outcome(
-            Verdict.INCONCLUSIVE, "backward", message="at a pole (JAX: not finite): the derivative does not exist"
-        )
-    if forward:
-        return near_singularity(ref.evaluation.singularities, "backward", tol.EXACT_KINK_MARGIN)
-    return None
-
-
-def contraction_rounding(terms: torch.Tensor, n: int) -> np.ndarray:
-    """|error| of a float64 sum of ``n`` products whose absolute sum is ``terms`` (a generous 4·n·eps bound)."""
-    bound = tol.CONTRACTION_ROUNDING_FACTOR * max(n, 1) * np.finfo(np.float64).eps
-    return bound * terms.detach().to("cpu", torch.float64).numpy()
-
-
-def vmap_limitation(what: str, call):
-    """Run a vmap-based transform (vmap, jacfwd, jacrev); a documented vmap limitation is INCONCLUSIVE."""
-    try:
-        return call(), None
-    except RuntimeError as exc:
-        if VMAP_UNSUPPORTED.search(str(exc)):
-            return None, Outcome(
-                Verdict.INCONCLUSIVE, "vmap", message=f"{what}: documented vmap limitation: {exc}"[:500]
-            )
-        raise
-
-
-def _contract_out(jac: torch.Tensor, u: torch.Tensor, out_ndim: int) -> torch.Tensor:
-    """uᵀJ for one leaf's Jacobian block (shape out + leaf)."""
-    dims = list(range(out_ndim))
-    return torch.tensordot(u, jac, dims=(dims, dims)) if out_ndim else u * jac
-
-
-def _contract_in(jac: torch.Tensor, v: torch.Tensor, out_ndim: int) -> torch.Tensor:
-    """J v for one leaf's Jacobian block."""
-    leaf_dims = list(range(out_ndim, jac.dim()))
-    return torch.tensordot(jac, v, dims=(leaf_dims, list(range(v.dim())))) if v.dim() else jac * v
 
 
 def _example(data, run_options: RunOptions, ops=TREE_OPS) -> Example:
@@ -196,21 +113,7 @@ def test_func_jvp(case, data, record, run_options: RunOptions) -> None:
         v = checks.scaled_direction(ex)
         _, out = torch.func.jvp(ex.tree.torch_fn(), tuple(_inputs(ex)), tuple(ex.tensor(d) for d in v))
         jv = to_numpy(out, tuple(out.shape))
-        backward = plain_backward(ex)
-        outcomes.append(
-            unclear(ex, forward=True)
-            or dot_product_identity(
-                ex.cotangent,
-                jv,
-                backward,
-                v,
-                ops=ex.tree.ops,
-                dtype=ex.dtype,
-                oracle="backward",
-                what="⟨u, torch.func.jvp⟩ = ⟨y.backward(u) gradient, v⟩",
-            )
-        )
-        return outcomes
+        return [*outcomes, identity_with_backward(ex, jv, "torch.func.jvp")]
 
     judge(record, "func.jvp", ex, checks.pole(ex) or checks.guarded("torch", "torch.func.jvp", run))
 
@@ -245,28 +148,7 @@ def test_func_jacfwd(case, data, record, run_options: RunOptions) -> None:
         jacs, limited = vmap_limitation(
             "torch.func.jacfwd", lambda: torch.func.jacfwd(ex.tree.torch_fn(), argnums=_argnums(ex))(*_inputs(ex))
         )
-        if limited:
-            return [limited]
-        u = ex.tensor(ex.cotangent)
-        gs = [to_numpy(_contract_out(j, u, u.dim()), s) for j, s in zip(jacs, ex.tree.leaf_shapes)]
-        rounding = [contraction_rounding(_contract_out(j.abs(), u.abs(), u.dim()), u.numel()) for j in jacs]
-        ref = checks.reference(ex)
-        v = checks.scaled_direction(ex)
-        jv = sum(_contract_in(j, ex.tensor(d), u.dim()) for j, d in zip(jacs, v))
-        jv_abs = sum(_contract_in(j.abs(), ex.tensor(np.abs(d)), u.dim()) for j, d in zip(jacs, v))
-        shape = ref.evaluation.output.shape
-        jv_rounding = contraction_rounding(jv_abs, sum(d.size for d in v)).reshape(shape)
-        tangent = arrays_match(
-            [to_numpy(jv, shape)],
-            [ref.evaluation.output_tangent],
-            rtol=tol.jax_rtol(ex.tree.ops),
-            oracle="jax",
-            what="torch.func.jacfwd · v",
-            oracle_error=lambda: [ref.jvp_sensitivity + jv_rounding],  # computed only if needed
-            seed_scale=max_abs(*v),
-        )
-        kink = near_singularity(ref.evaluation.singularities, "jax", tol.EXACT_KINK_MARGIN)
-        return [kink or tangent, *against(ex, gs, "uᵀ·torch.func.jacfwd", forward=True, rounding=rounding)]
+        return [limited] if limited else jacobian_matches(ex, jacs, "torch.func.jacfwd", forward=True)
 
     judge(record, "func.jacfwd", ex, checks.pole(ex) or checks.guarded("torch", "torch.func.jacfwd", run))
 

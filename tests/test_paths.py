@@ -86,7 +86,7 @@ def test_injected_gradients_are_what_the_checks_judge() -> None:
     from conformance.registry.spec import make_call
     from conformance.tree import single_op_tree
     from conformance.verdict import Verdict
-    from suites.test_func_transforms import plain_backward
+    from suites.transforms import plain_backward
 
     tree = single_op_tree(OPS_BY_NAME["sin"], make_call([(3,)]))
     ex = Example(tree, [np.array([0.3, -0.7, 1.1])], cotangent=np.array([1.0, 0.5, -2.0]), direction=[np.ones(3)])
