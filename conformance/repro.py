@@ -7,7 +7,7 @@ import platform
 import numpy as np
 import torch
 
-from conformance import third_order
+from conformance import functional_api, third_order
 from conformance.example import Example, layout_code
 from conformance.execution import FUNCTION_SOURCE
 from conformance.jaxsetup import JAX_VERSION
@@ -134,12 +134,14 @@ def repro_script(
         body = repro_lines(ex, prop, _lit)
     elif prop in third_order.PROPERTIES:  # so does a third-order property (conformance.third_order)
         body = third_order.repro_lines(ex, prop, _lit)
+    elif prop in functional_api.PROPERTIES:  # and a torch.autograd.functional call (conformance.functional_api)
+        body = functional_api.repro_lines(ex, prop, _lit, scaled_direction(ex))
     else:
         body = _gradient_lines(ex, prop, dt, device)
         if prop in FORWARD_MODE:
             body += _forward_mode(ex, dt, prop)
     lines += _through_function(ex, body) if ex.path == "function" else body
-    if expected is not None and prop not in COMPOSITIONS and prop not in third_order.PROPERTIES:
+    if expected is not None and prop not in (*COMPOSITIONS, *third_order.PROPERTIES, *functional_api.PROPERTIES):
         lines.append("# what the oracle expects:")
         for i, e in enumerate(expected):
             lines.append(f"expected{i} = torch.tensor({_lit(e)}, dtype=torch.float64)")
