@@ -166,7 +166,6 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
                 v,
                 ops=ex.tree.ops,
                 dtype=ex.dtype,
-                floor=float(np.abs(ex.cotangent).sum()) * max_abs(*v),
                 oracle="reverse",
                 what="dot-product identity ⟨u, J v⟩ (forward) = ⟨Jᵀu, v⟩ (reverse)",
             )
