@@ -38,12 +38,16 @@ POWERS_OF_TWO = (0.5, 2.0, -1.0, 4.0, -0.25)
 
 
 class Plain:
-    """A tree's plain backward: its output shape, the seed u and every leaf's gradient (None where none reaches)."""
+    """An example's draws and its plain backward: the tree (``ex``), the leaves that require grad
+    (``live``), the seed u, and every leaf's gradient (None where none reaches)."""
 
-    def __init__(self, draw: Any, ex: MaskedTree) -> None:
+    def __init__(self, data: Any, record: Any) -> None:
+        self.draw = labelled(data)
+        self.ex = ex = draw_masked_tree(self.draw, record)
+        self.live = [i for i, m in enumerate(ex.mask) if m]
         xs = ex.leaves()
         y = ex.forward(xs)
-        self.u = dyadic_array(draw, tuple(y.shape), "u")
+        self.u = dyadic_array(self.draw, tuple(y.shape), "u")
         y.backward(torch.tensor(self.u))
         self.grads = [x.grad for x in xs]
         self.reached = [g is not None for g in self.grads]
@@ -60,10 +64,8 @@ def _repro(ex: MaskedTree, plain: Plain, *lines: str) -> list[str]:
 @cell("semantics.tensor_hook", sem_cases("tree"))
 def test_tensor_hooks_on_leaves(case: Case, data, record) -> None:
     """Leaf hooks observe, replace (by a power of two), run in order, once each, and not once removed."""
-    draw = labelled(data)
-    ex = draw_masked_tree(draw, record)
-    plain = Plain(draw, ex)
-    live = [i for i, m in enumerate(ex.mask) if m]
+    plain = Plain(data, record)
+    draw, ex, live = plain.draw, plain.ex, plain.live
     scaled = draw(st.sampled_from(live), "the leaf whose hook scales its gradient")
     c = draw(st.sampled_from(POWERS_OF_TWO), "scale")
     removed = draw(st.sampled_from(live), "the leaf whose (zeroing) hook is removed")
@@ -103,9 +105,8 @@ def test_tensor_hooks_on_leaves(case: Case, data, record) -> None:
 @cell("semantics.node_hook", sem_cases("tree"))
 def test_output_and_node_hooks(case: Case, data, record) -> None:
     """The output's tensor hook runs before its grad_fn's pre-hook; a pre-hook's return replaces grad_outputs."""
-    draw = labelled(data)
-    ex = draw_masked_tree(draw, record)
-    plain = Plain(draw, ex)
+    plain = Plain(data, record)
+    draw, ex = plain.draw, plain.ex
     c = draw(st.sampled_from(POWERS_OF_TWO), "tensor hook scale")
     d = draw(st.sampled_from(POWERS_OF_TWO), "node pre-hook scale")
     xs = ex.leaves()
@@ -144,10 +145,8 @@ def test_output_and_node_hooks(case: Case, data, record) -> None:
 @cell("semantics.post_accumulate_hook", sem_cases("tree"))
 def test_post_accumulate_grad_hook(case: Case, data, record) -> None:
     """The hook runs once per backward, after .grad holds the accumulated gradient."""
-    draw = labelled(data)
-    ex = draw_masked_tree(draw, record)
-    plain = Plain(draw, ex)
-    live = [i for i, m in enumerate(ex.mask) if m]
+    plain = Plain(data, record)
+    ex, live = plain.ex, plain.live
     seen: dict[int, list[torch.Tensor | None]] = defaultdict(list)
     xs = ex.leaves()
     for i in live:
@@ -177,10 +176,8 @@ def test_post_accumulate_grad_hook(case: Case, data, record) -> None:
 @cell("semantics.multi_grad_hook", sem_cases("tree"))
 def test_multi_grad_hook(case: Case, data, record) -> None:
     """mode="all": once, with every gradient (None where none reached); mode="any": once, with one of them."""
-    draw = labelled(data)
-    ex = draw_masked_tree(draw, record)
-    plain = Plain(draw, ex)
-    live = [i for i, m in enumerate(ex.mask) if m]
+    plain = Plain(data, record)
+    ex, live = plain.ex, plain.live
     xs = ex.leaves()
     every: list[tuple] = []
     first: list[torch.Tensor] = []
@@ -223,9 +220,8 @@ class TreeModule(torch.nn.Module):
 @cell("semantics.module_hook", sem_cases("tree"))
 def test_module_full_backward_hooks(case: Case, data, record) -> None:
     """The pre-hook sees the output's gradient and may replace it; the hook sees the inputs' gradients."""
-    draw = labelled(data)
-    ex = draw_masked_tree(draw, record)
-    plain = Plain(draw, ex)
+    plain = Plain(data, record)
+    draw, ex = plain.draw, plain.ex
     c = draw(st.sampled_from(POWERS_OF_TWO), "pre-hook scale")
     module, outputs, inputs = TreeModule(ex), [], []
     module.register_full_backward_pre_hook(lambda m, g_out: outputs.append(g_out[0].clone()) or (g_out[0] * c,))
