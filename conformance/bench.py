@@ -39,8 +39,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -57,8 +59,8 @@ from strategies.trees import draw_tree
 
 
 def fixed_trees(n: int, *, second: bool = False) -> list[Example]:
-    """``n`` trees, the same ones on every run (derandomized Hypothesis generation); ``second``: for
-    second order (ops with double backward, and the examples carry second-order seeds)."""
+    """``n`` trees, the same ones on every run (derandomized Hypothesis generation); ``second``: trees of ops
+    with double backward, each example given second-order seeds w (seeded, so fixed too)."""
     out: list[Example] = []
     ops = [
         op
@@ -81,9 +83,12 @@ def fixed_trees(n: int, *, second: bool = False) -> list[Example]:
         tree = draw_tree(draw, min_ops=size, max_ops=size, ops=ops)
         if sum(math.prod(s) for s in tree.leaf_shapes) > 64:
             return
-        out.append(draw_example(draw, tree, "float64", second=second, options=RunOptions()))
+        out.append(draw_example(draw, tree, "float64", options=RunOptions()))
 
-    collect()
+    collect()  # derandomized from this function's source: keep it as it is, or the trees change
+    if second:
+        rng = np.random.default_rng(0)
+        out = [replace(ex, second=[rng.uniform(-1.0, 1.0, x.shape) for x in ex.inputs]) for ex in out]
     return out[:n]
 
 
@@ -95,7 +100,10 @@ def suite_check(ex: Example) -> None:
 
 def gradcheck(ex: Example, *, fast: bool) -> None:
     xs = tuple(torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in ex.inputs)
-    torch.autograd.gradcheck(ex.tree.torch_fn(), xs, fast_mode=fast, raise_exception=False)
+    try:
+        torch.autograd.gradcheck(ex.tree.torch_fn(), xs, fast_mode=fast, raise_exception=False)
+    except Exception:  # noqa: BLE001 - a forward that raises at a perturbed point (eigh at e3bf4bd) ends its work
+        pass
 
 
 def second_order_check(ex: Example) -> None:
@@ -105,7 +113,10 @@ def second_order_check(ex: Example) -> None:
 
 def gradgradcheck(ex: Example, *, fast: bool) -> None:
     xs = tuple(torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in ex.inputs)
-    torch.autograd.gradgradcheck(ex.tree.torch_fn(), xs, fast_mode=fast, raise_exception=False)
+    try:
+        torch.autograd.gradgradcheck(ex.tree.torch_fn(), xs, fast_mode=fast, raise_exception=False)
+    except Exception:  # noqa: BLE001 - likewise
+        pass
 
 
 def rate(fn, examples: list[Example]) -> float:
