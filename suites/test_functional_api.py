@@ -10,6 +10,8 @@ of the scalar loss ⟨f(x), u⟩) are held to JAX's (uᵀ∂²f)[w, ·] with dou
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import settings
@@ -61,19 +63,22 @@ def first_order(ex: Example, fn: Functional) -> list[Outcome]:
 def second_order(ex: Example, fn: Functional) -> list[Outcome]:
     """H w (w: the example's second-order seed) against JAX's (uᵀ∂²f)[w, ·]."""
     f = ex.tree.torch_fn()
+    ran: list[Any] = []  # the call's result, where the vmap probe below already computed it
 
     def compute(ex: Example) -> list[np.ndarray]:
-        result = fn.run(ex, f, [])
+        result = ran[0] if ran else fn.run(ex, f, [])
         hw = hessian_times(result, [ex.tensor(w) for w in ex.second]) if fn.kind == "hessian" else result
         return [to_numpy(h, s) for h, s in zip(hw, ex.tree.leaf_shapes)]
 
     if fn.vmap:  # torch's documented vmap limitations are INCONCLUSIVE, not ERROR
         try:
-            _, limited = vmap_limitation(fn.call, lambda: fn.run(ex, f, []))
+            result, limited = vmap_limitation(fn.call, lambda: fn.run(ex, f, []))
         except Exception:  # noqa: BLE001 - any other raise is judged, as an ERROR, by the comparison below
-            limited = None
+            result, limited = None, None
         if limited:
             return [limited]
+        if result is not None:
+            ran.append(result)
     mode = HigherOrder(
         compute,
         lambda ex: jax_oracle.second_order(ex.tree, ex.inputs, ex.cotangent, ex.second),
