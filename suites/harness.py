@@ -7,12 +7,15 @@ on looking for failures outside the scope, which still fail.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import note
 
 from conformance import facts
 from conformance.example import Example
+from conformance.execution import FUNCTION_PATH_UNSUPPORTED
 from conformance.failure import conclude
 from conformance.repro import repro_script
+from conformance.run_options import RunOptions
 from conformance.verdict import Outcome
 
 
@@ -28,6 +31,12 @@ def judge(record, prop: str, ex: Example, outcomes: list[Outcome]) -> None:
         facts=facts.at_point(ex.inputs, _params(ex), [op.name for op in ex.tree.ops]),
         context=f"tree: {ex.tree.source}",
     )
+
+
+def skip_unsupported_path(run_options: RunOptions, prop: str) -> None:
+    """Skip ``prop`` where the run's execution path cannot express it (``FUNCTION_PATH_UNSUPPORTED``)."""
+    if run_options.path == "function" and prop in FUNCTION_PATH_UNSUPPORTED:
+        pytest.skip(f"{prop} on the function path: the wrapper's torch.func rules do not nest in dual tensors")
 
 
 def _params(ex: Example) -> dict:

@@ -10,14 +10,13 @@ from hypothesis import settings
 
 from conformance import checks, second_order, third_order
 from conformance.case import Case
-from conformance.execution import FUNCTION_PATH_UNSUPPORTED
 from conformance.profiles import higher_order_examples
 from conformance.registry import OPS, low_precision
 from conformance.run_options import RunOptions
 from strategies import labelled
 from strategies.examples import draw_op_example, draw_same_operand_example, same_operand_ops
 from suites.cases import cell, op_cases
-from suites.harness import judge
+from suites.harness import judge, skip_unsupported_path
 
 # The modes issue 14 added (the other second-order compositions, third order, bfloat16, float16,
 # autocast) run with `-m slow`, outside the default run, CI and the soak, until a ci-profile run of
@@ -130,11 +129,6 @@ def test_variant(case: Case, data, record, run_options: RunOptions) -> None:
     judge(record, "variant", ex, checks.variants_agree(ex))
 
 
-def _runs_on(path: str, prop: str) -> None:
-    if path == "function" and prop in FUNCTION_PATH_UNSUPPORTED:
-        pytest.skip(f"{prop} on the function path: the wrapper's torch.func rules do not nest in dual tensors")
-
-
 def _second_forward(op) -> bool:
     return op.double_backward and op.forward_ad
 
@@ -151,7 +145,7 @@ HIGHER_ORDER = settings(max_examples=higher_order_examples())
 @HIGHER_ORDER
 def test_second_fwd_rev(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over reverse: the tangent along w of a create_graph backward (dual tensors) matches JAX's (uᵀ∂²f)[w, ·]."""
-    _runs_on(run_options.path, "second_fwd_rev")
+    skip_unsupported_path(run_options, "second_fwd_rev")
     ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
     judge(record, "second_fwd_rev", ex, second_order.fwd_rev_matches_jax(ex))
 
@@ -161,7 +155,7 @@ def test_second_fwd_rev(case: Case, data, record, run_options: RunOptions) -> No
 @HIGHER_ORDER
 def test_second_rev_fwd(case: Case, data, record, run_options: RunOptions) -> None:
     """Reverse over forward: autograd.grad of ⟨u, J v⟩ (J v from dual tensors) matches JAX's (uᵀ∂²f)[v, ·]."""
-    _runs_on(run_options.path, "second_rev_fwd")
+    skip_unsupported_path(run_options, "second_rev_fwd")
     ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
     judge(record, "second_rev_fwd", ex, second_order.rev_fwd_matches_jax(ex))
 

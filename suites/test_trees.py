@@ -9,18 +9,21 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 
-from conformance import checks
+from conformance import checks, second_order, third_order
 from conformance.case import Case
-from conformance.profiles import tree_examples
+from conformance.profiles import higher_order_examples, tree_examples
 from conformance.registry import complex
 from conformance.run_options import RunOptions
 from strategies import labelled
 from strategies.examples import draw_example, draw_tree_example
 from strategies.trees import TREE_OPS, draw_tree
 from suites.cases import cell, tree_cases
-from suites.harness import judge
+from suites.harness import judge, skip_unsupported_path
 
 TREES = settings(max_examples=tree_examples())
+HIGHER_ORDER = settings(max_examples=higher_order_examples())
+# The modes issue 14 added run with `-m slow` until triaged (see suites/test_gradients.py, NEW_MODES).
+NEW_MODES = pytest.mark.slow
 BROADCASTING = [op for op in TREE_OPS if op.elementwise and op.arity > 1]
 # Complex ops in their real views (conformance.registry.complex): a tree may start from real leaves
 # (torch.complex, torch.polar), run through complex ops, and end real (abs, angle, real, vector_norm).
@@ -58,7 +61,7 @@ def test_float32_tree(case: Case, data, record, run_options: RunOptions) -> None
     judge(record, "float32", ex, checks.reduced_precision_matches_float64(ex))
 
 
-@pytest.mark.slow  # a mode issue 14 added: see suites/test_gradients.py, NEW_MODES
+@NEW_MODES
 @cell("autocast", tree_cases("bfloat16", max_ops=4))
 @TREES
 def test_autocast_tree(case: Case, data, record, run_options: RunOptions) -> None:
@@ -100,3 +103,62 @@ def test_complex_jvp_tree(case: Case, data, record, run_options: RunOptions) -> 
     tree = draw_tree(draw, max_ops=case.max_ops, ops=[op for op in COMPLEX_TREE_OPS if op.forward_ad])
     ex = draw_example(draw, tree, "float64", options=run_options)
     judge(record, "complex_jvp", ex, checks.jvp_matches_oracles(ex))
+
+
+# The other second-order compositions and third order on trees of up to 3 ops: composition bugs of
+# nested transforms (a wrong jvp rule seen only when forward mode runs over it) need more than one op.
+SECOND_FORWARD_OPS = [op for op in TREE_OPS if op.double_backward and op.forward_ad]
+THIRD_ORDER_OPS = [op for op in TREE_OPS if op.third_order]
+
+
+def _higher_order_tree(data, ops: list, run_options: RunOptions, max_ops: int, **order: bool):
+    draw = labelled(data)
+    return draw_example(draw, draw_tree(draw, max_ops=max_ops, ops=ops), "float64", options=run_options, **order)
+
+
+@NEW_MODES
+@cell("second_fwd_rev", tree_cases("float64", max_ops=3))
+@HIGHER_ORDER
+def test_second_fwd_rev_tree(case: Case, data, record, run_options: RunOptions) -> None:
+    """Forward over reverse on trees: the tangent of a create_graph backward matches JAX's (uᵀ∂²f)[w, ·]."""
+    skip_unsupported_path(run_options, "second_fwd_rev")
+    ex = _higher_order_tree(data, SECOND_FORWARD_OPS, run_options, case.max_ops, second=True)
+    judge(record, "second_fwd_rev", ex, second_order.fwd_rev_matches_jax(ex))
+
+
+@NEW_MODES
+@cell("second_rev_fwd", tree_cases("float64", max_ops=3))
+@HIGHER_ORDER
+def test_second_rev_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
+    """Reverse over forward on trees: autograd.grad of ⟨u, J v⟩ matches JAX's (uᵀ∂²f)[v, ·]."""
+    skip_unsupported_path(run_options, "second_rev_fwd")
+    ex = _higher_order_tree(data, SECOND_FORWARD_OPS, run_options, case.max_ops, second=True)
+    judge(record, "second_rev_fwd", ex, second_order.rev_fwd_matches_jax(ex))
+
+
+@NEW_MODES
+@cell("second_fwd_fwd", tree_cases("float64", max_ops=3))
+@HIGHER_ORDER
+def test_second_fwd_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
+    """Forward over forward on trees: torch.func.jvp of torch.func.jvp gives JAX's ∂²f[v, w]."""
+    ex = _higher_order_tree(data, SECOND_FORWARD_OPS, run_options, case.max_ops, second=True)
+    judge(record, "second_fwd_fwd", ex, second_order.fwd_fwd_matches_jax(ex))
+
+
+@NEW_MODES
+@cell("third_rev", tree_cases("float64", max_ops=3))
+@HIGHER_ORDER
+def test_third_rev_tree(case: Case, data, record, run_options: RunOptions) -> None:
+    """Reverse mode three times on trees gives JAX's (uᵀ∂³f)[v, w, ·]."""
+    ex = _higher_order_tree(data, THIRD_ORDER_OPS, run_options, case.max_ops, third=True)
+    judge(record, "third_rev", ex, third_order.third_rev_matches_jax(ex))
+
+
+@NEW_MODES
+@cell("third_fwd", tree_cases("float64", max_ops=3))
+@HIGHER_ORDER
+def test_third_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
+    """torch.func.jvp nested three deep on trees gives JAX's ∂³f[v, w, t]."""
+    ops = [op for op in THIRD_ORDER_OPS if op.forward_ad]
+    ex = _higher_order_tree(data, ops, run_options, case.max_ops, third=True)
+    judge(record, "third_fwd", ex, third_order.third_fwd_matches_jax(ex))
