@@ -13,7 +13,7 @@ reworded suffix in a newer torch is not a failure.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -69,9 +69,11 @@ def leaves_code(inputs: list[np.ndarray], mask: list[bool], dtype: str = "float6
 class Checks:
     """The expectations of one example.  ``finish(record)`` records PASS or FAIL and raises on FAIL."""
 
-    def __init__(self, prop: str, repro: list[str] | None = None) -> None:
+    def __init__(self, prop: str, repro: list[str] | None = None, *, uses: Sequence[str] = ()) -> None:
+        """``uses``: the registry ops of the example's tree, facts a baseline scope may name (``uses.abs == 1``)."""
         self.prop = prop
         self.repro: list[str] = ["import torch", *(repro or [])]
+        self.uses = tuple(uses)
         self.problems: list[str] = []
         self.conventions: list[str] = []
 
@@ -104,8 +106,10 @@ class Checks:
             ok = torch.equal(g.isnan(), w.isnan()) and bool(
                 ((g - w).abs() <= rtol * scale).logical_or(g == w).logical_or(g.isnan()).all()
             )
+        if ok:
+            return True
         return self.expect(
-            ok, f"{what}: got {g.tolist()}, expected {w.tolist()}" + (f" (rtol {rtol:g})" if rtol else " (exactly)")
+            False, f"{what}: got {g.tolist()}, expected {w.tolist()}" + (f" (rtol {rtol:g})" if rtol else " (exactly)")
         )
 
     def raises(self, fn: Callable[[], Any], fragments: tuple[str, ...], what: str, exc: type = RuntimeError) -> bool:
@@ -147,7 +151,7 @@ class Checks:
             return
         message = "; ".join(self.problems)
         outcome = Outcome(Verdict.FAIL, ORACLE, message=message[:2000], details={"problems": self.problems[:10]})
-        conclude(record, self.prop, [outcome], repro=lambda _: repro, facts=lambda o: facts.of_outcome(o, []))
+        conclude(record, self.prop, [outcome], repro=lambda _: repro, facts=facts.at_point([], {}, self.uses))
 
 
 # -- strategies ------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The planted-fault catalogue: semantics (``semantics.py``), gradient (``gradients.py``), execution-path
-(``paths.py``), ``torch.autograd.functional`` (``functional.py``) and backward-hook (``hooks.py``) faults.
+(``paths.py``), ``torch.autograd.functional`` (``functional.py``), backward-hook (``hooks.py``) and custom
+Function (``functions.py``) faults.
 
 One list, :data:`FAULTS`; every entry is a :class:`~tests.faults.semantics.Fault` with a
 name, a kind, the property that must catch it, the suite tests to run and ``patch()``,
@@ -14,6 +15,7 @@ Run the suite under one fault with the plugin (``tests/faults/plugin.py``)::
 from __future__ import annotations
 
 from tests.faults.functional import FAULTS as FUNCTIONAL_FAULTS
+from tests.faults.functions import FAULTS as FUNCTION_FAULTS
 from tests.faults.gradients import FAULTS as GRADIENT_FAULTS
 from tests.faults.gradients import GradientFault
 from tests.faults.hooks import FAULTS as HOOK_FAULTS
@@ -21,7 +23,14 @@ from tests.faults.paths import FAULTS as PATH_FAULTS
 from tests.faults.semantics import FAULTS as SEMANTICS_FAULTS
 from tests.faults.semantics import Fault
 
-FAULTS: list[Fault] = [*GRADIENT_FAULTS, *SEMANTICS_FAULTS, *PATH_FAULTS, *FUNCTIONAL_FAULTS, *HOOK_FAULTS]
+FAULTS: list[Fault] = [
+    *GRADIENT_FAULTS,
+    *SEMANTICS_FAULTS,
+    *PATH_FAULTS,
+    *FUNCTIONAL_FAULTS,
+    *HOOK_FAULTS,
+    *FUNCTION_FAULTS,
+]
 FAULTS_BY_NAME: dict[str, Fault] = {f.name: f for f in FAULTS}
 assert len(FAULTS_BY_NAME) == len(FAULTS), "fault names must be unique"
 

@@ -1,0 +1,72 @@
+"""Planted faults in custom ``torch.autograd.Function`` (issue 16's sharpness list), through torch's public API.
+
+* ``function_backward_doubled`` – the engine calls a Function's backward through
+  ``BackwardCFunction.apply``; here every gradient it returns comes back doubled;
+* ``function_jvp_dropped`` – forward mode calls a Function's ``jvp`` through
+  ``BackwardCFunction.apply_jvp``; here the tangent it returns is replaced by zeros;
+* ``materialize_grads_ignored`` – ``ctx.set_materialize_grads(False)`` does nothing, so a backward
+  receives zeros where it was promised None for an output's missing gradient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+from unittest import mock
+
+import torch
+from torch.autograd.function import BackwardCFunction, FunctionCtx
+
+from tests.faults.hooks import HookFault
+
+SUITE = ("suites/test_semantics_function.py",)
+# Each property runs a backward or a jvp through a Function, so a fault in one shows in several.
+BACKWARD = ("semantics.function_backward", "semantics.function_double_backward", "semantics.function_ctx")
+FORWARD = ("semantics.function_forward", "semantics.function_transforms")
+
+
+def _scaled(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        return x * 2
+    if isinstance(x, tuple):
+        return tuple(_scaled(g) for g in x)
+    return x
+
+
+def _patched(name: str, change: Callable[[Any], Any]) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    original = getattr(BackwardCFunction, name)
+
+    def patched(self: Any, *args: Any) -> Any:
+        return change(original(self, *args))
+
+    @contextlib.contextmanager
+    def patch() -> Iterator[None]:
+        with mock.patch.object(BackwardCFunction, name, patched):
+            yield
+
+    return patch
+
+
+def _zeros(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        return torch.zeros_like(x)
+    if isinstance(x, tuple):
+        return tuple(_zeros(t) for t in x)
+    return x
+
+
+@contextlib.contextmanager
+def _materialize_ignored() -> Iterator[None]:
+    with mock.patch.object(FunctionCtx, "set_materialize_grads", lambda self, value: None):
+        yield
+
+
+FAULTS: list[HookFault] = [
+    HookFault("function_backward_doubled", "a custom Function's gradients doubled", "semantics.function_backward",
+              SUITE, _patched("apply", _scaled), allowed=BACKWARD),
+    HookFault("function_jvp_dropped", "a custom Function's tangent dropped", "semantics.function_forward",
+              SUITE, _patched("apply_jvp", _zeros), allowed=FORWARD),
+    HookFault("materialize_grads_ignored", "set_materialize_grads(False) ignored", "semantics.function_ctx",
+              SUITE, _materialize_ignored, allowed=("semantics.function_ctx",)),
+]  # fmt: skip
