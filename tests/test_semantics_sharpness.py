@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import Phase, settings
 
+from tests.faults import allowed_properties
 from tests.faults.functions import FAULTS as FUNCTION_FAULTS
 from tests.faults.hooks import FAULTS as HOOK_FAULTS
 from tests.faults.semantics import FAULTS as SEMANTICS_FAULTS
@@ -66,6 +67,10 @@ def run_suite(pytester: pytest.Pytester, tests: list[str], fault: Fault | None) 
             "--no-baseline",
             "-q",
             "--hypothesis-profile=semantics-sharpness",
+            # A fixed seed: runs without a fault must not meet a known torch finding by chance (abs' second
+            # derivative through a custom Function is a zero tensor: baselines/torch-*.txt), for they run
+            # without the baseline.
+            "--hypothesis-seed=0",
             f"--results-dir={out}",
             "--results-label=sharpness",
         ),
@@ -84,8 +89,9 @@ def test_fault_is_caught_by_its_property(pytester: pytest.Pytester, fault: Fault
     assert not errors, (
         f"{fault.name}: ERROR instead of a FAIL verdict: {[(r['test_id'], r['message'][:300]) for r in errors]}"
     )
-    caught = [r for r in results if r["property"] == fault.prop and r["verdict"] == "fail"]
-    assert caught, f"{fault.name}: no FAIL from {fault.prop}: {summary}"
+    allowed = allowed_properties(fault)  # the properties that attribute it correctly (tests.sharpness likewise)
+    caught = [r for r in results if r["property"] in allowed and r["verdict"] == "fail"]
+    assert caught, f"{fault.name}: no FAIL from {allowed}: {summary}"
     for r in caught:
         assert r["repro"] and "import torch" in r["repro"], (
             f"{fault.name}: the failure of {r['test_id']} carries no repro"
