@@ -46,7 +46,7 @@ from suites.transforms import vmap_limitation
 NEW_PROPERTIES = pytest.mark.slow
 STYLES = ("setup_context", "ctx")
 TAG = "set in the forward"  # a ctx attribute the backward reads
-NO_JVP = ("jvp",)  # "You must implement the jvp function for custom autograd.Function to use it with forward mode AD"
+NO_JVP = ("must implement the jvp function", "forward mode AD")
 SECOND_TIME = ("backward through the graph a second time",)
 ONCE = ("once_differentiable",)  # "trying to differentiate twice a function that was marked with @once_differentiable"
 LEAF_IN_PLACE = ("leaf Variable that requires grad", "in-place operation")
