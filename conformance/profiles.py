@@ -13,6 +13,8 @@ print the reproduction blob) and load a profile explicitly, so the choice is our
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
 
@@ -37,6 +39,7 @@ settings.register_profile("fast", max_examples=10, deadline=None, database=None,
 settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=_SUPPRESS)
 
 PROFILE_ENV = "CONFORMANCE_PROFILE"
+Test = TypeVar("Test", bound=Callable[..., Any])
 PROFILES = ("default", "ci", "fast", "thorough")
 
 
@@ -44,7 +47,9 @@ def load_default_profile() -> str:
     """Load the profile named by $CONFORMANCE_PROFILE, else ``default``.  ``--hypothesis-profile`` overrides both."""
     name = os.environ.get(PROFILE_ENV, "default")
     if name not in PROFILES:
-        raise ValueError(f"${PROFILE_ENV}={name!r} is not a Hypothesis profile of this suite; use one of {', '.join(PROFILES)}")
+        raise ValueError(
+            f"${PROFILE_ENV}={name!r} is not a Hypothesis profile of this suite; use one of {', '.join(PROFILES)}"
+        )
     settings.load_profile(name)
     return name
 
@@ -60,3 +65,9 @@ def higher_order_examples() -> int:
     their 1,060 cells at the full count would add about 25 minutes to each version's ci-profile run on 2
     cores (docs/measurements.md); the soak and the thorough profile run more."""
     return max(4, settings().max_examples // 3)
+
+
+def higher_order(test: Test) -> Test:
+    """``@higher_order`` on a cell: it draws ``higher_order_examples()`` (read when the test module is imported,
+    after conftest.py has loaded the profile)."""
+    return settings(max_examples=higher_order_examples())(test)

@@ -6,11 +6,10 @@ Each test is one cell of the conformance matrix: property × op × dtype.
 from __future__ import annotations
 
 import pytest
-from hypothesis import settings
 
 from conformance import checks, second_order, third_order
 from conformance.case import Case
-from conformance.profiles import higher_order_examples
+from conformance.profiles import higher_order
 from conformance.registry import OPS, low_precision
 from conformance.run_options import RunOptions
 from strategies import labelled
@@ -136,13 +135,12 @@ def _second_forward(op) -> bool:
 # The three other second-order compositions and third order (issue 14), last in the file: planted
 # faults' jvps (autograd.Function) are not right under nested forward transforms, so run first these
 # cells would catch the faults' harness before the property a fault targets (tests/sharpness.py stops
-# at the first failure).  They draw a third of the profile's examples (``higher_order_examples``).
-HIGHER_ORDER = settings(max_examples=higher_order_examples())
+# at the first failure).  They draw a third of the profile's examples (``profiles.higher_order``).
 
 
 @NEW_MODES
 @cell("second_fwd_rev", op_cases("float64", _second_forward))
-@HIGHER_ORDER
+@higher_order
 def test_second_fwd_rev(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over reverse: the tangent along w of a create_graph backward (dual tensors) matches JAX's (uᵀ∂²f)[w, ·]."""
     skip_unsupported_path(run_options, "second_fwd_rev")
@@ -152,7 +150,7 @@ def test_second_fwd_rev(case: Case, data, record, run_options: RunOptions) -> No
 
 @NEW_MODES
 @cell("second_rev_fwd", op_cases("float64", _second_forward))
-@HIGHER_ORDER
+@higher_order
 def test_second_rev_fwd(case: Case, data, record, run_options: RunOptions) -> None:
     """Reverse over forward: autograd.grad of ⟨u, J v⟩ (J v from dual tensors) matches JAX's (uᵀ∂²f)[v, ·]."""
     skip_unsupported_path(run_options, "second_rev_fwd")
@@ -162,7 +160,7 @@ def test_second_rev_fwd(case: Case, data, record, run_options: RunOptions) -> No
 
 @NEW_MODES
 @cell("second_fwd_fwd", op_cases("float64", _second_forward))
-@HIGHER_ORDER
+@higher_order
 def test_second_fwd_fwd(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over forward: torch.func.jvp of torch.func.jvp gives JAX's ∂²f[v, w]."""
     ex = draw_op_example(labelled(data), case.spec, "float64", second=True, options=run_options)
@@ -171,7 +169,7 @@ def test_second_fwd_fwd(case: Case, data, record, run_options: RunOptions) -> No
 
 @NEW_MODES
 @cell("third_rev", op_cases("float64", lambda op: op.third_order))
-@HIGHER_ORDER
+@higher_order
 def test_third_rev(case: Case, data, record, run_options: RunOptions) -> None:
     """Reverse mode three times (create_graph twice) gives JAX's (uᵀ∂³f)[v, w, ·]."""
     ex = draw_op_example(labelled(data), case.spec, "float64", third=True, options=run_options)
@@ -180,7 +178,7 @@ def test_third_rev(case: Case, data, record, run_options: RunOptions) -> None:
 
 @NEW_MODES
 @cell("third_fwd", op_cases("float64", lambda op: op.third_order and op.forward_ad))
-@HIGHER_ORDER
+@higher_order
 def test_third_fwd(case: Case, data, record, run_options: RunOptions) -> None:
     """torch.func.jvp nested three deep gives JAX's ∂³f[v, w, t]."""
     ex = draw_op_example(labelled(data), case.spec, "float64", third=True, options=run_options)

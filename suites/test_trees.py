@@ -11,7 +11,7 @@ from hypothesis import settings
 
 from conformance import checks, second_order, third_order
 from conformance.case import Case
-from conformance.profiles import higher_order_examples, tree_examples
+from conformance.profiles import higher_order, tree_examples
 from conformance.registry import complex
 from conformance.run_options import RunOptions
 from strategies import labelled
@@ -21,7 +21,6 @@ from suites.cases import cell, tree_cases
 from suites.harness import judge, skip_unsupported_path
 
 TREES = settings(max_examples=tree_examples())
-HIGHER_ORDER = settings(max_examples=higher_order_examples())
 # The modes issue 14 added run with `-m slow` until triaged (see suites/test_gradients.py, NEW_MODES).
 NEW_MODES = pytest.mark.slow
 BROADCASTING = [op for op in TREE_OPS if op.elementwise and op.arity > 1]
@@ -118,7 +117,7 @@ def _higher_order_tree(data, ops: list, run_options: RunOptions, max_ops: int, *
 
 @NEW_MODES
 @cell("second_fwd_rev", tree_cases("float64", max_ops=3))
-@HIGHER_ORDER
+@higher_order
 def test_second_fwd_rev_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over reverse on trees: the tangent of a create_graph backward matches JAX's (uᵀ∂²f)[w, ·]."""
     skip_unsupported_path(run_options, "second_fwd_rev")
@@ -128,7 +127,7 @@ def test_second_fwd_rev_tree(case: Case, data, record, run_options: RunOptions) 
 
 @NEW_MODES
 @cell("second_rev_fwd", tree_cases("float64", max_ops=3))
-@HIGHER_ORDER
+@higher_order
 def test_second_rev_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """Reverse over forward on trees: autograd.grad of ⟨u, J v⟩ matches JAX's (uᵀ∂²f)[v, ·]."""
     skip_unsupported_path(run_options, "second_rev_fwd")
@@ -138,7 +137,7 @@ def test_second_rev_fwd_tree(case: Case, data, record, run_options: RunOptions) 
 
 @NEW_MODES
 @cell("second_fwd_fwd", tree_cases("float64", max_ops=3))
-@HIGHER_ORDER
+@higher_order
 def test_second_fwd_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over forward on trees: torch.func.jvp of torch.func.jvp gives JAX's ∂²f[v, w]."""
     ex = _higher_order_tree(data, SECOND_FORWARD_OPS, run_options, case.max_ops, second=True)
@@ -147,7 +146,7 @@ def test_second_fwd_fwd_tree(case: Case, data, record, run_options: RunOptions) 
 
 @NEW_MODES
 @cell("third_rev", tree_cases("float64", max_ops=3))
-@HIGHER_ORDER
+@higher_order
 def test_third_rev_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """Reverse mode three times on trees gives JAX's (uᵀ∂³f)[v, w, ·]."""
     ex = _higher_order_tree(data, THIRD_ORDER_OPS, run_options, case.max_ops, third=True)
@@ -156,7 +155,7 @@ def test_third_rev_tree(case: Case, data, record, run_options: RunOptions) -> No
 
 @NEW_MODES
 @cell("third_fwd", tree_cases("float64", max_ops=3))
-@HIGHER_ORDER
+@higher_order
 def test_third_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """torch.func.jvp nested three deep on trees gives JAX's ∂³f[v, w, t]."""
     ops = [op for op in THIRD_ORDER_OPS if op.forward_ad]
