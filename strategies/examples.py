@@ -88,7 +88,7 @@ def draw_op_example(draw: Draw, op: OpSpec, dtype: str = "float64", *, options: 
     """One op on fresh inputs, kept off the op's kinks and ties (smooth checks)."""
     tree = draw_op_tree(draw, op)
     ex = draw_example(draw, tree, dtype, options=options, **kw)
-    assume(not op.is_near_kink(ex.inputs, tree.nodes[0].call.kwargs, tol.DRAW_KINK_MARGIN))
+    assume(not op.is_near_kink(ex.inputs, tree.nodes[0].call.kwargs, tol.draw_kink_margin(dtype)))
     return ex
 
 
