@@ -132,7 +132,17 @@ def _keep(fn):
 
 
 def _vector_norm_p(x, ord):
-    return jnp.sum(jnp.abs(x) ** ord) ** (1.0 / ord)
+    """(Σ|x|^ord)^(1/ord); ord 2 as Σx·x, for JAX's third derivative of |x|**2.0 at a zero element is 0·inf = nan
+    (it differentiates y·|x|^(y-1) down to |x|^-1), where the norm is smooth."""
+    powers = x * x if ord == 2.0 else jnp.abs(x) ** ord
+    return jnp.sum(powers) ** (1.0 / ord)
+
+
+def _vector_norm_near_kink(inputs, params, margin):
+    """The norm's kink at 0, and for ord 3 an element near 0: |x|^3 is twice differentiable there, but its
+    third derivative (6·sign(x)) jumps, and torch (0) and JAX (one side) answer differently at third order."""
+    odd_power_at_0 = params["ord"] == 3.0 and bool(np.any(np.abs(inputs[0]) <= margin))
+    return odd_power_at_0 or _norm_near_0(None)(inputs, params, margin)
 
 
 ORD = st.sampled_from((2.0, 3.0))
@@ -211,7 +221,7 @@ REDUCTIONS = [
         family="norm",
         rule=FULL,
         params={"ord": ORD},
-        near_kink=_norm_near_0(None),
+        near_kink=_vector_norm_near_kink,
     ),
     op(
         "vector_norm_dim",
