@@ -1,6 +1,6 @@
 """The planted-fault catalogue: semantics (``semantics.py``), gradient (``gradients.py``), execution-path
-(``paths.py``), ``torch.autograd.functional`` (``functional.py``), backward-hook (``hooks.py``) and custom
-Function (``functions.py``) faults.
+(``paths.py``), ``torch.autograd.functional`` (``functional.py``), backward-hook (``hooks.py``), custom
+Function (``functions.py``) and anomaly, backward-root and inference-mode (``anomaly.py``) faults.
 
 One list, :data:`FAULTS`; every entry is a :class:`~tests.faults.semantics.Fault` with a
 name, a kind, the property that must catch it, the suite tests to run and ``patch()``,
@@ -14,6 +14,7 @@ Run the suite under one fault with the plugin (``tests/faults/plugin.py``)::
 
 from __future__ import annotations
 
+from tests.faults.anomaly import FAULTS as ANOMALY_FAULTS
 from tests.faults.functional import FAULTS as FUNCTIONAL_FAULTS
 from tests.faults.functions import FAULTS as FUNCTION_FAULTS
 from tests.faults.gradients import FAULTS as GRADIENT_FAULTS
@@ -30,6 +31,7 @@ FAULTS: list[Fault] = [
     *FUNCTIONAL_FAULTS,
     *HOOK_FAULTS,
     *FUNCTION_FAULTS,
+    *ANOMALY_FAULTS,
 ]
 FAULTS_BY_NAME: dict[str, Fault] = {f.name: f for f in FAULTS}
 assert len(FAULTS_BY_NAME) == len(FAULTS), "fault names must be unique"
