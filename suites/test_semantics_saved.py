@@ -17,7 +17,10 @@ agree exactly.
   (``create_selective_checkpoint_contexts`` as ``context_fn`` of non-reentrant checkpointing) with
   a list of ops or a policy function; an op whose policy is ``MUST_SAVE`` is not recomputed, so a
   random op (``torch.bernoulli``) saved by the policy keeps its forward draw even with
-  ``preserve_rng_state=False``; gradients are the plain ones, exactly.  Skipped on a torch without it.
+  ``preserve_rng_state=False``; gradients are the plain ones, exactly.  The policies never save an op
+  whose output the forward later changes in place (found by a dispatch mode): selective checkpointing
+  refuses that, as documented ("an error is raised if any tensors cached ... are mutated").  Skipped
+  on a torch without it.
 * ``semantics.saved_mutation``: a tensor saved for backward, modified in place after the forward,
   makes the backward raise the documented "modified by an inplace operation" error; under
   ``torch.autograd.graph.allow_mutation_on_saved_tensors()`` it does not, and the gradients are those
@@ -30,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import zlib
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -38,6 +42,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 import torch.utils.checkpoint  # torch before 2.9 does not import it with torch; looked up when called (faults patch it)
 from hypothesis import strategies as st
+from torch.utils._python_dispatch import TorchDispatchMode  # the base of selective checkpointing's own modes
 
 from conformance.case import Case
 from strategies import labelled
@@ -232,23 +237,65 @@ RANDOM_OP = "aten.bernoulli.default"
 LISTABLE = ("aten.mul.Tensor", "aten.sin.default", "aten.exp.default", "aten.add.Tensor", "aten.mm.default")
 
 
+class MutatedLater(TorchDispatchMode):
+    """Records, while a forward runs, the in-place ops and the ops (by name) some of whose outputs are later
+    changed in place (the storage an in-place op writes to holds one of their outputs).  Selective checkpointing raises, as
+    documented, when a tensor its policy saved is mutated, so the policies drawn here never save those ops.
+    Storages are told apart by address: a freed one reused counts as the same, which only excludes more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.owners: dict[int, set[str]] = defaultdict(set)
+        self.ops: set[str] = set()
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        given = [*args, *(kwargs.get(a.name) for a in func._schema.arguments[len(args) :])]
+        for arg, value in zip(func._schema.arguments, given):
+            if arg.alias_info is not None and arg.alias_info.is_write:
+                self.ops.add(str(func))  # its output is the tensor it changes, bumped after the mode caches it
+                for t in _tensors(value):
+                    self.ops |= self.owners[t.untyped_storage().data_ptr()]
+        out = func(*args, **kwargs)
+        for t in _tensors(out):
+            self.owners[t.untyped_storage().data_ptr()].add(str(func))
+        return out
+
+
+def _tensors(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _tensors(v)]
+    return []
+
+
+def mutated_later(fn: Callable[..., torch.Tensor], xs: list) -> tuple[str, ...]:
+    with MutatedLater() as mode:
+        fn(*xs)
+    return tuple(sorted(mode.ops))
+
+
 class Policy:
     """A selective-checkpoint policy: ops named in ``forced`` are saved, and any other op is saved where
-    crc32("{salt}:{op}") is odd (a drawn, reproducible half of them); ``save`` and ``recompute`` are the
-    CheckpointPolicy members returned."""
+    crc32("{salt}:{op}") is odd (a drawn, reproducible half of them), except the ops in ``never`` (an
+    output of theirs is mutated later); ``save`` and ``recompute`` are the CheckpointPolicy members returned."""
 
-    def __init__(self, forced: tuple[str, ...], salt: int, save: str, recompute: str) -> None:
-        self.forced, self.salt, self.save, self.recompute = forced, salt, save, recompute
+    def __init__(self, forced: tuple[str, ...], never: tuple[str, ...], salt: int, save: str, recompute: str) -> None:
+        self.forced, self.never, self.salt, self.save, self.recompute = forced, never, salt, save, recompute
 
     def __call__(self, ctx: Any, op: Any, *args: Any, **kwargs: Any) -> Any:
         policies = torch.utils.checkpoint.CheckpointPolicy
-        saved = str(op) in self.forced or zlib.crc32(f"{self.salt}:{op}".encode()) % 2 == 1
+        saved = str(op) not in self.never and (
+            str(op) in self.forced or zlib.crc32(f"{self.salt}:{op}".encode()) % 2 == 1
+        )
         return getattr(policies, self.save if saved else self.recompute)
 
     def code(self) -> list[str]:
         return [
             "def policy(ctx, op, *args, **kwargs):",
-            f"    saved = str(op) in {self.forced!r} or zlib.crc32(f'{self.salt}:{{op}}'.encode()) % 2 == 1",
+            f"    saved = str(op) not in {self.never!r} and (",
+            f"        str(op) in {self.forced!r} or zlib.crc32(f'{self.salt}:{{op}}'.encode()) % 2 == 1)",
             f"    return CheckpointPolicy.{self.save} if saved else CheckpointPolicy.{self.recompute}",
         ]
 
@@ -278,13 +325,16 @@ def test_selective_checkpoint(case: Case, data, record) -> None:
     save_random = not preserve or draw(st.booleans(), "the random op is saved")
     forced = (RANDOM_OP,) if save_random else ()
     plain = noisy(ex, noise)
+    never = mutated_later(plain, ex.leaves())
     if form == "op list":
-        listed = [*forced, *draw(st.lists(st.sampled_from(LISTABLE), unique=True), "more ops to save")]
+        more = draw(st.lists(st.sampled_from(LISTABLE), unique=True), "more ops to save")
+        listed = [name for name in [*forced, *more] if name not in never]
         policy: Any = [_op(name) for name in listed]
         policy_code = ["policy = [" + ", ".join(f"torch.ops.{name}" for name in listed) + "]"]
     else:
         pol = Policy(
             forced,
+            never,
             draw(st.integers(0, 2**16), "salt"),
             draw(st.sampled_from(["MUST_SAVE", "PREFER_SAVE"]), "save policy"),
             draw(st.sampled_from(["MUST_RECOMPUTE", "PREFER_RECOMPUTE"]), "recompute policy"),
@@ -307,6 +357,7 @@ def test_selective_checkpoint(case: Case, data, record) -> None:
         "semantics.selective_checkpoint",
         [
             "import functools, zlib",
+            "import torch.nn.functional as F",
             "from torch.utils.checkpoint import CheckpointPolicy, checkpoint, create_selective_checkpoint_contexts",
             *ex.repro(f"u = torch.tensor({lit(u.numpy())}, dtype=torch.float64)"),
             f"f = lambda {names}: {body}",
@@ -366,6 +417,7 @@ def test_mutation_of_saved_tensors(case: Case, data, record) -> None:
     check = Checks(
         "semantics.saved_mutation",
         [
+            "import torch.nn.functional as F",
             *ex.repro(f"u = torch.tensor({lit(u.numpy())}, dtype=torch.float64)"),
             f"f = lambda {names}: {ex.tree.source}",
             "def run(change):",

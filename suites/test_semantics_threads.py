@@ -111,7 +111,7 @@ def test_backward_from_threads(case: Case, data, record) -> None:
 
     check = Checks(
         "semantics.threads",
-        ["import threading", "from concurrent.futures import ThreadPoolExecutor",
+        ["import threading", "import torch.nn.functional as F", "from concurrent.futures import ThreadPoolExecutor",
          f"f = lambda {names}: {ex.tree.source}",
          "us = [" + ", ".join(f"torch.tensor({lit(u.numpy())}, dtype=torch.float64)" for u in us) + "]",
          *setup,
@@ -201,7 +201,8 @@ def test_reentrant_backward(case: Case, data, record) -> None:
     call = f"Reentrant.apply({inner}, {outer!r}, {names})"
     check = Checks(
         "semantics.reentrant",
-        [*REENTRANT_CODE, *ex.repro(f"u = torch.tensor({lit(u.numpy())}, dtype=torch.float64)"),
+        ["import torch.nn.functional as F", *REENTRANT_CODE,
+         *ex.repro(f"u = torch.tensor({lit(u.numpy())}, dtype=torch.float64)"),
          f"f = lambda {names}: {ex.tree.source}",
          f"f({names}).backward(u); plain = [x.grad for x in ({names},)]",
          f"for x in ({names},): x.grad = None",
