@@ -1,6 +1,6 @@
 """The semantics properties are sharp: each planted fault makes its property FAIL, and nothing else breaks.
 
-For each fault of ``tests/faults/semantics.py``, ``hooks.py``, ``functions.py`` and ``anomaly.py`` the fault's
+For each fault of ``tests/faults/semantics.py``, ``hooks.py``, ``functions.py``, ``anomaly.py`` and ``threads.py`` the fault's
 target tests run in-process (pytester) with the fault applied around each test call, under the ``fast`` profile
 without shrinking and with results written to a temporary folder.  The run must fail, and the failure must be
 a FAIL verdict of the fault's property (attribution), not an ERROR.  Without any fault
@@ -20,10 +20,11 @@ from tests.faults.functions import FAULTS as FUNCTION_FAULTS
 from tests.faults.hooks import FAULTS as HOOK_FAULTS
 from tests.faults.semantics import FAULTS as SEMANTICS_FAULTS
 from tests.faults.semantics import Fault
+from tests.faults.threads import FAULTS as THREAD_FAULTS
 from tests.helpers import ROOT, result_records, suite_options
 
 pytest_plugins = ["pytester"]
-FAULTS: list[Fault] = [*SEMANTICS_FAULTS, *HOOK_FAULTS, *FUNCTION_FAULTS, *ANOMALY_FAULTS]
+FAULTS: list[Fault] = [*SEMANTICS_FAULTS, *HOOK_FAULTS, *FUNCTION_FAULTS, *ANOMALY_FAULTS, *THREAD_FAULTS]
 
 
 def _warm() -> None:

@@ -1,6 +1,7 @@
 """The planted-fault catalogue: semantics (``semantics.py``), gradient (``gradients.py``), execution-path
 (``paths.py``), ``torch.autograd.functional`` (``functional.py``), backward-hook (``hooks.py``), custom
-Function (``functions.py``) and anomaly, backward-root and inference-mode (``anomaly.py``) faults.
+Function (``functions.py``), anomaly, backward-root and inference-mode (``anomaly.py``), and threaded/reentrant
+backward, selective checkpointing and saved-tensor (``threads.py``) faults.
 
 One list, :data:`FAULTS`; every entry is a :class:`~tests.faults.semantics.Fault` with a
 name, a kind, the property that must catch it, the suite tests to run and ``patch()``,
@@ -23,6 +24,7 @@ from tests.faults.hooks import FAULTS as HOOK_FAULTS
 from tests.faults.paths import FAULTS as PATH_FAULTS
 from tests.faults.semantics import FAULTS as SEMANTICS_FAULTS
 from tests.faults.semantics import Fault
+from tests.faults.threads import FAULTS as THREAD_FAULTS
 
 FAULTS: list[Fault] = [
     *GRADIENT_FAULTS,
@@ -32,6 +34,7 @@ FAULTS: list[Fault] = [
     *HOOK_FAULTS,
     *FUNCTION_FAULTS,
     *ANOMALY_FAULTS,
+    *THREAD_FAULTS,
 ]
 FAULTS_BY_NAME: dict[str, Fault] = {f.name: f for f in FAULTS}
 assert len(FAULTS_BY_NAME) == len(FAULTS), "fault names must be unique"
