@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 from hypothesis import settings
 
 from conformance import checks
@@ -32,8 +31,6 @@ from suites.cases import cell, tree_cases
 from suites.harness import judge
 from suites.transforms import against, identity_with_backward, jacobian_matches, tangent_matches_jax, vmap_limitation
 
-# New in this session (issue 16): opt-in (`-m slow`) until a ci-profile run on 2.9.1 and a soak have triaged them.
-NEW_PROPERTIES = pytest.mark.slow
 FUNCTIONAL = settings(max_examples=min(settings().max_examples, 12))
 CASES = tree_cases("float64", max_ops=4)
 FORWARD_OPS = [op for op in TREE_OPS if op.forward_ad]
@@ -103,7 +100,6 @@ def check(prop: str, data, record, run_options: RunOptions) -> None:
         judge(record, prop, ex, checks.pole(ex) or checks.guarded("torch", fn.call, lambda: first_order(ex, fn)))
 
 
-@NEW_PROPERTIES
 @cell("functional.vjp", CASES)
 @FUNCTIONAL
 def test_functional_vjp(case, data, record, run_options: RunOptions) -> None:
@@ -111,7 +107,6 @@ def test_functional_vjp(case, data, record, run_options: RunOptions) -> None:
     check("functional.vjp", data, record, run_options)
 
 
-@NEW_PROPERTIES
 @cell("functional.jvp", CASES)
 @FUNCTIONAL
 def test_functional_jvp(case, data, record, run_options: RunOptions) -> None:
@@ -119,7 +114,6 @@ def test_functional_jvp(case, data, record, run_options: RunOptions) -> None:
     check("functional.jvp", data, record, run_options)
 
 
-@NEW_PROPERTIES
 @cell("functional.jacobian", CASES)
 @FUNCTIONAL
 def test_functional_jacobian(case, data, record, run_options: RunOptions) -> None:
@@ -127,7 +121,6 @@ def test_functional_jacobian(case, data, record, run_options: RunOptions) -> Non
     check("functional.jacobian", data, record, run_options)
 
 
-@NEW_PROPERTIES
 @cell("functional.jacobian_vectorized", CASES)
 @FUNCTIONAL
 def test_functional_jacobian_vectorized(case, data, record, run_options: RunOptions) -> None:
@@ -135,7 +128,6 @@ def test_functional_jacobian_vectorized(case, data, record, run_options: RunOpti
     check("functional.jacobian_vectorized", data, record, run_options)
 
 
-@NEW_PROPERTIES
 @cell("functional.jacobian_forward", CASES)
 @FUNCTIONAL
 def test_functional_jacobian_forward(case, data, record, run_options: RunOptions) -> None:
@@ -143,7 +135,6 @@ def test_functional_jacobian_forward(case, data, record, run_options: RunOptions
     check("functional.jacobian_forward", data, record, run_options)
 
 
-@NEW_PROPERTIES
 @cell("functional.hessian", CASES)
 @FUNCTIONAL
 def test_functional_hessian(case, data, record, run_options: RunOptions) -> None:
@@ -151,7 +142,6 @@ def test_functional_hessian(case, data, record, run_options: RunOptions) -> None
     check("functional.hessian", data, record, run_options)
 
 
-@NEW_PROPERTIES
 @cell("functional.hessian_vectorized", CASES)
 @FUNCTIONAL
 def test_functional_hessian_vectorized(case, data, record, run_options: RunOptions) -> None:
@@ -159,7 +149,6 @@ def test_functional_hessian_vectorized(case, data, record, run_options: RunOptio
     check("functional.hessian_vectorized", data, record, run_options)
 
 
-@NEW_PROPERTIES
 @cell("functional.hvp", CASES)
 @FUNCTIONAL
 def test_functional_hvp(case, data, record, run_options: RunOptions) -> None:
@@ -167,7 +156,6 @@ def test_functional_hvp(case, data, record, run_options: RunOptions) -> None:
     check("functional.hvp", data, record, run_options)
 
 
-@NEW_PROPERTIES
 @cell("functional.vhp", CASES)
 @FUNCTIONAL
 def test_functional_vhp(case, data, record, run_options: RunOptions) -> None:

@@ -32,7 +32,6 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
-import pytest
 import torch
 from hypothesis import strategies as st
 
@@ -42,8 +41,6 @@ from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_ar
 from strategies.staged import Staged
 from suites.cases import cell, sem_cases
 
-# New in this session (issue 16): opt-in (`-m slow`) until a ci-profile run on 2.9.1 and a soak have triaged them.
-NEW_PROPERTIES = pytest.mark.slow
 ERROR_DETECTED = "Error detected in"
 INFERENCE_SAVED = ("inference tensors cannot be saved for backward",)
 INFERENCE_INPLACE = ("inplace update to inference tensor outside inferencemode is not allowed",)
@@ -183,7 +180,6 @@ def _check_anomaly(check: Checks, got: AnomalyRun, plain: list, nan_at: NanAt | 
         )  # fmt: skip
 
 
-@NEW_PROPERTIES
 @cell("semantics.anomaly", sem_cases("tree"))
 def test_anomaly_mode(case: Case, data, record) -> None:
     """Anomaly mode raises at the first Node returning NaN, names its forward, and otherwise changes nothing."""
@@ -223,7 +219,6 @@ def _under_inference_mode(fn: Callable[..., Any], xs: list[torch.Tensor]) -> tup
         return ins, fn(*ins).clone(), fn(*xs)
 
 
-@NEW_PROPERTIES
 @cell("semantics.inference_mode", sem_cases("tree"))
 def test_inference_mode(case: Case, data, record) -> None:
     """Inference tensors: made under the mode, refused by autograd and in-place ops outside it; clones are normal."""
@@ -294,7 +289,6 @@ INPLACE: dict[str, Callable[[torch.Tensor], Any]] = {
 }
 
 
-@NEW_PROPERTIES
 @cell("semantics.inference_inplace", sem_cases("tree"))
 def test_inference_tensor_refuses_inplace(case: Case, data, record) -> None:
     """An in-place update of an inference tensor outside the mode raises, and leaves the tensor as it was."""

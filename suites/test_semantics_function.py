@@ -30,7 +30,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pytest
 import torch
 import torch.autograd.forward_ad as fwAD  # noqa: N812
 from hypothesis import strategies as st
@@ -44,8 +43,6 @@ from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_ar
 from suites.cases import cell, sem_cases
 from suites.transforms import vmap_limitation
 
-# New in this session (issue 16): opt-in (`-m slow`) until a ci-profile run on 2.9.1 and a soak have triaged them.
-NEW_PROPERTIES = pytest.mark.slow
 STYLES = ("setup_context", "ctx")
 TAG = "set in the forward"  # a ctx attribute the backward reads
 NO_JVP = ("must implement the jvp function", "forward mode AD")
@@ -182,7 +179,6 @@ def _tangents(draw, ex: MaskedTree, name: str = "v") -> list[torch.Tensor]:
     return [torch.tensor(dyadic_array(draw, x.shape, f"{name}{i}")) for i, x in enumerate(ex.inputs)]
 
 
-@NEW_PROPERTIES
 @cell("semantics.function_backward", sem_cases("tree"))
 def test_function_backward(case: Case, data, record) -> None:
     """y.backward(u) through the Function gives its rules' gradients; needs_input_grad and ctx attributes hold."""
@@ -222,7 +218,6 @@ def test_function_backward(case: Case, data, record) -> None:
     check.finish(record)
 
 
-@NEW_PROPERTIES
 @cell("semantics.function_forward", sem_cases("tree"))
 def test_function_forward(case: Case, data, record) -> None:
     """Forward mode through the Function's jvp (dual tensors, torch.func.jvp) gives its rules' tangent."""
@@ -274,7 +269,6 @@ def _second(f: Any, xs: list[torch.Tensor], live: list[int], u: torch.Tensor, ws
     return list(torch.autograd.grad(sum(terms), [xs[i] for i in live], allow_unused=True))
 
 
-@NEW_PROPERTIES
 @cell("semantics.function_double_backward", sem_cases("tree"))
 def test_function_double_backward(case: Case, data, record) -> None:
     """The second derivative through the Function's backward is its rules'; @once_differentiable refuses it."""
@@ -324,7 +318,6 @@ def test_function_double_backward(case: Case, data, record) -> None:
     check.finish(record)
 
 
-@NEW_PROPERTIES
 @cell("semantics.function_transforms", sem_cases("tree"))
 def test_function_transforms(case: Case, data, record) -> None:
     """jacrev, jacfwd and vmap of the Function (generated or explicit vmap rule) give its rules' answers."""
@@ -386,7 +379,6 @@ NESTED = {  # a case name -> (the outer transform, the inner one)
 }
 
 
-@NEW_PROPERTIES
 @cell("semantics.function_nested", sem_cases(*NESTED))
 def test_function_nested(case: Case, data, record) -> None:
     """The Hessian blocks of the Function by a nested pair of torch.func transforms are the tree's by the same pair."""
@@ -494,7 +486,6 @@ class WrongShape(torch.autograd.Function):
 '''
 
 
-@NEW_PROPERTIES
 @cell("semantics.function_ctx", sem_cases("tree"))
 def test_function_ctx(case: Case, data, record) -> None:
     """mark_non_differentiable, set_materialize_grads, mark_dirty, and a backward's wrong gradient count or shape."""

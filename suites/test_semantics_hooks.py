@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import pytest
 import torch
 from hypothesis import strategies as st
 
@@ -32,8 +31,6 @@ from strategies import labelled
 from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, lit
 from suites.cases import cell, sem_cases
 
-# New in this session (issue 16): opt-in (`-m slow`) until a ci-profile run on 2.9.1 and a soak have triaged them.
-NEW_PROPERTIES = pytest.mark.slow
 POWERS_OF_TWO = (0.5, 2.0, -1.0, 4.0, -0.25)
 
 
@@ -60,7 +57,6 @@ def _repro(ex: MaskedTree, plain: Plain, *lines: str) -> list[str]:
     return ex.repro(f"u = torch.tensor({lit(plain.u)}, dtype=torch.float64)", f"y = {ex.tree.source}", *lines)
 
 
-@NEW_PROPERTIES
 @cell("semantics.tensor_hook", sem_cases("tree"))
 def test_tensor_hooks_on_leaves(case: Case, data, record) -> None:
     """Leaf hooks observe, replace (by a power of two), run in order, once each, and not once removed."""
@@ -101,7 +97,6 @@ def test_tensor_hooks_on_leaves(case: Case, data, record) -> None:
     check.finish(record)
 
 
-@NEW_PROPERTIES
 @cell("semantics.node_hook", sem_cases("tree"))
 def test_output_and_node_hooks(case: Case, data, record) -> None:
     """The output's tensor hook runs before its grad_fn's pre-hook; a pre-hook's return replaces grad_outputs."""
@@ -141,7 +136,6 @@ def test_output_and_node_hooks(case: Case, data, record) -> None:
     check.finish(record)
 
 
-@NEW_PROPERTIES
 @cell("semantics.post_accumulate_hook", sem_cases("tree"))
 def test_post_accumulate_grad_hook(case: Case, data, record) -> None:
     """The hook runs once per backward, after .grad holds the accumulated gradient."""
@@ -172,7 +166,6 @@ def test_post_accumulate_grad_hook(case: Case, data, record) -> None:
     check.finish(record)
 
 
-@NEW_PROPERTIES
 @cell("semantics.multi_grad_hook", sem_cases("tree"))
 def test_multi_grad_hook(case: Case, data, record) -> None:
     """mode="all": once, with every gradient (None where none reached); mode="any": once, with one of them."""
@@ -216,7 +209,6 @@ class TreeModule(torch.nn.Module):
         return self.ex.forward(list(xs))
 
 
-@NEW_PROPERTIES
 @cell("semantics.module_hook", sem_cases("tree"))
 def test_module_full_backward_hooks(case: Case, data, record) -> None:
     """The pre-hook sees the output's gradient and may replace it; the hook sees the inputs' gradients."""

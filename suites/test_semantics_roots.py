@@ -37,8 +37,6 @@ from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_ar
 from strategies.staged import Staged
 from suites.cases import cell, sem_cases
 
-# New in this session (issue 16): opt-in (`-m slow`) until a ci-profile run on 2.9.1 and a soak have triaged them.
-NEW_PROPERTIES = pytest.mark.slow
 EPS = torch.finfo(torch.float64).eps
 HAS_GRADIENT_EDGE = hasattr(torch.autograd.graph, "get_gradient_edge")
 
@@ -86,7 +84,6 @@ def _seed_code(name: str, u: Any) -> str:
     return f"{name} = torch.tensor({lit(u)}, dtype=torch.float64)"
 
 
-@NEW_PROPERTIES
 @cell("semantics.backward_inputs", sem_cases("tree"))
 def test_backward_inputs(case: Case, data, record) -> None:
     """Listed leaves and intermediates get the plain gradient in .grad; every other .grad stays None."""
@@ -143,7 +140,6 @@ def _contributions(xs: list[torch.Tensor], root: torch.Tensor, seed: torch.Tenso
     return found
 
 
-@NEW_PROPERTIES
 @cell("semantics.multi_root", sem_cases("tree"))
 def test_multi_root_backward(case: Case, data, record) -> None:
     """torch.autograd.backward(roots, grad_tensors) gives each leaf the sum of the roots' separate backwards."""
@@ -201,7 +197,6 @@ def _evaluation(lines: list[str], r: int) -> list[str]:
     return [re.sub(r"\bh(\d+)\b", rf"h\1_{r}", line) for line in lines[:-1]]
 
 
-@NEW_PROPERTIES
 @cell("semantics.grads_batched", sem_cases("tree"))
 def test_grads_batched(case: Case, data, record) -> None:
     """autograd.grad with is_grads_batched=True equals a loop of autograd.grad over the batch of seeds."""
@@ -234,7 +229,6 @@ def test_grads_batched(case: Case, data, record) -> None:
     check.finish(record)
 
 
-@NEW_PROPERTIES
 @pytest.mark.skipif(not HAS_GRADIENT_EDGE, reason=f"torch {torch.__version__} has no get_gradient_edge")
 @cell("semantics.gradient_edge", sem_cases("tree"))
 def test_gradient_edge_inputs(case: Case, data, record) -> None:

@@ -49,8 +49,6 @@ from strategies import labelled
 from strategies.semantics import INPLACE_SAVED, Checks, MaskedTree, draw_masked_tree, dyadic_array, lit
 from suites.cases import cell, sem_cases
 
-# New in this session (issue 16): opt-in (`-m slow`) until a ci-profile run on 2.9.1 and a soak have triaged them.
-NEW_PROPERTIES = pytest.mark.slow
 RNG_SEED = 1234
 CHECKPOINT_GRAD = (
     "checkpoint",
@@ -111,7 +109,6 @@ def _compare(check: Checks, got: list, want: list, what: str) -> None:
         check.same(g, w, f"x{i}.grad {what}")
 
 
-@NEW_PROPERTIES
 @cell("semantics.checkpoint", sem_cases("tree"))
 def test_checkpoint(case: Case, data, record) -> None:
     """Checkpointed gradients (reentrant or not, nested or not, with dropout or not) are the plain ones, exactly."""
@@ -186,7 +183,6 @@ HOOK_CODE = {
 }
 
 
-@NEW_PROPERTIES
 @cell("semantics.saved_tensor_hooks", sem_cases("tree"))
 def test_saved_tensor_hooks(case: Case, data, record) -> None:
     """Gradients under saved_tensors_hooks (identity, clone) or save_on_cpu, around a plain or checkpointed
@@ -305,7 +301,6 @@ def _op(name: str) -> Any:
     return getattr(getattr(torch.ops.aten, op), overload)
 
 
-@NEW_PROPERTIES
 @pytest.mark.skipif(
     not hasattr(torch.utils.checkpoint, "create_selective_checkpoint_contexts"),
     reason="selective activation checkpointing (torch.utils.checkpoint.create_selective_checkpoint_contexts) "
@@ -402,7 +397,6 @@ def mutated(ex: MaskedTree, u: torch.Tensor, mutation: str | None, inputs: list[
     return [x.grad for x in xs]
 
 
-@NEW_PROPERTIES
 @cell("semantics.saved_mutation", sem_cases("tree"))
 def test_mutation_of_saved_tensors(case: Case, data, record) -> None:
     """An in-place change of a saved tensor makes backward raise; under allow_mutation_on_saved_tensors it does

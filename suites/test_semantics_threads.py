@@ -25,7 +25,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
 import torch
 from hypothesis import strategies as st
 
@@ -34,8 +33,6 @@ from strategies import labelled
 from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, leaves_code, lit
 from suites.cases import cell, sem_cases
 
-# New in this session (issue 16): opt-in (`-m slow`) until a ci-profile run on 2.9.1 and a soak have triaged them.
-NEW_PROPERTIES = pytest.mark.slow
 BARRIER_TIMEOUT_S = 60.0
 MODES = ("independent graphs", "shared leaves", "shared graph")
 
@@ -62,7 +59,6 @@ def _fresh_leaves_code(ex: MaskedTree) -> list[str]:
             "    return [" + ", ".join(f"x{i}" for i in range(len(ex.inputs))) + "]"]  # fmt: skip
 
 
-@NEW_PROPERTIES
 @cell("semantics.threads", sem_cases("tree"))
 def test_backward_from_threads(case: Case, data, record) -> None:
     """Gradients computed in several threads at once are those computed one call after another, exactly."""
@@ -179,7 +175,6 @@ REENTRANT_CODE = [
 ]
 
 
-@NEW_PROPERTIES
 @cell("semantics.reentrant", sem_cases("tree"))
 def test_reentrant_backward(case: Case, data, record) -> None:
     """A backward inside a custom Function's backward (once or nested) gives the plain gradients, exactly."""
