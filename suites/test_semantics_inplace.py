@@ -9,8 +9,8 @@ of two, ``add_``/``sub_``/``mul_``/``addcmul_``/``copy_`` with an operand ``z`` 
 from fresh leaves, viewed the same way), ``neg_``/``sin_``/``cos_``/``pow_``/``zero_``/``fill_``,
 ``exp_``/``tanh_`` (last: they save their result), and indexing assignment (``t[i] = z``,
 ``t[a:b] = z``, ``t[i] = c``, ``t[...] = z``, ``t[idx] = z``, ``t[mask] = z``, ``t[i] *= c``,
-``t[idx] += z``).  Sometimes the base requires no grad at first, and gets it when a view is
-assigned a value that does.
+``t[idx] += z``).  In the ``plain`` case the base requires no grad (has no tangent) at first, and
+gets it when it or a view of it is assigned a value that does.
 
 The reference is the same program written out of place: each in-place op becomes its functional
 form on the view's value, put back into the base by the scatter ops (``select_scatter``,
@@ -78,8 +78,9 @@ POWERS_OF_TWO = (0.5, 2.0, -1.0, 4.0, -0.25)
 # The documented messages' stable fragments (torch 2.9 names the node "UnbindBackward0", 2.13 "Unbind").
 MULTI_VIEW = ("is a view and is being modified inplace", "output of a function that returns multiple views")
 MULTI_VIEW_BASE = ("its base or another view of its base has been modified inplace", "returns multiple views")
-NO_GRAD_VIEW = ("view was created in no_grad mode and is being modified inplace with grad mode enabled",)
-NO_GRAD_VIEW_BASE = ("view was created in no_grad mode and its base or another view of its base has been modified",)
+# "A view was created in no_grad mode ..." or, for a view of it, "Output 0 of Select is a view of a view which was created ...".
+NO_GRAD_VIEW = ("created in no_grad mode and is being modified inplace with grad mode enabled",)
+NO_GRAD_VIEW_BASE = ("created in no_grad mode and its base or another view of its base has been modified inplace",)
 LEAF_VIEW = ("a view of a leaf variable that requires grad is being used in an in-place operation",)
 FUNCTION_VIEW = ("is a view and is being modified inplace", "created inside a custom function")
 
@@ -422,9 +423,8 @@ class Runner:
         return eval(code, self.ns)  # noqa: S307 - our own code
 
 
-def draw_example(draw: Any, record: Any) -> tuple[MaskedTree, Program]:
+def draw_example(draw: Any, record: Any, plain: bool) -> tuple[MaskedTree, Program]:
     ex = draw_masked_tree(draw, record)
-    plain = draw(st.booleans(), "the base starts without grad")
     shape = tuple(ex.forward(ex.leaves()).shape)
     return ex, draw_program(draw, shape, plain)
 
@@ -457,11 +457,11 @@ class ProgramChecks(Checks):
 
 
 @NEW_PROPERTIES
-@cell("semantics.inplace_view", sem_cases("tree"))
+@cell("semantics.inplace_view", sem_cases("tree", "plain"))
 def test_inplace_on_views(case: Case, data, record) -> None:
     """In-place ops on a non-leaf and its views: values, versions, CopySlices and gradients as out of place."""
     draw = labelled(data)
-    ex, prog = draw_example(draw, record)
+    ex, prog = draw_example(draw, record, plain=case.op == "plain")
     u = _seed(draw, prog.shape, "u")
     uv = _seed(draw, _geometry(prog, prog.final), "uv") if prog.final else None
     check = ProgramChecks("semantics.inplace_view", ex, {"stale_view": float(prog.stale_view)})
@@ -528,4 +528,197 @@ def test_inplace_on_views(case: Case, data, record) -> None:
         for a, r in groups:
             for i, (x, rx) in enumerate(zip(run[a], run[r])):
                 check.same(x.grad, rx.grad, f"{a}[{i}].grad (out of place: {r}[{i}].grad)")
+    check.finish(record)
+
+
+def _tangent(t: Any) -> Any:
+    return fwAD.unpack_dual(t).tangent
+
+
+def _primal(t: Any) -> Any:
+    return fwAD.unpack_dual(t).primal
+
+
+@NEW_PROPERTIES
+@cell("semantics.inplace_forward", sem_cases("tree", "plain"))
+def test_inplace_forward(case: Case, data, record) -> None:
+    """The same programs on dual tensors: the base's and every view's tangent is the out-of-place program's."""
+    draw = labelled(data)
+    ex, prog = draw_example(draw, record, plain=case.op == "plain")
+    tangents = [dyadic_array(draw, x.shape, f"t{i}") for i, x in enumerate(ex.inputs)]
+    check = ProgramChecks("semantics.inplace_forward", ex)
+    run = Runner(check)
+    run.run(setup_code(ex, tangents), "setup")
+    check.code("with fwAD.dual_level():")
+    run.indent = "    "
+    views: list[str] = []
+    with fwAD.dual_level():
+        start, rstart = start_code(prog)
+        run.run(start, "the base")
+        run.run(rstart, "the reference's base")
+        for k, step in enumerate(prog.steps):
+            if not run.run(step.inplace(), f"step {k}"):
+                break
+            if step.op is None:
+                views.append(step.new)
+                continue
+            run.run(step.reference(), f"step {k}, out of place")
+            if run.ok:
+                code = step.inplace()[-1]
+                b, ref = run["b"], run["B"]
+                check.same(
+                    _primal(b), _primal(ref), f"b's primal after step {k} ({code}) against the out-of-place program"
+                )
+                check.same(
+                    _tangent(b), _tangent(ref), f"b's tangent after step {k} ({code}) against the out-of-place program"
+                )
+        check.code(
+            "    print(fwAD.unpack_dual(b).tangent, fwAD.unpack_dual(B).tangent)",
+            *(f"    print(fwAD.unpack_dual({v}).tangent, fwAD.unpack_dual({path_code(prog.views[v], 'B')}).tangent)"
+              for v in views),
+        )  # fmt: skip
+        if run.ok:
+            for name in views:
+                want = run.eval(path_code(prog.views[name], "B"))
+                check.same(_primal(run[name]), _primal(want), f"{name}'s primal (read after the program)")
+                check.same(_tangent(run[name]), _tangent(want), f"{name}'s tangent (read after the program)")
+    check.finish(record)
+
+
+# -- the documented errors -----------------------------------------------------------------------
+ALIAS = """\
+class Alias(torch.autograd.Function):  # returns its input as is: a view of it made inside a custom Function
+    @staticmethod
+    def forward(ctx, t):
+        return t.view_as(t)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+"""
+
+
+class Errors:
+    """One example's scenarios, each run from its code lines in one namespace (the repro's)."""
+
+    def __init__(self, draw: Any, check: Checks, run: Runner, shape: tuple[int, ...]) -> None:
+        self.draw, self.check, self.run, self.shape = draw, check, run, shape
+
+    def geometry(self, code: str, shape: tuple[int, ...] | None = None) -> torch.Tensor:
+        return eval(code, {"g": torch.zeros(shape if shape is not None else self.shape)})  # noqa: S307
+
+    def op(self, target: str, g: torch.Tensor, label: str, ops: tuple[Op, ...] = OPS) -> tuple[Op, list[str], str]:
+        """A random in-place op on ``target`` (shaped like ``g``): its operand's line(s) and its own line."""
+        op = self.draw(st.sampled_from([o for o in ops if g.dim() >= o.min_dim]), f"{label}: in-place op")
+        values = _values(self.draw, op, g)
+        pick = (op.operand or "").format(**values)
+        setup = [f"z = torch.full_like({target}.detach(), 0.5){pick}"] if op.operand is not None else []
+        return op, setup, op.inplace.format(t=target, z="z", **values)
+
+    def raises(self, setup: list[str], line: str, fragments: tuple[str, ...], what: str) -> None:
+        """``setup`` runs; then ``line`` must raise a RuntimeError with the fragments."""
+        self.check.code(*setup, "try:", f"    {line}", "except RuntimeError as e:", "    print(e)")
+        text = "\n".join(setup)
+        if self.check.quiet(lambda: exec(text, self.run.ns) or True, f"{what}: {'; '.join(setup)[:300]}") is True:  # noqa: S102
+            self.check.raises(lambda: exec(line, self.run.ns), fragments, f"{what} ({line})")  # noqa: S102
+
+
+@NEW_PROPERTIES
+@cell("semantics.inplace_errors", sem_cases("tree"))
+def test_inplace_errors(case: Case, data, record) -> None:
+    """The documented errors of in-place ops on views, and what no_grad allows instead."""
+    draw = labelled(data)
+    ex = draw_masked_tree(draw, record)
+    shape = tuple(ex.forward(ex.leaves()).shape)
+    u = dyadic_array(draw, shape, "u")
+    check = Checks("semantics.inplace_errors", uses=[op.name for op in ex.tree.ops])
+    run = Runner(check)
+    run.run([*setup_code(ex), f"u = torch.tensor({lit(u)}, dtype=torch.float64)", *ALIAS.splitlines()], "setup")
+    run.run(["xs = leaves()"], "the leaves")
+    if not run.ok:
+        check.finish(record)
+        return
+    e = Errors(draw, check, run, shape)
+
+    # 1. An output of a function returning several views may not be modified in place, nor used once its base was.
+    flat = "b" if shape else "b.view(-1)"
+    g = e.geometry(flat.replace("b", "g"))
+    d = draw(st.integers(0, g.dim() - 1), "multi-view dim")
+    n = g.shape[d]
+    fn = draw(st.sampled_from([f"unbind({d})", f"split({draw(st.integers(1, n), 'split size')}, {d})",
+                               f"chunk({draw(st.integers(1, n), 'chunks')}, {d})"]), "multi-view function")  # fmt: skip
+    outs = e.geometry(f"{flat.replace('b', 'g')}.{fn}")
+    k = draw(st.integers(0, len(outs) - 1), "output")
+    _, setup, line = e.op(f"outs[{k}]", outs[k], "multi-view output")
+    e.raises(["b = fresh(xs)", f"outs = {flat}.{fn}", *setup], line, MULTI_VIEW, f"in place on output {k} of {fn}")
+    _, setup, line = e.op("b", g.reshape(shape), "the multi-view base")
+    e.raises(["b = fresh(xs)", f"outs = {flat}.{fn}", *setup, line], f"outs[{k}] * 1", MULTI_VIEW_BASE,
+             f"output {k} of {fn} used after b was modified in place ({line})")  # fmt: skip
+
+    # 2. A view made under no_grad: not modified in place with grad mode on, nor used once its base was.
+    path = draw_path(draw, torch.zeros(shape), "no_grad view")
+    view = path_code(path, "b")
+    gv = e.geometry(path_code(path, "g"))
+    _, setup, line = e.op("v", gv, "no_grad view")
+    made = ["b = fresh(xs)", "with torch.no_grad():", f"    v = {view}"]
+    e.raises([*made, *setup], line, NO_GRAD_VIEW, "in place with grad mode on, on a view made under no_grad")
+    _, setup, line = e.op("b", torch.zeros(shape), "its base")
+    e.raises([*made, *setup, line], "v * 1", NO_GRAD_VIEW_BASE, f"a view made under no_grad used after {line}")
+    # ... and both under no_grad: allowed, and not recorded: the gradients stay the plain ones.
+    _, setup, line = e.op("v", gv, "no_grad view and op")
+    lines = ["ps = leaves()", "torch.autograd.backward(fresh(ps), u)  # plain", "ys = leaves()", "b = fresh(ys)",
+             "node, version = b.grad_fn, b._version", "with torch.no_grad():", f"    v = {view}",
+             *(f"    {s}" for s in setup), f"    {line}"]  # fmt: skip
+    if run.run(lines, "a view made and modified in place under no_grad"):
+        b = run["b"]
+        check.expect(
+            b.grad_fn is run["node"], f"b.grad_fn is {b.grad_fn} after {line} under no_grad, {run['node']} before"
+        )
+        check.expect(
+            b._version > run["version"], f"b._version {b._version} after {line} under no_grad, {run['version']} before"
+        )
+        if run.run(["torch.autograd.backward(b, u)", "print([y.grad for y in ys], [p.grad for p in ps])"], "backward"):
+            for i, (y, p) in enumerate(zip(run["ys"], run["ps"])):
+                check.same(y.grad, p.grad, f"ys[{i}].grad after the untracked in-place op (plain: ps[{i}].grad)")
+
+    # 3. A leaf that requires grad: no in-place op on it or on a view of it with grad mode on; under no_grad both are fine.
+    i = draw(st.sampled_from([j for j, m in enumerate(ex.mask) if m]), "the leaf")
+    leaf = torch.zeros(ex.inputs[i].shape)
+    lpath = draw_path(draw, leaf, "leaf view")
+    target = path_code(lpath, f"xs[{i}]")
+    _, setup, line = e.op(target, e.geometry(path_code(lpath, "g"), leaf.shape), "leaf view")
+    e.raises(setup, line, LEAF_VIEW, "in place on a view of a leaf that requires grad")
+    op, setup, line = e.op(f"xs[{i}]", leaf, "the leaf")
+    e.raises(setup, line, LEAF_VIEW if op.view else INPLACE_LEAF, "in place on a leaf that requires grad")
+    _, vsetup, vline = e.op(path_code(lpath, "w"), e.geometry(path_code(lpath, "g"), leaf.shape), "no_grad leaf view")
+    _, lsetup, lline = e.op("w", leaf, "no_grad leaf")
+    lines = [f"w = leaves()[{i}]", "version = w._version", "with torch.no_grad():",
+             *(f"    {s}" for s in (*vsetup, vline, *lsetup, lline))]  # fmt: skip
+    if run.run(lines, "in place on a leaf and on a view of it under no_grad"):
+        w = run["w"]
+        check.expect(
+            w.is_leaf and w.requires_grad and w.grad_fn is None,
+            f"after in-place ops under no_grad, w.is_leaf {w.is_leaf}, requires_grad {w.requires_grad}, grad_fn {w.grad_fn}",
+        )
+        check.expect(
+            w._version >= run["version"] + 2, f"w._version {w._version} after two in-place ops, {run['version']} before"
+        )
+
+    # 4. A view returned by a custom Function (here its input as is) may not be modified in place.
+    apath = draw_path(draw, torch.zeros(shape), "view of the Function's output", min_size=0)
+    target = path_code(apath, "a")
+    _, setup, line = e.op(target, e.geometry(path_code(apath, "g")), "custom Function view")
+    e.raises(
+        ["b = fresh(xs)", "a = Alias.apply(b)", *setup], line, FUNCTION_VIEW, "in place on a custom Function's view"
+    )
+
+    # 5. Views share their base's version counter: a result saved by exp_/tanh_ on one view is stale after
+    #    any in-place op on another (or on the base), and backward says so.
+    p1 = draw_path(draw, torch.zeros(shape), "the saving view", min_size=0)
+    p2 = draw_path(draw, torch.zeros(shape), "the other view", min_size=0)
+    saver = draw(st.sampled_from([o for o in OPS if o.saves_result]), "the op that saves its result")
+    first = saver.inplace.format(t=path_code(p1, "b"))
+    _, setup, line = e.op(path_code(p2, "b"), e.geometry(path_code(p2, "g")), "then")
+    e.raises(["b = fresh(xs)", first, *setup, line], "torch.autograd.backward(b, u)", INPLACE_SAVED,
+             f"backward after {first} then {line}")  # fmt: skip
     check.finish(record)
