@@ -38,7 +38,7 @@ differ.  What is checked:
   view made under ``no_grad`` modified in place with grad mode on, or used after its base was; an
   in-place op on a view of a leaf that requires grad (and on the leaf), both allowed under
   ``no_grad`` where the leaf stays a leaf; an in-place op on a view returned by a custom Function;
-  a saved result invalidated through another view sharing its version counter.  Under ``no_grad``
+  a saved result invalidated through another view (or ``detach()``) sharing its version counter.  Under ``no_grad``
   an in-place op on a view made there is allowed and not recorded: the gradients stay the plain ones.
 """
 
@@ -241,6 +241,13 @@ OPS: tuple[Op, ...] = (
 )  # fmt: skip
 
 
+def writes_through_view(op: Op, values: dict[str, str]) -> bool:
+    """Whether the op writes through a view of its target (an assignment to a slice over a whole dim is a copy_
+    to the target itself)."""
+    whole = op.name == "setitem_slice" and (values["a"], values["b"]) == ("0", values["n"])
+    return op.view and not whole
+
+
 @dataclass
 class Step:
     """``v<k> = <path from the target>`` (``op`` None), or ``op`` in place on the target (``b`` or a view)."""
@@ -261,13 +268,7 @@ class Step:
 
     @property
     def through_view(self) -> bool:
-        """Whether the op writes through a view of b (a slice assignment over a whole dim writes to t itself)."""
-        whole = (
-            self.op is not None
-            and self.op.name == "setitem_slice"
-            and (self.values["a"], self.values["b"]) == ("0", self.values["n"])
-        )
-        return bool(self.path) or (self.op is not None and self.op.view and not whole)
+        return bool(self.path) or (self.op is not None and writes_through_view(self.op, self.values))
 
     def operand_code(self, leaves: str) -> str:
         pick = (self.op.operand or "").format(**self.values)
@@ -607,13 +608,14 @@ class Errors:
     def geometry(self, code: str, shape: tuple[int, ...] | None = None) -> torch.Tensor:
         return eval(code, {"g": torch.zeros(shape if shape is not None else self.shape)})  # noqa: S307
 
-    def op(self, target: str, g: torch.Tensor, label: str, ops: tuple[Op, ...] = OPS) -> tuple[Op, list[str], str]:
-        """A random in-place op on ``target`` (shaped like ``g``): its operand's line(s) and its own line."""
-        op = self.draw(st.sampled_from([o for o in ops if g.dim() >= o.min_dim]), f"{label}: in-place op")
+    def op(self, target: str, g: torch.Tensor, label: str) -> tuple[bool, list[str], str]:
+        """A random in-place op on ``target`` (shaped like ``g``): whether it writes through a view of the
+        target, its operand's line(s), and its own line."""
+        op = self.draw(st.sampled_from([o for o in OPS if g.dim() >= o.min_dim]), f"{label}: in-place op")
         values = _values(self.draw, op, g)
         pick = (op.operand or "").format(**values)
         setup = [f"z = torch.full_like({target}.detach(), 0.5){pick}"] if op.operand is not None else []
-        return op, setup, op.inplace.format(t=target, z="z", **values)
+        return writes_through_view(op, values), setup, op.inplace.format(t=target, z="z", **values)
 
     def raises(self, setup: list[str], line: str, fragments: tuple[str, ...], what: str) -> None:
         """``setup`` runs; then ``line`` must raise a RuntimeError with the fragments."""
@@ -688,8 +690,8 @@ def test_inplace_errors(case: Case, data, record) -> None:
     target = path_code(lpath, f"xs[{i}]")
     _, setup, line = e.op(target, e.geometry(path_code(lpath, "g"), leaf.shape), "leaf view")
     e.raises(setup, line, LEAF_VIEW, "in place on a view of a leaf that requires grad")
-    op, setup, line = e.op(f"xs[{i}]", leaf, "the leaf")
-    e.raises(setup, line, LEAF_VIEW if op.view else INPLACE_LEAF, "in place on a leaf that requires grad")
+    view, setup, line = e.op(f"xs[{i}]", leaf, "the leaf")
+    e.raises(setup, line, LEAF_VIEW if view else INPLACE_LEAF, "in place on a leaf that requires grad")
     _, vsetup, vline = e.op(path_code(lpath, "w"), e.geometry(path_code(lpath, "g"), leaf.shape), "no_grad leaf view")
     _, lsetup, lline = e.op("w", leaf, "no_grad leaf")
     lines = [f"w = leaves()[{i}]", "version = w._version", "with torch.no_grad():",
@@ -718,7 +720,9 @@ def test_inplace_errors(case: Case, data, record) -> None:
     p2 = draw_path(draw, torch.zeros(shape), "the other view", min_size=0)
     saver = draw(st.sampled_from([o for o in OPS if o.saves_result]), "the op that saves its result")
     first = saver.inplace.format(t=path_code(p1, "b"))
-    _, setup, line = e.op(path_code(p2, "b"), e.geometry(path_code(p2, "g")), "then")
+    # (through .detach() too: it shares the version counter, as its documentation says)
+    other = path_code(p2, "b") + (".detach()" if draw(st.booleans(), "the other op through detach()") else "")
+    _, setup, line = e.op(other, e.geometry(path_code(p2, "g")), "then")
     e.raises(["b = fresh(xs)", first, *setup, line], "torch.autograd.backward(b, u)", INPLACE_SAVED,
              f"backward after {first} then {line}")  # fmt: skip
     check.finish(record)
