@@ -1,10 +1,10 @@
 """The semantics properties are sharp: each planted fault makes its property FAIL, and nothing else breaks.
 
-For each fault of ``tests/faults/semantics.py``, ``hooks.py``, ``functions.py``, ``anomaly.py`` and ``threads.py`` the fault's
-target tests run in-process (pytester) with the fault applied around each test call, under the ``fast`` profile
-without shrinking and with results written to a temporary folder.  The run must fail, and the failure must be
-a FAIL verdict of the fault's property (attribution), not an ERROR.  Without any fault
-the same tests pass.
+For each fault of ``tests/faults/semantics.py``, ``hooks.py``, ``functions.py``, ``anomaly.py``, ``threads.py`` and
+``inplace.py`` the fault's target tests run in-process (pytester) with the fault applied around each test call, under
+the ``fast`` profile without shrinking and with results written to a temporary folder.  The run must fail, and the
+failure must be a FAIL verdict of the fault's property (attribution), not an ERROR.  Without any fault the same tests
+pass.
 """
 
 from __future__ import annotations
@@ -18,13 +18,16 @@ from tests.faults import allowed_properties
 from tests.faults.anomaly import FAULTS as ANOMALY_FAULTS
 from tests.faults.functions import FAULTS as FUNCTION_FAULTS
 from tests.faults.hooks import FAULTS as HOOK_FAULTS
+from tests.faults.inplace import FAULTS as INPLACE_FAULTS
 from tests.faults.semantics import FAULTS as SEMANTICS_FAULTS
 from tests.faults.semantics import Fault
 from tests.faults.threads import FAULTS as THREAD_FAULTS
 from tests.helpers import ROOT, result_records, suite_options
 
 pytest_plugins = ["pytester"]
-FAULTS: list[Fault] = [*SEMANTICS_FAULTS, *HOOK_FAULTS, *FUNCTION_FAULTS, *ANOMALY_FAULTS, *THREAD_FAULTS]
+FAULTS: list[Fault] = [
+    *SEMANTICS_FAULTS, *HOOK_FAULTS, *FUNCTION_FAULTS, *ANOMALY_FAULTS, *THREAD_FAULTS, *INPLACE_FAULTS,
+]  # fmt: skip
 
 
 def _warm() -> None:

@@ -1,7 +1,7 @@
 """The planted-fault catalogue: semantics (``semantics.py``), gradient (``gradients.py``), execution-path
 (``paths.py``), ``torch.autograd.functional`` (``functional.py``), backward-hook (``hooks.py``), custom
-Function (``functions.py``), anomaly, backward-root and inference-mode (``anomaly.py``), and threaded/reentrant
-backward, selective checkpointing and saved-tensor (``threads.py``) faults.
+Function (``functions.py``), anomaly, backward-root and inference-mode (``anomaly.py``), threaded/reentrant
+backward, selective checkpointing and saved-tensor (``threads.py``), and in-place-on-view (``inplace.py``) faults.
 
 One list, :data:`FAULTS`; every entry is a :class:`~tests.faults.semantics.Fault` with a
 name, a kind, the property that must catch it, the suite tests to run and ``patch()``,
@@ -21,6 +21,7 @@ from tests.faults.functions import FAULTS as FUNCTION_FAULTS
 from tests.faults.gradients import FAULTS as GRADIENT_FAULTS
 from tests.faults.gradients import GradientFault
 from tests.faults.hooks import FAULTS as HOOK_FAULTS
+from tests.faults.inplace import FAULTS as INPLACE_FAULTS
 from tests.faults.paths import FAULTS as PATH_FAULTS
 from tests.faults.semantics import FAULTS as SEMANTICS_FAULTS
 from tests.faults.semantics import Fault
@@ -35,6 +36,7 @@ FAULTS: list[Fault] = [
     *FUNCTION_FAULTS,
     *ANOMALY_FAULTS,
     *THREAD_FAULTS,
+    *INPLACE_FAULTS,
 ]
 FAULTS_BY_NAME: dict[str, Fault] = {f.name: f for f in FAULTS}
 assert len(FAULTS_BY_NAME) == len(FAULTS), "fault names must be unique"
