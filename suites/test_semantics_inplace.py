@@ -48,7 +48,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pytest
 import torch
 import torch.autograd.forward_ad as fwAD  # noqa: N812
 import torch.nn.functional as F  # noqa: N812
@@ -72,8 +71,6 @@ from strategies.semantics import (
 )
 from suites.cases import cell, sem_cases
 
-# New in this session (issue 16): opt-in (`-m slow`) until a ci-profile run on 2.9.1 and a soak have triaged them.
-NEW_PROPERTIES = pytest.mark.slow
 POWERS_OF_TWO = (0.5, 2.0, -1.0, 4.0, -0.25)
 # The documented messages' stable fragments (torch 2.9 names the node "UnbindBackward0", 2.13 "Unbind").
 MULTI_VIEW = ("is a view and is being modified inplace", "output of a function that returns multiple views")
@@ -457,7 +454,6 @@ class ProgramChecks(Checks):
         return None
 
 
-@NEW_PROPERTIES
 @cell("semantics.inplace_view", sem_cases("tree", "plain"))
 def test_inplace_on_views(case: Case, data, record) -> None:
     """In-place ops on a non-leaf and its views: values, versions, CopySlices and gradients as out of place."""
@@ -540,7 +536,6 @@ def _primal(t: Any) -> Any:
     return fwAD.unpack_dual(t).primal
 
 
-@NEW_PROPERTIES
 @cell("semantics.inplace_forward", sem_cases("tree", "plain"))
 def test_inplace_forward(case: Case, data, record) -> None:
     """The same programs on dual tensors: the base's and every view's tangent is the out-of-place program's."""
@@ -625,7 +620,6 @@ class Errors:
             self.check.raises(lambda: exec(line, self.run.ns), fragments, f"{what} ({line})")  # noqa: S102
 
 
-@NEW_PROPERTIES
 @cell("semantics.inplace_errors", sem_cases("tree"))
 def test_inplace_errors(case: Case, data, record) -> None:
     """The documented errors of in-place ops on views, and what no_grad allows instead."""
