@@ -114,8 +114,8 @@ def test_output_and_node_hooks(case: Case, data, record) -> None:
                f"y.grad_fn.register_prehook(lambda gO: seen.append(gO[{k}]) or {scale})", "y.backward(u)",
                "print(seen, [x.grad for x in (" + ", ".join(f"x{i}" for i in range(len(xs))) + ",)])"),
     )  # fmt: skip
-    if y.grad_fn is None:
-        check.expect(False, "the output requires grad but has no grad_fn")
+    if y.grad_fn is None:  # an op that returns its input (x0.contiguous() is x0): a leaf has no Node to hook
+        check.expect(any(y is x for x in xs), "the output requires grad but has no grad_fn, and is not an input leaf")
         check.finish(record)
         return
     seen: list[torch.Tensor] = []
