@@ -224,7 +224,7 @@ def reduced_precision_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray
         inconclusive = near_singularity(ref.evaluation.singularities, "float64", tol.REDUCED_KINK_MARGIN[ex.dtype])
         if inconclusive:
             return [inconclusive]
-        if overflow := _beyond_range(ex.torch_dtype, ref.evaluation.magnitude, ref.vjp):
+        if overflow := _beyond_range(ex.torch_dtype, ref.evaluation.magnitude, ref.vjp, ex.cotangent):
             return [Outcome(Verdict.INCONCLUSIVE, "float64", message=overflow)]
 
         def sensitivity() -> list[np.ndarray]:
@@ -263,12 +263,22 @@ def autocast_matches_float64(ex: Example) -> list[Outcome]:
     return guarded("torch", "backward under autocast", run)
 
 
-def _beyond_range(dtype: torch.dtype, magnitude: float, grads: list[np.ndarray]) -> str | None:
-    """Why the dtype cannot represent this point's computation (a value or the gradient beyond its largest
-    finite number, so it overflows to inf as IEEE says), or None.  Found by the soak: at x = 2.5,
-    sinh(sinh(sinh(x))) is 1e92 and its gradient 2e94, and float32's inf there is right, not a wrong gradient."""
+def _beyond_range(dtype: torch.dtype, magnitude: float, grads: list[np.ndarray], seed: np.ndarray) -> str | None:
+    """Why the dtype cannot represent this point's computation (a value, the gradient, or the derivative the
+    chain rule forms before it multiplies by the seed u, beyond its largest finite number, so it overflows to
+    inf as IEEE says), or None.  Found by the soak: at x = 2.5, sinh(sinh(sinh(x))) is 1e92 and its gradient
+    2e94, and float32's inf there is right, not a wrong gradient; at x = 0.03125, polygamma(1, x)'s derivative
+    is -65536, past float16's 65504, though u = 0.27 times it is not.  The derivative is |g| / |u| element by
+    element where the gradient has the seed's shape (exact for an elementwise op), else max |g| / max |u|."""
     largest = float(torch.finfo(dtype).max)
-    top = max(magnitude, max_abs(*(np.where(np.isfinite(g), g, 0.0) for g in grads)))
+    finite = [np.where(np.isfinite(g), g, 0.0) for g in grads]
+    u = np.abs(np.asarray(seed, dtype=np.float64))
+    derivative = max(
+        (float(np.max(np.abs(g)[u > 0] / u[u > 0], initial=0.0)) if g.shape == u.shape
+         else max_abs(g) / max(float(u.max(initial=0.0)), 1e-300))
+        for g in finite
+    ) if finite else 0.0  # fmt: skip
+    top = max(magnitude, max_abs(*finite), derivative)
     if top > largest:
         return f"the tree or its gradient reaches {top:.3g} here, beyond {dtype}'s range ({largest:.3g}): the check cannot tell"
     return None
@@ -336,7 +346,9 @@ def variants_agree(ex: Example) -> list[Outcome]:
         outcomes = []
         for template in op.variants:
             other = spelled(template)
-            outcomes.append(arrays_match(value(other), primary_value, rtol=rtol, oracle="primary", what=f"{template}: value"))
+            outcomes.append(
+                arrays_match(value(other), primary_value, rtol=rtol, oracle="primary", what=f"{template}: value")
+            )
             outcomes.append(
                 arrays_match(torch_runs.torch_vjp(other, seeded=True), primary_vjp, rtol=rtol, oracle="primary",
                              what=f"{template}: Jᵀu", seed_scale=max_abs(ex.cotangent))
