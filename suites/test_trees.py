@@ -6,7 +6,6 @@ the smallest failing tree.  They get more examples than the per-op cells.
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import settings
 
 from conformance import checks, second_order, third_order
@@ -21,8 +20,6 @@ from suites.cases import cell, tree_cases
 from suites.harness import judge, skip_unsupported_path
 
 TREES = settings(max_examples=tree_examples())
-# The modes issue 14 added run with `-m slow` until triaged (see suites/test_gradients.py, NEW_MODES).
-NEW_MODES = pytest.mark.slow
 BROADCASTING = [op for op in TREE_OPS if op.elementwise and op.arity > 1]
 # Complex ops in their real views (conformance.registry.complex): a tree may start from real leaves
 # (torch.complex, torch.polar), run through complex ops, and end real (abs, angle, real, vector_norm).
@@ -60,7 +57,6 @@ def test_float32_tree(case: Case, data, record, run_options: RunOptions) -> None
     judge(record, "float32", ex, checks.reduced_precision_matches_float64(ex))
 
 
-@NEW_MODES
 @cell("autocast", tree_cases("bfloat16", max_ops=4))
 @TREES
 def test_autocast_tree(case: Case, data, record, run_options: RunOptions) -> None:
@@ -115,7 +111,6 @@ def _higher_order_tree(data, ops: list, run_options: RunOptions, max_ops: int, *
     return draw_example(draw, draw_tree(draw, max_ops=max_ops, ops=ops), "float64", options=run_options, **order)
 
 
-@NEW_MODES
 @cell("second_fwd_rev", tree_cases("float64", max_ops=3))
 @higher_order
 def test_second_fwd_rev_tree(case: Case, data, record, run_options: RunOptions) -> None:
@@ -125,7 +120,6 @@ def test_second_fwd_rev_tree(case: Case, data, record, run_options: RunOptions) 
     judge(record, "second_fwd_rev", ex, second_order.fwd_rev_matches_jax(ex))
 
 
-@NEW_MODES
 @cell("second_rev_fwd", tree_cases("float64", max_ops=3))
 @higher_order
 def test_second_rev_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
@@ -135,7 +129,6 @@ def test_second_rev_fwd_tree(case: Case, data, record, run_options: RunOptions) 
     judge(record, "second_rev_fwd", ex, second_order.rev_fwd_matches_jax(ex))
 
 
-@NEW_MODES
 @cell("second_fwd_fwd", tree_cases("float64", max_ops=3))
 @higher_order
 def test_second_fwd_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
@@ -144,7 +137,6 @@ def test_second_fwd_fwd_tree(case: Case, data, record, run_options: RunOptions) 
     judge(record, "second_fwd_fwd", ex, second_order.fwd_fwd_matches_jax(ex))
 
 
-@NEW_MODES
 @cell("third_rev", tree_cases("float64", max_ops=3))
 @higher_order
 def test_third_rev_tree(case: Case, data, record, run_options: RunOptions) -> None:
@@ -153,7 +145,6 @@ def test_third_rev_tree(case: Case, data, record, run_options: RunOptions) -> No
     judge(record, "third_rev", ex, third_order.third_rev_matches_jax(ex))
 
 
-@NEW_MODES
 @cell("third_fwd", tree_cases("float64", max_ops=3))
 @higher_order
 def test_third_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
