@@ -69,11 +69,20 @@ def leaves_code(inputs: list[np.ndarray], mask: list[bool], dtype: str = "float6
 class Checks:
     """The expectations of one example.  ``finish(record)`` records PASS or FAIL and raises on FAIL."""
 
-    def __init__(self, prop: str, repro: list[str] | None = None, *, uses: Sequence[str] = ()) -> None:
-        """``uses``: the registry ops of the example's tree, facts a baseline scope may name (``uses.abs == 1``)."""
+    def __init__(
+        self,
+        prop: str,
+        repro: list[str] | None = None,
+        *,
+        uses: Sequence[str] = (),
+        params: dict[str, float] | None = None,
+    ) -> None:
+        """``uses``: the registry ops of the example's tree, and ``params``: features of the example, both facts a
+        baseline scope may name (``uses.abs == 1``, ``param.stale_view == 1``)."""
         self.prop = prop
         self.repro: list[str] = ["import torch", *(repro or [])]
         self.uses = tuple(uses)
+        self.params = dict(params or {})
         self.problems: list[str] = []
         self.conventions: list[str] = []
 
@@ -151,7 +160,7 @@ class Checks:
             return
         message = "; ".join(self.problems)
         outcome = Outcome(Verdict.FAIL, ORACLE, message=message[:2000], details={"problems": self.problems[:10]})
-        conclude(record, self.prop, [outcome], repro=lambda _: repro, facts=facts.at_point([], {}, self.uses))
+        conclude(record, self.prop, [outcome], repro=lambda _: repro, facts=facts.at_point([], self.params, self.uses))
 
 
 # -- strategies ------------------------------------------------------------------------------------

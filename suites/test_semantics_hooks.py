@@ -182,11 +182,14 @@ def test_multi_grad_hook(case: Case, data, record) -> None:
     tensors = [xs[i] for i in live]
     torch.autograd.graph.register_multi_grad_hook(tensors, lambda gs: every.append(tuple(gs)), mode="all")
     torch.autograd.graph.register_multi_grad_hook(tensors, lambda g: first.append(g), mode="any")
-    ex.forward(xs).backward(plain.seed())
+    y = ex.forward(xs)
+    y.backward(plain.seed())
     names = "[" + ", ".join(f"x{i}" for i in live) + "]"
+    root_is_leaf = any(y is x for x in xs)  # x0.contiguous() is x0: the backward starts at a leaf of the hook
     check = Checks(
         "semantics.multi_grad_hook",
-        _repro(ex, plain, "from torch.autograd.graph import register_multi_grad_hook",
+        params={"root_is_leaf": float(root_is_leaf)},
+        repro=_repro(ex, plain, "from torch.autograd.graph import register_multi_grad_hook",
                f"register_multi_grad_hook({names}, lambda gs: print('all:', gs), mode='all')",
                f"register_multi_grad_hook({names}, lambda g: print('any:', g), mode='any')", "y.backward(u)"),
     )  # fmt: skip

@@ -24,7 +24,7 @@ agree exactly.
 * ``semantics.saved_mutation``: a tensor saved for backward, modified in place after the forward,
   makes the backward raise the documented "modified by an inplace operation" error; under
   ``torch.autograd.graph.allow_mutation_on_saved_tensors()`` it does not, and the gradients are those
-  of the unmodified values, exactly.  (Under saved-tensor hooks the check is not made: an in-place
+  of the unmodified values, to 64 ulps of each gradient's largest element (the context clones saved tensors).  (Under saved-tensor hooks the check is not made: an in-place
   change of a pack hook's input is documented as undefined behaviour.)
 """
 
@@ -50,6 +50,8 @@ from strategies.semantics import INPLACE_SAVED, Checks, MaskedTree, draw_masked_
 from suites.cases import cell, sem_cases
 
 RNG_SEED = 1234
+EPS64 = float(torch.finfo(torch.float64).eps)
+ROUNDING_ULPS = 64  # a few roundings of a gradient's largest term, with room for a longer sum
 CHECKPOINT_GRAD = (
     "checkpoint",
     "compatible with .grad()",
@@ -400,7 +402,7 @@ def mutated(ex: MaskedTree, u: torch.Tensor, mutation: str | None, inputs: list[
 @cell("semantics.saved_mutation", sem_cases("tree"))
 def test_mutation_of_saved_tensors(case: Case, data, record) -> None:
     """An in-place change of a saved tensor makes backward raise; under allow_mutation_on_saved_tensors it does
-    not, and the gradients are those of the unchanged values, exactly."""
+    not, and the gradients are those of the unchanged values (to rounding: see below)."""
     draw = labelled(data)
     ex = draw_masked_tree(draw, record)
     mutation = draw(st.sampled_from(sorted(MUTATIONS)), "in-place change")
@@ -441,5 +443,18 @@ def test_mutation_of_saved_tensors(case: Case, data, record) -> None:
         lambda: mutated(ex, u, mutation, inputs, torch.autograd.graph.allow_mutation_on_saved_tensors()),
         f"backward after h.{mutation} under allow_mutation_on_saved_tensors()",
     )
-    _compare(check, got or [], want, f"under allow_mutation_on_saved_tensors() after {changed}")
+    # Within rounding of each gradient's largest element, not exactly: under the context a saved tensor is a clone,
+    # at another address, and a kernel may take another vector path.  The soak met eigvalsh of a matrix with a
+    # repeated eigenvalue, whose gradient's cancelling terms left 4e-19 for -5e-18 (0.088 the largest element).
+    for i, (g, w) in enumerate(zip(got or [], want)):
+        if g is None or w is None:
+            check.same(g, w, f"x{i}.grad under allow_mutation_on_saved_tensors() after {changed}")
+            continue
+        scale = float(w.nan_to_num(0.0, 0.0, 0.0).abs().max()) if w.numel() else 0.0
+        check.expect(
+            torch.equal(g.isnan(), w.isnan())
+            and bool(((g.nan_to_num(0.0) - w.nan_to_num(0.0)).abs() <= ROUNDING_ULPS * EPS64 * scale).all()),
+            f"x{i}.grad under allow_mutation_on_saved_tensors() after {changed}: got {g.tolist()}, expected "
+            f"{w.tolist()} (within {ROUNDING_ULPS} ulps of its largest element, {scale:g})",
+        )
     check.finish(record)
