@@ -7,6 +7,8 @@
 * ``function_backward_detached`` – a Function's backward, run with grad mode on (``create_graph``, or a
   transform differentiating it), returns its gradients detached: first derivatives are right, and
   every second derivative through the Function is lost;
+* ``mark_dirty_ignored`` – ``ctx.mark_dirty`` does nothing, so an in-place Function's output is a new tensor
+  (not its input with a new ``grad_fn``) and modifying a leaf that requires grad raises nothing;
 * ``materialize_grads_ignored`` – ``ctx.set_materialize_grads(False)`` does nothing, so a backward
   receives zeros where it was promised None for an output's missing gradient.
 """
@@ -81,6 +83,12 @@ def _detached_when_differentiated(x: Any) -> Any:
 
 
 @contextlib.contextmanager
+def _mark_dirty_ignored() -> Iterator[None]:
+    with mock.patch.object(FunctionCtx, "mark_dirty", lambda self, *tensors: None):
+        yield
+
+
+@contextlib.contextmanager
 def _materialize_ignored() -> Iterator[None]:
     with mock.patch.object(FunctionCtx, "set_materialize_grads", lambda self, value: None):
         yield
@@ -94,6 +102,8 @@ FAULTS: list[HookFault] = [
     HookFault("function_backward_detached", "a custom Function's backward not differentiable (detached)",
               "semantics.function_nested", SUITE, _patched("apply", _detached_when_differentiated),
               allowed=("semantics.function_nested", "semantics.function_double_backward")),
+    HookFault("mark_dirty_ignored", "mark_dirty ignored", "semantics.function_ctx", SUITE, _mark_dirty_ignored,
+              allowed=("semantics.function_ctx",)),
     HookFault("materialize_grads_ignored", "set_materialize_grads(False) ignored", "semantics.function_ctx",
               SUITE, _materialize_ignored, allowed=("semantics.function_ctx",)),
 ]  # fmt: skip
