@@ -15,6 +15,10 @@ from conformance.tree import Leaf, Node, Tree
 from strategies.tensors import arrays
 from strategies.trees import draw_op_tree
 
+# torch's complex logaddexp and logcumsumexp return a logarithm off the principal branch, a known finding
+# (baselines/repros/complex_logcumsumexp_logaddexp_branch.py): logaddexp(4j, 0) has imaginary part 5.14 for -1.14.
+OFF_PRINCIPAL_BRANCH = ("logaddexp", "logcumsumexp")
+
 
 def test_templates_wrap_complex_inputs_and_outputs() -> None:
     assert complex.OPS_BY_NAME["sin"].torch == "torch.view_as_real(torch.sin(torch.view_as_complex({x})))"
@@ -35,7 +39,11 @@ def test_drawn_shapes_are_real_views_torch_and_jax_agree_on(data, op) -> None:
     out = tree.torch_fn()(*[torch.tensor(x) for x in xs])
     assert out.dtype == torch.float64
     assert (out.shape[-1:] == (2,)) == rule.complex_output
-    np.testing.assert_allclose(out.numpy(), np.asarray(tree.jax_fn()(*xs)), rtol=1e-9, atol=1e-9)
+    got, want = out.numpy(), np.asarray(tree.jax_fn()(*xs))
+    if op.name in OFF_PRINCIPAL_BRANCH:  # the imaginary part (a phase) agrees modulo 2π
+        got, want = got.copy(), want.copy()
+        got[..., 1] = want[..., 1] + np.angle(np.exp(1j * (got[..., 1] - want[..., 1])))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
 
 
 def test_split_direction_is_v_in_two_parts() -> None:
