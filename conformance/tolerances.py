@@ -132,6 +132,10 @@ DRAW_EDGE_MARGIN = 1e-2
 # FD comparison (intermediates of a tree may still land nearer: then that check is INCONCLUSIVE).
 DRAW_KINK_MARGIN = 1e-3
 
+# A smooth point of a binary op's convention check: absolute distance from a tie (x = y) and
+# from the origin, so torch and JAX are compared off the kink.
+CONVENTION_SMOOTH_DISTANCE = 1e-3
+
 
 def draw_kink_margin(dtype: str) -> float:
     """What a drawn smooth example of ``dtype`` keeps clear of a kink: ``DRAW_KINK_MARGIN``, or the reduced
@@ -139,9 +143,6 @@ def draw_kink_margin(dtype: str) -> float:
     the check.  With 1e-3 alone, bfloat16's coarse grid put most draws of floor and trunc within the
     check's margin of an integer: 5 and 6 of 13 ci-profile examples decided, a blind cell."""
     return max(DRAW_KINK_MARGIN, REDUCED_KINK_MARGIN.get(dtype, 0.0))
-# A smooth point of a binary op's convention check: absolute distance from a tie (x = y) and
-# from the origin, so torch and JAX are compared off the kink.
-CONVENTION_SMOOTH_DISTANCE = 1e-3
 
 
 def _at_least_ops(floor: float, ops: list[OpSpec]) -> float:

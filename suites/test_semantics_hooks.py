@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from conformance.case import Case
 from strategies import labelled
-from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, lit
+from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, identical, lit
 from suites.cases import cell, sem_cases
 
 POWERS_OF_TWO = (0.5, 2.0, -1.0, 4.0, -0.25)
@@ -51,11 +51,6 @@ class Plain:
 
     def seed(self) -> torch.Tensor:
         return torch.tensor(self.u)
-
-
-def _identical(a: torch.Tensor, b: torch.Tensor) -> bool:
-    """Equal element by element, nan where the other is nan (a gradient at a pole, x / 0, is nan in both runs)."""
-    return torch.equal(a.isnan(), b.isnan()) and torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0))
 
 
 def _repro(ex: MaskedTree, plain: Plain, *lines: str) -> list[str]:
@@ -202,7 +197,7 @@ def test_multi_grad_hook(case: Case, data, record) -> None:
     if first:
         candidates = [plain.grads[i] for i in live if plain.grads[i] is not None]
         check.expect(
-            any(g.shape == first[0].shape and _identical(g, first[0]) for g in candidates),
+            any(g.shape == first[0].shape and identical(g, first[0]) for g in candidates),
             f"the mode='any' hook got {first[0].tolist()}, which is none of the inputs' gradients",
         )
     check.finish(record)
