@@ -3,6 +3,10 @@
 Hypothesis loads its own ``ci`` profile by itself when ``CI=true``; we register a
 ``ci`` of our own with the same spirit (derandomized, no database, no deadline,
 print the reproduction blob) and load a profile explicitly, so the choice is ours.
+A registered profile inherits what it leaves unset from the profile loaded at the
+time, which under ``CI=true`` is Hypothesis's derandomized one: so every profile
+says ``derandomize`` itself, or ``--hypothesis-seed`` and soak seeds would do
+nothing on a CI machine.
 
 * ``default``  – a local run of ``pytest suites``.
 * ``ci``       – the gate: derandomized, so a given torch always gets the same verdicts.
@@ -25,7 +29,9 @@ _SUPPRESS = [
     HealthCheck.function_scoped_fixture,  # the `record` fixture deliberately spans all examples of a test
 ]
 
-settings.register_profile("default", max_examples=25, deadline=None, suppress_health_check=_SUPPRESS)
+settings.register_profile(
+    "default", max_examples=25, deadline=None, derandomize=False, suppress_health_check=_SUPPRESS
+)
 settings.register_profile(
     "ci",
     max_examples=13,  # about 21,000 examples over the suite: `nox -s bench` counts them (README, "How fast")
@@ -35,8 +41,12 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=_SUPPRESS,
 )
-settings.register_profile("fast", max_examples=10, deadline=None, database=None, suppress_health_check=_SUPPRESS)
-settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=_SUPPRESS)
+settings.register_profile(
+    "fast", max_examples=10, deadline=None, derandomize=False, database=None, suppress_health_check=_SUPPRESS
+)
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None, derandomize=False, suppress_health_check=_SUPPRESS
+)
 
 PROFILE_ENV = "CONFORMANCE_PROFILE"
 Test = TypeVar("Test", bound=Callable[..., Any])

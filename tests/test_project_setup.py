@@ -180,3 +180,15 @@ def test_report_and_gate_need_only_the_report_sessions_dependencies() -> None:
     assert "numpy" not in noxfile_constant("REPORT_DEPS")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
+
+
+def test_only_the_ci_profile_is_derandomized_even_on_a_ci_machine() -> None:
+    """Under CI=true Hypothesis derandomizes every profile that does not say otherwise; ours must say, or
+    --hypothesis-seed, soak seeds and the planted-fault runs' fixed seed would be ignored on CI machines."""
+    code = (
+        "from hypothesis import settings; import conformance.profiles as p; "
+        "print({n: settings.get_profile(n).derandomize for n in p.PROFILES})"
+    )
+    env = {**os.environ, "CI": "true", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert ast.literal_eval(out.strip()) == {"default": False, "ci": True, "fast": False, "thorough": False}
