@@ -29,9 +29,7 @@ _SUPPRESS = [
     HealthCheck.function_scoped_fixture,  # the `record` fixture deliberately spans all examples of a test
 ]
 
-settings.register_profile(
-    "default", max_examples=25, deadline=None, derandomize=False, suppress_health_check=_SUPPRESS
-)
+settings.register_profile("default", max_examples=25, deadline=None, derandomize=False, suppress_health_check=_SUPPRESS)
 settings.register_profile(
     "ci",
     max_examples=13,  # about 21,000 examples over the suite: `nox -s bench` counts them (README, "How fast")
