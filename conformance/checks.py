@@ -212,8 +212,9 @@ def reduced_precision_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray
     ``torch_vjp``: the gradient computed by another route, judged instead of ``y.backward(u)``.
 
     The oracle's error term is its sensitivity to input rounding of the dtype's size
-    (``Reference.rounding_sensitivity``: a re-evaluation at inputs moved by one ulp); the tolerance is the
-    dtype's (``tol.reduced_rtol``: per op, with calibrated overrides for bfloat16 and float16).
+    (``Reference.rounding_sensitivity``: a re-evaluation at inputs moved by one ulp), plus the tolerance
+    applied to what cancels between a tied leaf's uses (``Reference.cancelled_between_uses``); the tolerance
+    is the dtype's (``tol.reduced_rtol``: per op, with calibrated overrides for bfloat16 and float16).
     """
     if at_pole := pole(ex):
         return at_pole
@@ -227,14 +228,16 @@ def reduced_precision_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray
         if overflow := _beyond_range(ex.torch_dtype, ref.evaluation.magnitude, ref.vjp, ex.cotangent):
             return [Outcome(Verdict.INCONCLUSIVE, "float64", message=overflow)]
 
+        rtol = tol.reduced_rtol(ex.tree.ops, ex.dtype)
+
         def sensitivity() -> list[np.ndarray]:
-            return ref.rounding_sensitivity
+            return [s + rtol * c for s, c in zip(ref.rounding_sensitivity, ref.cancelled_between_uses)]
 
         grads = torch_runs.vjp_to_judge(ex, torch_vjp, seeded=True)
         outcome = arrays_match(
             grads,
             ref.vjp,
-            rtol=tol.reduced_rtol(ex.tree.ops, ex.dtype),
+            rtol=rtol,
             oracle="float64",
             what=what,
             oracle_error=sensitivity,

@@ -124,6 +124,23 @@ def _jax_eval(e: Expr, arrays: tuple[Any, ...]) -> Any:
     return e.op.jax(*(_jax_eval(c, arrays) for c in e.children), **e.call.kwargs)
 
 
+def untied(tree: Tree) -> tuple[Tree, tuple[int, ...]]:
+    """The tree with every use of a leaf made its own input, and the leaf each input stands for:
+    ``div(x0, x0)`` becomes ``div(x0, x1)`` with uses ``(0, 0)``.  A tied leaf's gradient is the sum of
+    its inputs' gradients in the untied tree."""
+    uses: list[int] = []
+
+    def visit(e: Expr) -> Expr:
+        if isinstance(e, Leaf):
+            uses.append(e.index)
+            return Leaf(len(uses) - 1)
+        return Node(e.op, e.call, tuple(visit(c) for c in e.children))
+
+    root = visit(tree.root)
+    shapes = tuple(tree.leaf_shapes[i] for i in uses)
+    return Tree(root, shapes, tuple(tree.leaf_domains[i] for i in uses)), tuple(uses)
+
+
 def single_op_tree(op: OpSpec, call: Call, domains: tuple[Domain, ...] | None = None) -> Tree:
     """The one-node tree ``op(x0, x1, ...)`` used by the per-op properties."""
     leaves = tuple(Leaf(i) for i in range(op.arity))

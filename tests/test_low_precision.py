@@ -15,7 +15,7 @@ from conformance.example import DTYPES, Example
 from conformance.registry import OPS_BY_NAME, low_precision
 from conformance.registry.spec import Domain, make_call
 from conformance.tolerances import REDUCED_RTOL_PER_OP
-from conformance.tree import single_op_tree
+from conformance.tree import Leaf, Node, Tree, single_op_tree, untied
 from conformance.verdict import Verdict, worst
 from strategies.tensors import elements, exact_in, seeds
 from tests.faults import FAULTS_BY_NAME
@@ -100,3 +100,29 @@ def test_autocast_holds_lowered_ops_to_bfloat16_and_others_to_float32() -> None:
     assert o.verdict is Verdict.PASS and o.tol > 1e-2, (o.tol, o.message)
     (o,) = checks.autocast_matches_float64(_example("sin", "bfloat16", X))
     assert o.verdict is Verdict.PASS and o.tol < 1e-3, (o.tol, o.message)
+
+
+def test_a_tied_leaf_is_held_to_its_uses_magnitude_not_to_their_cancelled_sum() -> None:
+    """div(x0, x0)'s gradient is exactly 0, but float32 adds up +u/x0 and -u/x0 (413 each here): the soak's
+    x0 = 5.7e-5, u = 0.024 gave -3e-5, 0.6 ulp of 413.  That passes; an error of 1% of 413 still fails."""
+    x0, u = exact_in(np.array(5.726039671571925e-05), "float32"), exact_in(np.array(0.0236432496458292), "float32")
+    div = OPS_BY_NAME["div"]
+    tree = Tree(Node(div, make_call([(), ()]), (Leaf(0), Leaf(0))), ((),), (div.domain_of(0),))
+    ex = Example(tree, [x0], dtype="float32", cotangent=u, direction=[np.ones_like(x0)])
+    contribution = float(u / x0)
+    assert (
+        worst(checks.reduced_precision_matches_float64(ex, torch_vjp=[np.array(-3.0517578125e-05)])).verdict
+        is Verdict.PASS
+    )
+    wrong = np.array(0.01 * contribution)
+    assert worst(checks.reduced_precision_matches_float64(ex, torch_vjp=[wrong])).verdict is Verdict.FAIL
+
+
+def test_untied_makes_every_use_of_a_leaf_its_own_input() -> None:
+    mul, sin = OPS_BY_NAME["mul"], OPS_BY_NAME["sin"]
+    tree = Tree(
+        Node(mul, make_call([(2,), (2,)]), (Node(sin, make_call([(2,)]), (Leaf(1),)), Leaf(1))),
+        ((3,), (2,)), (mul.domain_of(0), mul.domain_of(1)),
+    )  # fmt: skip
+    free, uses = untied(tree)
+    assert (free.source, uses, free.leaf_shapes) == ("torch.sin(x0) * x1", (1, 1), ((2,), (2,)))
