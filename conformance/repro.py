@@ -79,7 +79,10 @@ def _gradient_lines(ex: Example, prop: str, dt: str, device: str) -> list[str]:
         ws = [f"w{i} = torch.tensor({_lit(w)}, dtype={dt}{device})  # the second-order seed" for i, w in enumerate(ex.second)]
         return [f"f = {source}", *ws, *double_backward_lines(xs, "(" + ", ".join(f"w{i}" for i in range(n)) + ",)")]
     backward = "(y * u).sum().backward()  # the scalar loss" if prop == "scalar_backward" else "y.backward(u)"
-    lines = [f"y = {ex.tree.source}", backward, *show]
+    forward = [f"y = {ex.tree.source}"]
+    if prop == "autocast":  # float32 leaves, the forward under autocast (checks.autocast_matches_float64)
+        forward = [f"with torch.autocast({ex.device!r}, dtype=torch.bfloat16):", f"    y = {ex.tree.source}"]
+    lines = [*forward, backward, *show]
     if prop == "variant":
         (node,) = ex.tree.nodes
         args = [f"x{i}" for i in range(n)]
@@ -113,7 +116,8 @@ def repro_script(
     ex: Example, prop: str, outcome: Outcome, *, expected: list[np.ndarray] | None = None, seed_note: str = ""
 ) -> str:
     """A script that rebuilds the example's inputs exactly, runs the tree as torch code, and shows the values."""
-    dt = f"torch.{ex.dtype}"
+    # Autocast's example is drawn exact in bfloat16, but its leaves are float32: autocast lowers the ops.
+    dt = "torch.float32" if prop == "autocast" else f"torch.{ex.dtype}"
     device = "" if ex.device == "cpu" else f", device={ex.device!r}"
     lines = [
         f"# autograd conformance repro: property {prop!r}, tree {ex.tree.label}, path {ex.path}",

@@ -54,6 +54,19 @@ def test_forward_mode_repro_runs_forward_mode() -> None:
         assert "J v = tensor([3., 8.]" in done.stdout, done.stdout
 
 
+def test_autocast_repro_replays_autocast_on_float32_leaves() -> None:
+    """Under autocast matmul runs in bfloat16 on float32 leaves: the repro must do the same, not run
+    bfloat16 leaves without the mode.  x1 = [1 + 2^-10]: exact in float32, rounded to 1 in bfloat16, so
+    the gradient of x0 @ x1 with respect to x0 (u times x1) is u exactly only where autocast lowered it."""
+    tree = single_op_tree(OPS_BY_NAME["matmul"], make_call([(1, 1), (1, 1)]))
+    ex = Example(tree, [np.array([[1.0]]), np.array([[1.0 + 2.0**-10]])], dtype="bfloat16", cotangent=np.ones((1, 1)))
+    script = repro_script(ex, "autocast", Outcome(Verdict.FAIL, "float64", 1.0, 0.1, "example"))
+    assert "torch.autocast('cpu', dtype=torch.bfloat16)" in script and "dtype=torch.float32" in script, script
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "x0.grad = tensor([[1.]])\n" in done.stdout, done.stdout  # float32 (no dtype shown), rounded x1
+
+
 @pytest.mark.parametrize(
     ("prop", "path", "calls", "shows"),
     [
