@@ -106,15 +106,13 @@ def test_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
     assert not run.complete and len(run.results) == 2
 
 
-def test_20000_rows_build_fast_and_page_lazily(tmp_path: Path) -> None:
+def test_20000_rows_page_lazily(tmp_path: Path) -> None:
+    """The build's speed is measured by `nox -s bench` (conformance.bench.report_build_seconds), not here."""
     paths = [
         write_synthetic(tmp_path, rows=20_000),
         write_synthetic(tmp_path, rows=20_000, label="torch-2.9.1", seed=1),
     ]
-    start = time.perf_counter()
     out = build.build(results.load(paths), tmp_path / "index.html")
-    elapsed = time.perf_counter() - start
-    assert elapsed < 20, f"building 2 x 20,000 rows took {elapsed:.1f}s"
     html = out.read_text()
     assert len(_data(html)["rows"]) == 20_000
     assert html.count("<tr") < 200, "rows are rendered by JS a page at a time, not as 20,000 <tr> elements"
