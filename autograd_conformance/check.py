@@ -16,7 +16,15 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from autograd_conformance.declare import PROPERTIES, DeclarationError, DomainLike, InputsLike, UserOp, declare_op
+from autograd_conformance.declare import (
+    PROPERTIES,
+    DeclarationError,
+    DomainLike,
+    InputsLike,
+    UserOp,
+    declare_op,
+    largest_inside,
+)
 from conformance import checks, torch_runs
 from conformance import tolerances as tol
 from conformance.compare import scalars_match
@@ -189,6 +197,7 @@ def second_order_matches_fd(ex: Example) -> list[Outcome]:
             w,
             grad=[torch.tensor(h, dtype=torch.float64) for h in hessian_w],
             ops=2 * ex.tree.size,  # the forward and the backward pass round
+            magnitude=largest_inside(first_derivative, *as64),  # its rounding is relative to its insides' values
         )
         return [
             near_singularity(point, "fd", tol.SECOND_ORDER_KINK_MARGIN)

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from hypothesis import find
 from hypothesis import strategies as st
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_leaves
 
 import conformance.jaxsetup  # noqa: F401  (x64 + CPU before any JAX array exists)
 from conformance.registry.shapes import Draw, ShapeRule
@@ -123,6 +125,7 @@ def declare_op(
         notes="declared by autograd_conformance.declare_op",
         setup=setup,
         jax_is_reference=jax_ref is not None,
+        internal_magnitude=lambda arrays: largest_inside(fn, *(torch.from_numpy(np.array(a)) for a in arrays)),
     )
     return UserOp(spec, unsupported)
 
@@ -234,6 +237,32 @@ def _check_reference(jax_ref: Callable[..., Any], probe: list[torch.Tensor], out
         ) from exc
     if shape != output:
         raise DeclarationError(f"jax_ref of {label} returns shape {shape}, but {label} returns {output}")
+
+
+class _Largest(TorchDispatchMode):
+    """Watches every aten op a call runs and keeps the largest finite |value| any of them produces."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.largest = 0.0
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        for t in tree_leaves(out):
+            if isinstance(t, torch.Tensor) and t.is_floating_point() and t.numel():
+                finite = t[torch.isfinite(t)]  # the mode is off inside its own handler
+                if finite.numel():
+                    self.largest = max(self.largest, float(finite.abs().max()))
+        return out
+
+
+def largest_inside(fn: Callable[..., Any], *args: torch.Tensor) -> float:
+    """The largest finite |value| of any intermediate ``fn(*args)`` computes (the op's rounding noise is relative
+    to it, not to its output)."""
+    watch = _Largest()
+    with torch.no_grad(), watch:
+        fn(*args)
+    return watch.largest
 
 
 def _value_only(fn: Callable[..., Any], domains: tuple[Domain, ...]) -> Callable[..., Any]:

@@ -143,6 +143,9 @@ class OpSpec:
     # the JAX oracle is not consulted and finite differences judge alone).  Registry ops need neither.
     setup: str = ""
     jax_is_reference: bool = True
+    # A user's op is one node whose insides the tree's evaluation cannot see: the largest |value| inside it at
+    # these inputs (log(cosh(x)) at x = 1e-4 is 5e-9 but rounds at cosh's 1), for finite differences' noise.
+    internal_magnitude: Callable[[list[np.ndarray]], float] | None = None
 
     def __repr__(self) -> str:  # Hypothesis prints draws: keep them short
         return f"<op {self.name}>"
