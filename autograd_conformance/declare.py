@@ -68,7 +68,7 @@ class DeclaredShapes(ShapeRule):
 
 @dataclass(frozen=True, eq=False)
 class UserOp:
-    """A declared op: its registry entry, and per property None where the op supports it, else why not."""
+    """A declared op: its registry entry, and the properties it has no rule for, with why (``unsupported``)."""
 
     spec: OpSpec
     unsupported: dict[str, str]
