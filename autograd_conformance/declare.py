@@ -179,7 +179,10 @@ _RESERVED = re.compile(r"torch|F|x\d+|lambda")  # names the templates' scope alr
 
 def _spelling(fn: Callable[..., Any], arity: int) -> tuple[str, str]:
     """The template that calls ``fn``, and the import a repro needs for it."""
-    from torch._library.custom_ops import CustomOpDef
+    try:
+        from torch._library.custom_ops import CustomOpDef
+    except ImportError:  # torch < 2.4 has no torch.library.custom_op
+        CustomOpDef = ()  # noqa: N806 - isinstance(fn, ()) is False
 
     args = ", ".join("{" + n + "}" for n in TENSOR_NAMES[:arity])
     if isinstance(fn, CustomOpDef):  # torch.library.custom_op: called the way users call it, through torch.ops
