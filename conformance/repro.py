@@ -126,7 +126,9 @@ def repro_script(
     ]
     if seed_note:
         lines.append(f"# {seed_note}")
-    lines += ["import torch", "import torch.nn.functional as F", ""]
+    lines += ["import torch", "import torch.nn.functional as F"]
+    lines += list(dict.fromkeys(op.setup for op in ex.tree.ops if op.setup))  # user ops' imports, once each
+    lines.append("")
     for i, x in enumerate(ex.inputs):
         lines.append(f"x{i} = torch.tensor({_lit(x)}, dtype={dt}{device})")
         code = layout_code(f"x{i}", ex.layout(i), x.ndim)

@@ -12,6 +12,7 @@ from conformance.example import Example
 from conformance.oracles import DirectionalOracle, Estimate, ExactOracle, Scalar, jax_oracle, register
 from conformance.oracles.orchestration import fd_estimate, reference
 from conformance.registry.spec import OpSpec
+from conformance.tree import Tree
 
 
 class JaxOracle(ExactOracle):
@@ -19,6 +20,10 @@ class JaxOracle(ExactOracle):
     to rounding-sized input nudges (``orchestration.Reference``)."""
 
     name = "jax"
+
+    def supports(self, tree: Tree) -> bool:
+        """Every op of the tree has a JAX reference (a user op declared without one has not)."""
+        return all(op.jax_is_reference for op in tree.ops)
 
     def vjp(self, ex: Example) -> Estimate:
         ref = reference(ex)

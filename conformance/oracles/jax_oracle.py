@@ -250,10 +250,12 @@ class Evaluation:
 
     @property
     def magnitude(self) -> float:
-        """The largest finite |value| anywhere in the tree: inputs, intermediates, output."""
+        """The largest finite |value| anywhere in the tree: inputs, intermediates, output, and inside an op that
+        says what it holds (a user's op: ``OpSpec.internal_magnitude``)."""
         arrays = [*self.inputs, self.output, *(x for xs in self.node_inputs.values() for x in xs)]
         finite = [np.abs(a[np.isfinite(a)]) for a in arrays if np.size(a)]
-        return max((float(a.max()) for a in finite if a.size), default=0.0)
+        inside = [n.op.internal_magnitude(self.node_inputs[id(n)]) for n in self.tree.nodes if n.op.internal_magnitude]
+        return max([*(float(a.max()) for a in finite if a.size), *inside], default=0.0)
 
     def vjp(self, cotangent: np.ndarray) -> list[np.ndarray]:
         """Jᵀu for each leaf, by a reverse sweep of per-op VJPs."""

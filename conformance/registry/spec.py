@@ -138,6 +138,14 @@ class OpSpec:
     # the `variant` property checks each against ``torch`` on the same inputs, instead of each
     # being a full entry of its own (``torch.det`` beside ``torch.linalg.det``).
     variants: tuple[str, ...] = ()
+    # A user's op (autograd_conformance.declare): the source a repro runs before the template (the import of
+    # the name the template calls), and whether ``jax`` is a reference (False: it only evaluates the op, so
+    # the JAX oracle is not consulted and finite differences judge alone).  Registry ops need neither.
+    setup: str = ""
+    jax_is_reference: bool = True
+    # A user's op is one node whose insides the tree's evaluation cannot see: the largest |value| inside it at
+    # these inputs (log(cosh(x)) at x = 1e-4 is 5e-9 but rounds at cosh's 1), for finite differences' noise.
+    internal_magnitude: Callable[[list[np.ndarray]], float] | None = None
 
     def __repr__(self) -> str:  # Hypothesis prints draws: keep them short
         return f"<op {self.name}>"
@@ -213,6 +221,9 @@ def declare_family(family: str, **defaults: Any) -> Callable[..., OpSpec]:
 
 
 _COMPILED: dict[tuple[str, str], Callable[..., Any]] = {}
+# Names user ops' templates call (``MyFunction.apply({x})``), added by autograd_conformance.declare; each
+# name is bound once, to one object, so the compiled lambdas cached under their source stay right.
+USER_NAMES: dict[str, Any] = {}
 
 
 def compile_torch(params: str, source: str) -> Callable[..., Any]:
@@ -226,7 +237,8 @@ def compile_torch(params: str, source: str) -> Callable[..., Any]:
         import torch
         import torch.nn.functional as F  # noqa: N812
 
-        fn = eval(f"lambda {params}: {source}", {"torch": torch, "F": F})  # noqa: S307 - registry templates only
+        scope = {**USER_NAMES, "torch": torch, "F": F}
+        fn = eval(f"lambda {params}: {source}", scope)  # noqa: S307 - registry and declared user templates only
         _COMPILED[(params, source)] = fn
     return fn
 

@@ -1,0 +1,224 @@
+"""``check_op``: a user's op through the suite's properties, oracles and failure path, as one function call.
+
+Each property is the suite's own (``conformance.checks``), run on examples drawn by the suite's
+strategies (``strategies.examples.draw_op_example``) and judged by ``suites.harness.judge``, the one
+failure path every registry cell takes: a failing example raises an AssertionError carrying its repro,
+Hypothesis shrinks it, and ``check_op`` re-raises the shrunk one as a single ``OpCheckError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis import strategies as st
+
+from autograd_conformance.declare import (
+    PROPERTIES,
+    DeclarationError,
+    DomainLike,
+    InputsLike,
+    UserOp,
+    declare_op,
+    largest_inside,
+)
+from conformance import checks, torch_runs
+from conformance import tolerances as tol
+from conformance.compare import scalars_match
+from conformance.example import Example
+from conformance.identities import inner_product
+from conformance.oracles import fd
+from conformance.oracles.orchestration import pole, reference, scaled_direction
+from conformance.registry.spec import REALS
+from conformance.run_options import RunOptions
+from conformance.singularities import near_singularity
+from conformance.verdict import Outcome
+from reports.recorder import Recorder
+from strategies import labelled
+from strategies.examples import draw_op_example
+from suites.harness import judge
+
+# Per property: the dtype its examples are drawn in, and what else they carry (conformance.example).
+DRAWS: dict[str, tuple[str, dict[str, bool]]] = {
+    "vjp": ("float64", {}),
+    "jvp": ("float64", {}),
+    "second_order": ("float64", {"second": True}),
+    "float32": ("float32", {}),
+    "layout": ("float64", {"layouts": True}),
+}
+DEFAULT_EXAMPLES = 25  # the suite's default profile (conformance.profiles): a local run's examples per cell
+REPRO_NOTE = "Repro (paste and run):\n"
+
+
+class OpCheckError(AssertionError):
+    """A property of the op fails: its name, the verdict, and the shrunk example's paste-and-run repro."""
+
+    def __init__(self, op: str, prop: str, message: str, repro: str | None):
+        self.op, self.property, self.repro = op, prop, repro
+        text = f"check_op({op}): property {prop!r} fails\n{message.rstrip()}"
+        if repro:
+            text += f"\n\n{REPRO_NOTE}{repro}"
+        super().__init__(text)
+
+
+def check_op(
+    fn: Callable[..., torch.Tensor],
+    *,
+    inputs: InputsLike,
+    domain: DomainLike | Sequence[DomainLike] = REALS,
+    kinks: Sequence[float] = (),
+    jax_ref: Callable[..., Any] | None = None,
+    properties: str | Sequence[str] = "all",
+    max_examples: int = DEFAULT_EXAMPLES,
+    seed: int | None = None,
+    name: str | None = None,
+) -> dict[str, str]:
+    """Check ``fn``'s derivatives on random inputs; raise ``OpCheckError`` with a shrunk repro on the first failure.
+
+    ``fn``: a function of torch ops, ``MyFunction.apply`` or a ``torch.library.custom_op``.  ``inputs``,
+    ``domain``, ``kinks``, ``jax_ref``, ``name``: the declaration (``declare_op``).  ``properties``: "all"
+    (every one the op has rules for) or names from ``PROPERTIES``.  ``max_examples``: examples per property.
+    ``seed``: a fixed Hypothesis seed (default: random).  Tolerances are the suite's calibrated ones.
+
+    Returns each property's verdict ("pass", "inconclusive", ...) or why it was not run.
+    """
+    op = declare_op(fn, inputs=inputs, domain=domain, kinks=kinks, jax_ref=jax_ref, name=name)
+    chosen = selected(op, properties)
+    verdicts = {p: f"not run: {why}" for p, why in op.unsupported.items() if properties == "all"}
+    for prop in chosen:
+        record = Recorder()
+        try:
+            run_property(op, prop, record, examples=max_examples, seed=seed)
+        except AssertionError as exc:
+            notes = getattr(exc, "__notes__", [])
+            repro = next((n.removeprefix(REPRO_NOTE) for n in notes if n.startswith(REPRO_NOTE)), None)
+            draws = [n for n in notes if not n.startswith(REPRO_NOTE)]
+            raise OpCheckError(op.name, prop, "\n".join([str(exc), *draws]), repro) from None
+        if blind := record.blind():  # most examples undecided: the check saw next to nothing
+            raise OpCheckError(op.name, prop, blind + "\n(narrow domain= or add kinks= so that examples decide)", None)
+        verdicts[prop] = record.verdict()
+    return verdicts
+
+
+def selected(op: UserOp, properties: str | Sequence[str]) -> list[str]:
+    """The properties to run: "all" means every one the op supports; a named one it does not support is an error."""
+    if properties == "all":
+        return [p for p in PROPERTIES if op.supports(p)]
+    names = [properties] if isinstance(properties, str) else list(properties)
+    unknown = [p for p in names if p not in PROPERTIES]
+    if unknown:
+        raise DeclarationError(f"unknown properties {unknown}; check_op checks {', '.join(PROPERTIES)}")
+    missing = {p: op.unsupported[p] for p in names if not op.supports(p)}
+    if missing:
+        raise DeclarationError(f"{op.name} cannot be checked for {missing}")
+    return names
+
+
+def run_property(
+    op: UserOp,
+    prop: str,
+    record: Any,
+    *,
+    options: RunOptions = RunOptions(),
+    examples: int | None = None,
+    seed: int | None = None,
+) -> None:
+    """One property of ``op`` over Hypothesis examples, each judged into ``record`` (raises on a failure)."""
+    dtype, extra = DRAWS[prop]
+
+    def one_example(data: st.DataObject) -> None:
+        __tracebackhide__ = True
+        ex = draw_op_example(labelled(data), op.spec, dtype, options=options, **extra)
+        judge(record, prop, ex, outcomes(op, prop, ex))
+
+    test = given(data=st.data())(one_example)
+    test = settings(
+        settings(),  # the loaded profile, then what every check_op run needs:
+        max_examples=examples or settings().max_examples,
+        deadline=None,  # a user op's first call compiles its JAX reference
+        report_multiple_bugs=False,  # one failure, the shrunk one
+        # No explain phase: it traces coverage around the shrunk example (a planted wrong backward's check took
+        # 10 s with it, 0.3-2 s without), and would name the suite's lines, not the user's.
+        phases=[p for p in settings().phases if p is not Phase.explain],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+    )(test)
+    if seed is not None:
+        test = hypothesis_seed(seed)(test)
+    test()
+
+
+def outcomes(op: UserOp, prop: str, ex: Example) -> list[Outcome]:
+    """The suite's check for ``prop``; second order without a JAX reference is judged by finite differences."""
+    if prop == "vjp":
+        return checks.vjp_matches_oracles(ex, seeded=True)
+    if prop == "jvp":
+        return checks.jvp_matches_oracles(ex)
+    if prop == "second_order":
+        return checks.second_order_matches_jax(ex) if op.spec.jax_is_reference else second_order_matches_fd(ex)
+    if prop == "float32":
+        return checks.reduced_precision_matches_float64(ex)
+    if prop == "layout":
+        return checks.layout_is_irrelevant(ex)
+    raise DeclarationError(f"unknown property {prop!r}")
+
+
+def second_order_matches_fd(ex: Example) -> list[Outcome]:
+    """Double backward along v, ⟨∇ₓ⟨Jᵀu, w⟩, v⟩, against central differences along v of ⟨w, Jᵀu⟩, torch's own
+    first derivative (gradgradcheck's idea, with the FD oracle's error estimate): where reverse mode passes
+    against finite differences, this holds the second derivative to the first."""
+    if at_pole := pole(ex):
+        return at_pole
+    point = reference(ex).evaluation.singularities
+
+    def run() -> list[Outcome]:
+        hessian_w = torch_runs.double_backward(ex)
+        v = scaled_direction(ex)
+        value, scale = inner_product(hessian_w, v)
+        shapes = ex.tree.leaf_shapes
+
+        def first_derivative(*xs: torch.Tensor) -> torch.Tensor:
+            with torch.enable_grad():
+                leaves = [x.detach().requires_grad_() for x in xs]
+                y = ex.tree.torch_fn()(*leaves)
+                grads = torch.autograd.grad(y, leaves, ex.tensor(ex.cotangent), allow_unused=True)
+            return torch.cat(
+                [(torch.zeros(s, dtype=torch.float64) if g is None else g).reshape(-1) for g, s in zip(grads, shapes)]
+            )
+
+        as64 = [torch.tensor(a, dtype=torch.float64) for a in ex.inputs]
+        w = torch.cat([torch.tensor(a, dtype=torch.float64).reshape(-1) for a in ex.second])
+        estimate = fd.directional(
+            first_derivative,
+            as64,
+            [torch.tensor(d, dtype=torch.float64) for d in v],
+            w,
+            grad=[torch.tensor(h, dtype=torch.float64) for h in hessian_w],
+            ops=2 * ex.tree.size,  # the forward and the backward pass round
+            magnitude=_backward_magnitude(ex, as64),
+        )
+        return [
+            near_singularity(point, "fd", tol.SECOND_ORDER_KINK_MARGIN)
+            or scalars_match(
+                value,
+                estimate.value,
+                scale=scale,
+                rtol=tol.SECOND_ORDER_FACTOR * tol.fd_rtol(ex.tree.ops),
+                oracle_error=estimate.error,
+                useful=tol.FD_USEFUL,
+                oracle="fd",
+                what="⟨double backward, v⟩ against finite differences of torch's Jᵀu along v",
+            )
+        ]
+
+    return checks.guarded("torch", "double backward", run)
+
+
+def _backward_magnitude(ex: Example, inputs: list[torch.Tensor]) -> float:
+    """The largest |value| inside torch's backward at ``inputs``: the first derivative's rounding is relative to it
+    (not to the forward pass's values: log(cosh(x)) reaches cosh(4) = 27 where its backward, tanh, stays below 1)."""
+    leaves = [x.detach().requires_grad_() for x in inputs]
+    y = ex.tree.torch_fn()(*leaves)
+    return largest_inside(lambda: torch.autograd.grad(y, leaves, ex.tensor(ex.cotangent), allow_unused=True))

@@ -1,0 +1,107 @@
+"""The examples run, and ``op_tests`` cells land in the results JSONL, inside this repository and in a throwaway
+project outside it where the package is installed (its ``pytest11`` entry point loads the plugin) with the
+user's own baseline file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograd_conformance import OpCheckError
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def _run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _results(folder: Path) -> dict[str, dict]:
+    lines = [json.loads(line) for path in folder.glob("*.jsonl") for line in path.read_text().splitlines()]
+    return {r["cell"]: r for r in lines if r.get("kind") == "result"}
+
+
+def test_the_check_script_passes_the_right_ops_and_catches_the_wrong_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(EXAMPLES))  # as `python examples/check_my_ops.py` runs it
+    from check_my_ops import main
+
+    results = main(max_examples=10)
+    assert results["LogCosh"] == dict.fromkeys(["vjp", "jvp", "second_order", "float32", "layout"], "pass")
+    assert results["softplus"]["vjp"] == "pass" and results["softplus"]["jvp"].startswith("not run")
+    assert results["gradcheck(LogCoshFastPath)"] is True  # gradcheck at a typical input misses the region
+    failure = results["LogCoshFastPath"]
+    assert isinstance(failure, OpCheckError) and failure.property == "vjp"
+    assert "from my_ops import LogCoshFastPath" in failure.repro
+    assert max(abs(float(x)) for x in _repro_inputs(failure.repro)) > 2  # shrunk into the wrong region
+
+
+def _repro_inputs(repro: str) -> list[float]:
+    line = next(line for line in repro.splitlines() if line.startswith("x0 = torch.tensor("))
+    return json.loads(line.removeprefix("x0 = torch.tensor(").split("], dtype")[0] + "]")
+
+
+def test_the_users_test_file_writes_one_cell_per_property(tmp_path: Path) -> None:
+    run = _run(
+        ["-m", "pytest", str(EXAMPLES / "test_my_ops.py"), "-p", "no:cacheprovider", "-q",
+         "--results-dir", str(tmp_path), "--results-label", "user"],
+        ROOT,
+        {"CONFORMANCE_PROFILE": "fast"},  # 10 examples a cell
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:]
+    cells = _results(tmp_path)
+    assert {c: r["verdict"] for c, r in cells.items() if c.endswith("LogCosh/float64")} == {
+        f"{p}/LogCosh/float64": "pass" for p in ("vjp", "jvp", "second_order", "layout")
+    }
+    assert cells["float32/LogCosh/float32"]["verdict"] == "pass"
+    assert cells["jvp/examples.softplus/float64"]["verdict"] == "not_run"  # no forward-mode rule: said, not failed
+    assert cells["vjp/examples.softplus/float64"]["family"] == "user"
+
+
+@pytest.mark.slow
+def test_the_plugin_works_in_a_project_outside_the_repository(tmp_path: Path) -> None:
+    """``pip install`` the package (no dependencies: this interpreter has them) into a folder, and run a user's
+    project with it on the path: the entry point, not a conftest, loads the plugin."""
+    site = tmp_path / "site"
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--target", str(site), str(ROOT)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stderr[-3000:]
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(EXAMPLES / "my_ops.py", project)
+    (project / "test_ops.py").write_text(
+        "from my_ops import LogCosh, LogCoshFastPath\n"
+        "from autograd_conformance import op_tests\n"
+        "test_log_cosh = op_tests(LogCosh.apply, inputs=[(3,)], domain=(-4.0, 4.0), properties=['vjp'])\n"
+        "test_fast = op_tests(LogCoshFastPath.apply, inputs=[(3,)], domain=(-4.0, 4.0), properties=['vjp'])\n"
+    )
+    (project / "known.txt").write_text(
+        "vjp/LogCoshFastPath/float64 where max_abs(x0) > 2 | our fast path's tanh is 1 above 2 | https://example.org/1\n"
+    )
+    env = {"PYTHONPATH": str(site), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": ""}
+    args = ["-m", "pytest", "-p", "no:cacheprovider", "-q", "--results-dir", "out", "--hypothesis-seed", "0"]
+    failing = _run(args, project, env)
+    assert failing.returncode == 1, failing.stdout[-3000:]
+    assert "new conformance failures" in failing.stdout and "FAIL vjp/LogCoshFastPath/float64" in failing.stdout
+    known = _run([*args, "--baseline", "known.txt"], project, env)
+    assert known.returncode == 0, known.stdout[-3000:]
+    cells = _results(project / "out")
+    assert cells["vjp/LogCosh/float64"]["verdict"] == "pass"
+    assert cells["vjp/LogCoshFastPath/float64"]["known"] is True
