@@ -44,6 +44,7 @@ from conformance.registry.shapes import (
     _shrink_for_broadcast,
 )
 from conformance.registry.spec import Call, Shape, declare_family, make_call
+from conformance.versions import NO_VERSION
 
 op = declare_family("indexing")
 
@@ -275,7 +276,9 @@ def _sizes_from_indices(n: int, indices: tuple[int, ...]) -> list[int]:
 
 
 _SPLIT_MAX_N = 6  # the split dim's size: pieces of every kind, sides ≤ 4 among them
-_SIZES = [s for r in (2, 3) for s in itertools.product(range(4), repeat=r)]  # split_with_sizes' lists
+_SIZES = [  # split_with_sizes' lists: two or three pieces, 0 to 4 long
+    s for r in (2, 3) for s in itertools.product(range(MAX_SIDE + 1), repeat=r) if 1 <= sum(s) <= _SPLIT_MAX_N
+]
 _INDICES = [tuple(int(c) for c in np.cumsum(s[:-1])) for s in _SIZES]  # tensor_split's sorted cut points
 _PIECES: dict[str, tuple[str, list[Any], Callable[[int, Any], list[int] | None]]] = {
     # kind: (parameter name, candidate values, pieces(n, value) or None where the value does not fit n)
@@ -602,6 +605,7 @@ def _index_reduce_op(reduce: str, **fields: Any):
         _index_reduce(reduce),
         rule=IndexAlong(),
         params=INCLUDE_SELF,
+        forward_ad_in=NO_VERSION,  # "Trying to use forward AD with index_reduce that does not support it" (2.3.1-2.13.0)
         **fields,
     )
 
