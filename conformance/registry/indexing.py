@@ -762,7 +762,11 @@ MULTI_OUTPUT = [
         "torch.split_with_sizes({x}, {sizes}, dim={dim})" + _PICK,
         _piece("sizes"),
         rule=Piece(kind="sizes"),
-        variants=("torch.split({x}, {sizes}, dim={dim})" + _PICK, "{x}.split_with_sizes({sizes}, {dim})" + _PICK),
+        variants=(
+            "torch.split({x}, {sizes}, dim={dim})" + _PICK,
+            "{x}.split_with_sizes({sizes}, {dim})" + _PICK,
+            "torch.split_with_sizes_copy({x}, {sizes}, dim={dim})" + _PICK,
+        ),
         notes="sizes may be 0",
     ),
     op(
@@ -788,6 +792,7 @@ MULTI_OUTPUT = [
         "sum((i + 1) * t for i, t in enumerate(torch.unbind({x}, {dim})))",
         lambda x, dim: _weighted(*jnp.moveaxis(x, dim, 0)),
         rule=Unbind(),
+        variants=("sum((i + 1) * t for i, t in enumerate(torch.unbind_copy({x}, {dim})))",),
         notes="every output, weighted by its position + 1: their gradients accumulate into x",
     ),
     op(
