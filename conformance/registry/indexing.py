@@ -148,7 +148,9 @@ class MaskedSelect(ShapeRule):
 
     def draw(self, draw: Draw, out: Shape) -> Call:
         n = out[0]
-        shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, max_side=MAX_SIDE).filter(lambda s: math.prod(s) >= n), "x shape")
+        shape = draw(
+            hnp.array_shapes(min_dims=1, max_dims=3, max_side=MAX_SIDE).filter(lambda s: math.prod(s) >= n), "x shape"
+        )
         chosen = draw(st.lists(st.integers(0, math.prod(shape) - 1), min_size=n, max_size=n, unique=True), "selected")
         mask = np.zeros(math.prod(shape), dtype=bool)
         mask[chosen] = True
@@ -373,8 +375,10 @@ class FirstDim(ShapeRule):
 
 def _hits(out_shape: Shape, coords: tuple[np.ndarray, ...]) -> np.ndarray:
     """The (output element × source element) 0/1 table: which source elements land on which output element."""
-    target = np.ravel_multi_index(tuple(np.ravel(c) for c in coords), out_shape) if out_shape else np.zeros(
-        np.size(coords[0]) if coords else 1, dtype=np.int64
+    target = (
+        np.ravel_multi_index(tuple(np.ravel(c) for c in coords), out_shape)
+        if out_shape
+        else np.zeros(np.size(coords[0]) if coords else 1, dtype=np.int64)
     )
     hit = np.zeros((math.prod(out_shape), target.size), dtype=bool)
     hit[target, np.arange(target.size)] = True
@@ -437,7 +441,9 @@ def _index_reduce(reduce: str, include_self: bool | None = None, alpha: float = 
 
 
 def _index_fill(x, dim, index, value):
-    hit = _hits(x.shape, _along_coords(index, dim, x.shape[: dim % x.ndim] + (len(index),) + x.shape[dim % x.ndim + 1 :]))
+    hit = _hits(
+        x.shape, _along_coords(index, dim, x.shape[: dim % x.ndim] + (len(index),) + x.shape[dim % x.ndim + 1 :])
+    )
     return jnp.where(hit.any(axis=1).reshape(x.shape), value, x)
 
 
@@ -583,7 +589,9 @@ def _dim_tie(inputs, params, margin):
 # --- the ops --------------------------------------------------------------------------------------
 
 INCLUDE_SELF = {"include_self": st.booleans()}
-_SCATTER_REDUCE_TEMPLATE = "torch.scatter_reduce({{x}}, {{dim}}, torch.tensor({{index}}), {{y}}, '{reduce}', include_self={{include_self}})"
+_SCATTER_REDUCE_TEMPLATE = (
+    "torch.scatter_reduce({{x}}, {{dim}}, torch.tensor({{index}}), {{y}}, '{reduce}', include_self={{include_self}})"
+)
 
 
 def _scatter_reduce(reduce: str, **fields: Any):
@@ -593,7 +601,9 @@ def _scatter_reduce(reduce: str, **fields: Any):
         _scatter(reduce),
         rule=Scatter(),
         params=INCLUDE_SELF,
-        variants=(f"{{x}}.scatter_reduce({{dim}}, torch.tensor({{index}}), {{y}}, reduce='{reduce}', include_self={{include_self}})",),
+        variants=(
+            f"{{x}}.scatter_reduce({{dim}}, torch.tensor({{index}}), {{y}}, reduce='{reduce}', include_self={{include_self}})",
+        ),
         **fields,
     )
 
@@ -785,8 +795,18 @@ MULTI_OUTPUT = [
         notes="pieces of ceil(n / chunks), the last smaller (not jnp.array_split's)",
     ),
     op("hsplit", "torch.hsplit({x}, {indices})" + _PICK, _piece("hsplit"), rule=Piece(kind="indices", fixed_dim=1)),
-    op("vsplit", "torch.vsplit({x}, {indices})" + _PICK, _piece("vsplit"), rule=Piece(kind="indices", fixed_dim=0, min_rank=2)),
-    op("dsplit", "torch.dsplit({x}, {indices})" + _PICK, _piece("dsplit"), rule=Piece(kind="indices", fixed_dim=2, min_rank=3)),
+    op(
+        "vsplit",
+        "torch.vsplit({x}, {indices})" + _PICK,
+        _piece("vsplit"),
+        rule=Piece(kind="indices", fixed_dim=0, min_rank=2),
+    ),
+    op(
+        "dsplit",
+        "torch.dsplit({x}, {indices})" + _PICK,
+        _piece("dsplit"),
+        rule=Piece(kind="indices", fixed_dim=2, min_rank=3),
+    ),
     op(
         "unbind",
         "sum((i + 1) * t for i, t in enumerate(torch.unbind({x}, {dim})))",
@@ -832,7 +852,9 @@ MULTI_OUTPUT = [
     op(
         "aminmax",
         "sum((i + 1) * t for i, t in enumerate(torch.aminmax({x}, dim={dim}, keepdim={keepdim})))",
-        lambda x, dim, keepdim: _weighted(jnp.min(x, axis=dim, keepdims=keepdim), jnp.max(x, axis=dim, keepdims=keepdim)),
+        lambda x, dim, keepdim: _weighted(
+            jnp.min(x, axis=dim, keepdims=keepdim), jnp.max(x, axis=dim, keepdims=keepdim)
+        ),
         rule=ReduceDim(),
         near_kink=_dim_tie,
         notes="min + 2·max: both outputs' gradients accumulate into x",
