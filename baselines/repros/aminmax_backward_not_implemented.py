@@ -1,6 +1,6 @@
 # torch 2.3.1, 2.6.0 and 2.9.1: torch.aminmax has no derivative: backward raises "derivative for
 # aten::aminmax is not implemented" and forward mode "Trying to use forward AD with aten::aminmax
-# that does not support it"; torch 2.13.0 differentiates it (the gradient of min + 2 max here is
+# that does not support it", and its grad_fn is a torch::autograd::NotImplemented node; torch 2.13.0 differentiates it (the gradient of min + 2 max here is
 # [1, 2] at the smallest and largest elements).
 import torch
 
