@@ -131,6 +131,8 @@ VARIANTS: dict[str, Callable[[Use], bool]] = {
     "var.unbiased": lambda use: "unbiased" in use.keywords,
     "std_mean.unbiased": lambda use: "unbiased" in use.keywords,
     "var_mean.unbiased": lambda use: "unbiased" in use.keywords,
+    **{f"scatter_reduce.{r}": (lambda use, r=r: r in use.constants) for r in ("sum", "prod", "mean", "amax", "amin")},
+    **{f"index_reduce.{r}": (lambda use, r=r: r in use.constants) for r in ("prod", "mean", "amax", "amin")},
     "softmax.with_dtype": lambda use: "dtype" in use.keywords,
     "log_softmax.with_dtype": lambda use: "dtype" in use.keywords,
     "nn.functional.softmin.with_dtype": lambda use: "dtype" in use.keywords,
