@@ -110,3 +110,18 @@ def test_the_sinc_oracle_is_accurate_near_zero(x: float) -> None:
     from conformance.registry.unary import _sinc
 
     assert_matches_mpmath(_sinc, lambda t: mpmath.sinc(mpmath.pi * t), x, (1e-14, 1e-13, 1e-12))
+
+
+def test_the_store_of_jitted_programs_is_bounded_and_refills(monkeypatch: pytest.MonkeyPatch) -> None:
+    """XLA:CPU keeps ~3 memory maps per live executable; a worker that kept every program hit the kernel's
+    limit and died in XLA.  The store drops everything when full, and a dropped program is made again."""
+    from conformance.oracles import jax_oracle
+
+    monkeypatch.setattr(jax_oracle, "MAX_LIVE_PROGRAMS", 3)
+    monkeypatch.setattr(jax_oracle, "_PROGRAMS", {})
+    made: list[int] = []
+    for i in [0, 1, 2, 3, 4, 0]:
+        fn = jax_oracle.program(("test", i), lambda i=i: made.append(i) or (lambda x: x + i))
+        assert fn(1) == 1 + i
+        assert len(jax_oracle._PROGRAMS) <= 3
+    assert made == [0, 1, 2, 3, 4, 0], "0 was dropped when the store filled, and made again"

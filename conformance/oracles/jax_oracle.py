@@ -12,7 +12,8 @@ per-op jitted function too (bucketed the same way); larger trees jit the whole t
 from __future__ import annotations
 
 import math
-from functools import cache, partial
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import jax
@@ -26,6 +27,26 @@ from conformance.tree import Leaf, Node, Tree
 
 BUCKETS = (8, 64, 512)
 
+# XLA:CPU keeps about 3 memory maps per loaded executable (measured: 3.2), and an executable lives as long as
+# its jitted function.  A worker that compiled one program per op, parameters and shape ran into the kernel's
+# limit on a process's maps (vm.max_map_count, 65530 by default) and died inside XLA's compile or its cache
+# write (2026-12-02: the ci run's workers after the indexing ops, whose references compile once per index;
+# a worker had 15,244 maps 12 minutes in).  So the jitted functions live in one bounded store, dropped with
+# JAX's own caches when it fills; the persistent compilation cache makes their return cheap.
+MAX_LIVE_PROGRAMS = 2000
+_PROGRAMS: dict[tuple, Any] = {}
+
+
+def program(key: tuple, make: Callable[[], Any]) -> Any:
+    """The jitted function stored under ``key``, made (and stored) if absent."""
+    fn = _PROGRAMS.get(key)
+    if fn is None:
+        if len(_PROGRAMS) >= MAX_LIVE_PROGRAMS:
+            _PROGRAMS.clear()
+            jax.clear_caches()
+        fn = _PROGRAMS[key] = make()
+    return fn
+
 
 def bucket(n: int) -> int:
     for b in BUCKETS:
@@ -34,8 +55,11 @@ def bucket(n: int) -> int:
     return 1 << max(0, n - 1).bit_length()
 
 
-@cache
 def _fused(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    return program(("_fused", op, params, shapes), lambda: _make_fused(op, params))
+
+
+def _make_fused(op: OpSpec, params: tuple) -> Any:
     """(primals, tangents, cotangent) -> (value, JVP, VJP): one linearization, one compile for all three.
 
     Linearizing once and transposing the linear map traces the op a third faster
@@ -49,8 +73,11 @@ def _fused(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     return jax.jit(fused)
 
 
-@cache
 def _op_second_order(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    return program(("_op_second_order", op, params, shapes), lambda: _make_op_second_order(op, params))
+
+
+def _make_op_second_order(op: OpSpec, params: tuple) -> Any:
     f = partial(op.jax, **dict(params))
 
     def hvp(primals: list, u: Any, w: list) -> Any:
@@ -84,8 +111,11 @@ def _second_directional(f: Any) -> Any:
     return _directional(f, 2)
 
 
-@cache
 def _op_second_directional(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    return program(("_op_second_directional", op, params, shapes), lambda: _make_op_second_directional(op, params))
+
+
+def _make_op_second_directional(op: OpSpec, params: tuple) -> Any:
     return _second_directional(partial(op.jax, **dict(params)))
 
 
@@ -111,13 +141,19 @@ def _third_directional(f: Any) -> Any:
     return _directional(f, 3)
 
 
-@cache
 def _op_third_reverse(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    return program(("_op_third_reverse", op, params, shapes), lambda: _make_op_third_reverse(op, params))
+
+
+def _make_op_third_reverse(op: OpSpec, params: tuple) -> Any:
     return _third_reverse(partial(op.jax, **dict(params)))
 
 
-@cache
 def _op_third_directional(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    return program(("_op_third_directional", op, params, shapes), lambda: _make_op_third_directional(op, params))
+
+
+def _make_op_third_directional(op: OpSpec, params: tuple) -> Any:
     return _third_directional(partial(op.jax, **dict(params)))
 
 
@@ -289,22 +325,20 @@ def evaluate(
     return Evaluation(tree, inputs, tangents, cotangent)
 
 
-_SECOND_ORDER: dict[str, Any] = {}
-
-
 def _tree_second_order(tree: Tree) -> Any:
-    fn = _SECOND_ORDER.get(tree.key)
-    if fn is None:
-        f = tree.jax_fn()
+    return program(("second_order", tree.key), lambda: _make_tree_second_order(tree))
 
-        def hvp(xs: tuple, u: Any, w: tuple) -> Any:
-            def inner(*xs: Any) -> Any:
-                return sum(jnp.vdot(g, wi) for g, wi in zip(jax.vjp(f, *xs)[1](u), w))
 
-            return jax.grad(inner, argnums=tuple(range(len(xs))))(*xs)
+def _make_tree_second_order(tree: Tree) -> Any:
+    f = tree.jax_fn()
 
-        fn = _SECOND_ORDER[tree.key] = jax.jit(hvp)
-    return fn
+    def hvp(xs: tuple, u: Any, w: tuple) -> Any:
+        def inner(*xs: Any) -> Any:
+            return sum(jnp.vdot(g, wi) for g, wi in zip(jax.vjp(f, *xs)[1](u), w))
+
+        return jax.grad(inner, argnums=tuple(range(len(xs))))(*xs)
+
+    return jax.jit(hvp)
 
 
 def _one_op(tree: Tree) -> bool:
@@ -321,29 +355,18 @@ def second_order(tree: Tree, inputs: list[np.ndarray], u: np.ndarray, w: list[np
     return [np.asarray(g) for g in _tree_second_order(tree)(tuple(inputs), u, tuple(w))]
 
 
-_SECOND_DIRECTIONAL: dict[str, Any] = {}
-
-
 def second_directional(tree: Tree, inputs: list[np.ndarray], v: list[np.ndarray], w: list[np.ndarray]) -> np.ndarray:
     """∂²f[v, w] = jax.jvp(lambda x: jax.jvp(f, x, v)[1], x, w)[1]: the forward-over-forward torch must match."""
     root = tree.root
     if _one_op(tree):
         return OpCall(root.op, root.call, inputs).second_directional(v, w)
-    fn = _SECOND_DIRECTIONAL.get(tree.key)
-    if fn is None:
-        fn = _SECOND_DIRECTIONAL[tree.key] = _second_directional(tree.jax_fn())
+    fn = program(("second_directional", tree.key), lambda: _second_directional(tree.jax_fn()))
     return np.asarray(fn(tuple(inputs), tuple(v), tuple(w)))
 
 
-_THIRD: dict[tuple[str, str], Any] = {}
-
-
 def _tree_third(kind: str, tree: Tree) -> Any:
-    fn = _THIRD.get((kind, tree.key))
-    if fn is None:
-        make = _third_reverse if kind == "reverse" else _third_directional
-        fn = _THIRD[(kind, tree.key)] = make(tree.jax_fn())
-    return fn
+    make = _third_reverse if kind == "reverse" else _third_directional
+    return program(("third", kind, tree.key), lambda: make(tree.jax_fn()))
 
 
 def third_reverse(
