@@ -105,8 +105,10 @@ class Checks:
             self.problems.append(problem)
         return ok
 
-    def same(self, got: Any, want: Any, what: str, *, rtol: float = 0.0) -> bool:
-        """Tensors equal exactly (rtol=0) or within rtol of the larger magnitude; None equals None only."""
+    def same(self, got: Any, want: Any, what: str, *, rtol: float = 0.0, floor: float = 0.0) -> bool:
+        """Tensors equal exactly (rtol=0) or within rtol of the larger magnitude, at least ``floor`` (the seed's
+        size, as ``compare.arrays_match`` takes it: a Jacobian's rows are vjps of unit seeds, so where a
+        derivative cancels to 0 one side's 1e-16 of rounding is not a wrong derivative); None equals None only."""
         import torch
 
         if got is None or want is None:
@@ -118,7 +120,7 @@ class Checks:
         if rtol == 0.0:
             ok = identical(g, w)
         else:
-            scale = torch.maximum(g.abs(), w.abs()).clamp_min(1e-300)
+            scale = torch.maximum(g.abs(), w.abs()).clamp_min(max(floor, 1e-300))
             ok = torch.equal(g.isnan(), w.isnan()) and bool(
                 ((g - w).abs() <= rtol * scale).logical_or(g == w).logical_or(g.isnan()).all()
             )
