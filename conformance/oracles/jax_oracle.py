@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
+from functools import partial, wraps
 from typing import Any
 
 import jax
@@ -48,6 +48,16 @@ def program(key: tuple, make: Callable[[], Any]) -> Any:
     return fn
 
 
+def stored(make: Callable[..., Any]) -> Callable[..., Any]:
+    """``make``'s jitted function per arguments, kept in the bounded store (a bounded ``functools.cache``)."""
+
+    @wraps(make)
+    def get(*key: Any) -> Any:
+        return program((make.__name__, *key), lambda: make(*key))
+
+    return get
+
+
 def bucket(n: int) -> int:
     for b in BUCKETS:
         if n <= b:
@@ -55,11 +65,8 @@ def bucket(n: int) -> int:
     return 1 << max(0, n - 1).bit_length()
 
 
+@stored
 def _fused(op: OpSpec, params: tuple, shapes: tuple) -> Any:
-    return program(("_fused", op, params, shapes), lambda: _make_fused(op, params))
-
-
-def _make_fused(op: OpSpec, params: tuple) -> Any:
     """(primals, tangents, cotangent) -> (value, JVP, VJP): one linearization, one compile for all three.
 
     Linearizing once and transposing the linear map traces the op a third faster
@@ -73,11 +80,8 @@ def _make_fused(op: OpSpec, params: tuple) -> Any:
     return jax.jit(fused)
 
 
+@stored
 def _op_second_order(op: OpSpec, params: tuple, shapes: tuple) -> Any:
-    return program(("_op_second_order", op, params, shapes), lambda: _make_op_second_order(op, params))
-
-
-def _make_op_second_order(op: OpSpec, params: tuple) -> Any:
     f = partial(op.jax, **dict(params))
 
     def hvp(primals: list, u: Any, w: list) -> Any:
@@ -111,11 +115,8 @@ def _second_directional(f: Any) -> Any:
     return _directional(f, 2)
 
 
+@stored
 def _op_second_directional(op: OpSpec, params: tuple, shapes: tuple) -> Any:
-    return program(("_op_second_directional", op, params, shapes), lambda: _make_op_second_directional(op, params))
-
-
-def _make_op_second_directional(op: OpSpec, params: tuple) -> Any:
     return _second_directional(partial(op.jax, **dict(params)))
 
 
@@ -141,19 +142,13 @@ def _third_directional(f: Any) -> Any:
     return _directional(f, 3)
 
 
+@stored
 def _op_third_reverse(op: OpSpec, params: tuple, shapes: tuple) -> Any:
-    return program(("_op_third_reverse", op, params, shapes), lambda: _make_op_third_reverse(op, params))
-
-
-def _make_op_third_reverse(op: OpSpec, params: tuple) -> Any:
     return _third_reverse(partial(op.jax, **dict(params)))
 
 
+@stored
 def _op_third_directional(op: OpSpec, params: tuple, shapes: tuple) -> Any:
-    return program(("_op_third_directional", op, params, shapes), lambda: _make_op_third_directional(op, params))
-
-
-def _make_op_third_directional(op: OpSpec, params: tuple) -> Any:
     return _third_directional(partial(op.jax, **dict(params)))
 
 
