@@ -254,13 +254,14 @@ def autocast_matches_float64(ex: Example) -> list[Outcome]:
     """Gradients of float32 leaves under ``torch.autocast(device, dtype=torch.bfloat16)`` against the float64
     oracle.  Where autocast runs an op of the tree in bfloat16 (``low_precision.AUTOCAST_BFLOAT16``) the
     gradient is held to bfloat16's tolerance, else to float32's.  The example is drawn exact in bfloat16,
-    so both precisions see exactly its inputs."""
+    so both precisions see exactly its inputs.  The backward runs after the autocast region, as torch's
+    documentation prescribes; run inside it, autocast lowered the matmuls of tensordot's and the nuclear
+    norm's backward formulas to bfloat16 while their forwards stay float32 (found by the modes soak)."""
     lowered = any(op.name in low_precision.AUTOCAST_BFLOAT16 for op in ex.tree.ops)
     judged = replace(ex, dtype="bfloat16" if lowered else "float32")
 
     def run() -> list[Outcome]:
-        with torch.autocast(ex.device, dtype=torch.bfloat16):
-            grads = torch_runs.torch_vjp(ex, seeded=True, dtype="float32")
+        grads = torch_runs.torch_vjp(ex, seeded=True, dtype="float32", autocast="bfloat16")
         return reduced_precision_matches_float64(judged, torch_vjp=grads)
 
     return guarded("torch", "backward under autocast", run)

@@ -13,6 +13,8 @@ The vocabulary (every fact a scope may name):
 ``ratio``                     error / tolerance (above 1 fails)
 ``at``, ``abs(at)``           input i's element at the index where the compared array is most wrong, when that
                               array has input i's shape (for an elementwise op: the point where the gradient is wrong)
+``row_spread(at)``            max(x) - min(x) over the last-axis row of input i that holds ``at`` (for an op that
+                              normalizes along the last axis, such as layer_norm: the spread of the row that is wrong)
 ``min_abs(xN)``, ``max_abs(xN)``, ``spread(xN)``, ``min(xN)``, ``max(xN)``
                               over all elements of input N: smallest |x|, largest |x|, max(x) - min(x),
                               smallest x, largest x (a complex input's real view: over both parts)
@@ -48,12 +50,12 @@ class FailureFacts(NamedTuple):
     others: list[Facts]
 
 INPUT_FUNCTIONS = ("min_abs", "max_abs", "spread", "min", "max")
-OUTCOME_FACTS = ("rel", "ratio", "at", "abs(at)", "oracle", "verdict")
+OUTCOME_FACTS = ("rel", "ratio", "at", "abs(at)", "row_spread(at)", "oracle", "verdict")
 _NAME = re.compile(
-    r"^(rel|ratio|at|abs\(at\)|oracle|verdict|(min_abs|max_abs|spread|min|max)\(x\d\)|(param|uses)\.[A-Za-z_]\w*)$"
+    r"^(rel|ratio|at|abs\(at\)|row_spread\(at\)|oracle|verdict|(min_abs|max_abs|spread|min|max)\(x\d\)|(param|uses)\.[A-Za-z_]\w*)$"
 )
 VOCABULARY_HELP = (
-    "facts: rel, ratio, at, abs(at), oracle, verdict, min_abs(xN), max_abs(xN), spread(xN), min(xN), max(xN), param.NAME, uses.NAME "
+    "facts: rel, ratio, at, abs(at), row_spread(at), oracle, verdict, min_abs(xN), max_abs(xN), spread(xN), min(xN), max(xN), param.NAME, uses.NAME "
     "(see conformance/facts.py)"
 )
 
@@ -99,6 +101,9 @@ def of_outcome(outcome: Outcome, inputs: list[np.ndarray]) -> Facts:
         if x.ndim == len(index) and all(0 <= k < n for k, n in zip(index, x.shape)):
             facts["at"] = float(x[index])
             facts["abs(at)"] = abs(float(x[index]))
+            if x.ndim:
+                row = np.asarray(x[index[:-1]], dtype=np.float64)
+                facts["row_spread(at)"] = float(np.max(row) - np.min(row))
     return facts
 
 

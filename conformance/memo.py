@@ -19,11 +19,13 @@ if TYPE_CHECKING:
 
 
 class TorchVjpRun(NamedTuple):
-    """How torch's own Jᵀu was computed: ``y.backward(u)`` or a scalar loss, in which dtype, with or without layouts."""
+    """How torch's own Jᵀu was computed: ``y.backward(u)`` or a scalar loss, in which dtype, with or without
+    layouts, with or without the forward under ``torch.autocast``."""
 
     seeded: bool
     dtype: str | None  # None: the example's dtype
     layouts: bool
+    autocast: str | None = None  # None, or the dtype the forward's autocast region lowers to
 
 
 class FdEstimate(NamedTuple):

@@ -7,6 +7,8 @@ example share it.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 from torch.autograd import forward_ad
@@ -16,15 +18,19 @@ from conformance.execution import torch_callable
 from conformance.memo import TorchVjpRun
 
 
-def torch_vjp(ex: Example, *, seeded: bool, dtype: str | None = None, layouts: bool = True) -> list[np.ndarray]:
+def torch_vjp(
+    ex: Example, *, seeded: bool, dtype: str | None = None, layouts: bool = True, autocast: str | None = None
+) -> list[np.ndarray]:
     """torch's Jᵀu for the example's leaves (memoised: the checks of one example share it).
 
     ``seeded``: ``y.backward(u)``, else the scalar loss ``(y * u).sum().backward()``; ``dtype``: None for
-    the example's; ``layouts``: the leaves in their drawn layouts, else contiguous.
+    the example's; ``layouts``: the leaves in their drawn layouts, else contiguous; ``autocast``: a dtype
+    to run the forward under ``torch.autocast`` in.  Only the forward: torch's autocast documentation
+    says to wrap the forward pass and the loss, and not the backward, whose ops autocast would lower too.
     """
-    run = TorchVjpRun(seeded, dtype, layouts)
+    run = TorchVjpRun(seeded, dtype, layouts, autocast)
     if run not in ex.memo.torch_vjp:
-        ex.memo.torch_vjp[run] = _run_torch_vjp(ex, seeded=seeded, dtype=dtype, layouts=layouts)
+        ex.memo.torch_vjp[run] = _run_torch_vjp(ex, run)
     return ex.memo.torch_vjp[run]
 
 
@@ -35,15 +41,20 @@ def vjp_to_judge(ex: Example, given: list[np.ndarray] | None, *, seeded: bool) -
     return [np.asarray(g, dtype=np.float64) for g in given]
 
 
-def _run_torch_vjp(ex: Example, *, seeded: bool, dtype: str | None, layouts: bool) -> list[np.ndarray]:
-    xs = ex.leaves(dtype=dtype, layouts=layouts)
+def _run_torch_vjp(ex: Example, run: TorchVjpRun) -> list[np.ndarray]:
+    xs = ex.leaves(dtype=run.dtype, layouts=run.layouts)
     f = torch_callable(ex.tree, ex.path)
-    u = ex.tensor(ex.cotangent, dtype=dtype)
+    u = ex.tensor(ex.cotangent, dtype=run.dtype)
+    forward = (
+        torch.autocast(ex.device, dtype=getattr(torch, run.autocast)) if run.autocast else contextlib.nullcontext()
+    )
     if ex.path == "func":  # torch.func.vjp instead of .backward()
-        _, pullback = torch.func.vjp(f, *xs)
+        with forward:
+            _, pullback = torch.func.vjp(f, *xs)
         return [to_numpy(g, s) for g, s in zip(pullback(u), ex.tree.leaf_shapes)]
-    y = f(*xs)
-    if seeded:
+    with forward:
+        y = f(*xs)
+    if run.seeded:
         y.backward(u)
     else:
         (y * u).sum().backward()

@@ -29,7 +29,7 @@ from conformance.registry.spec import OpSpec
 from conformance.tree import Tree
 from conformance.verdict import Outcome, Verdict
 from strategies.examples import draw_inputs
-from strategies.trees import draw_op_tree, draw_tree
+from strategies.trees import TREE_OPS, draw_op_tree, draw_tree
 
 ORACLE = "semantics"
 
@@ -258,8 +258,14 @@ def polynomials(draw_: Any, max_degree: int = 5) -> Polynomial:
     return Polynomial(tuple(coeffs), draw_(st.sampled_from(["powers", "pow", "horner"])))
 
 
-def draw_tree_inputs(draw: Draw, *, max_ops: int = 4, dtype: str = "float64") -> tuple[Tree, list[np.ndarray]]:
-    tree = draw_tree(draw, max_ops=max_ops)
+# The ops a tree may use where the property runs it in forward mode (dual tensors, jacfwd).
+FORWARD_TREE_OPS = [op for op in TREE_OPS if op.forward_ad]
+
+
+def draw_tree_inputs(
+    draw: Draw, *, max_ops: int = 4, dtype: str = "float64", ops: Sequence[OpSpec] = TREE_OPS
+) -> tuple[Tree, list[np.ndarray]]:
+    tree = draw_tree(draw, max_ops=max_ops, ops=ops)
     inputs = draw_inputs(draw, tree, dtype)
     note(f"tree: {tree.source}")
     return tree, inputs
@@ -292,13 +298,15 @@ class MaskedTree(NamedTuple):
         return [*leaves_code(self.inputs, self.mask), *lines]
 
 
-def draw_masked_tree(draw: Draw, record: Any, *, max_ops: int = 4, at_least_one: bool = True) -> MaskedTree:
-    """A random tree, its inputs, then which require grad (``masks``); drawn in that order.
+def draw_masked_tree(
+    draw: Draw, record: Any, *, max_ops: int = 4, at_least_one: bool = True, ops: Sequence[OpSpec] = TREE_OPS
+) -> MaskedTree:
+    """A random tree of ``ops``, its inputs, then which require grad (``masks``); drawn in that order.
 
     A tree torch cannot evaluate because a pole upstream feeds an op a non-finite value is
     recorded INCONCLUSIVE and not used (see ``reject_at_pole``).
     """
-    tree, inputs = draw_tree_inputs(draw, max_ops=max_ops)
+    tree, inputs = draw_tree_inputs(draw, max_ops=max_ops, ops=ops)
     ex = MaskedTree(tree, inputs, masks(draw, len(inputs), at_least_one=at_least_one, tree=tree))
     reject_at_pole(record, ex)
     return ex

@@ -56,6 +56,7 @@ from hypothesis import strategies as st
 from conformance.case import Case
 from strategies import labelled
 from strategies.semantics import (
+    FORWARD_TREE_OPS,
     INPLACE_LEAF,
     INPLACE_SAVED,
     Checks,
@@ -65,6 +66,7 @@ from strategies.semantics import (
     dyadics,
     lit,
 )
+from strategies.trees import TREE_OPS
 from suites.cases import cell, sem_cases
 
 POWERS_OF_TWO = (0.5, 2.0, -1.0, 4.0, -0.25)
@@ -420,8 +422,9 @@ class Runner:
         return eval(code, self.ns)  # noqa: S307 - our own code
 
 
-def draw_example(draw: Any, record: Any, plain: bool) -> tuple[MaskedTree, Program]:
-    ex = draw_masked_tree(draw, record)
+def draw_example(draw: Any, record: Any, plain: bool, forward: bool = False) -> tuple[MaskedTree, Program]:
+    """A tree (of ops with forward-mode formulas where ``forward``: its program runs on dual tensors) and a program."""
+    ex = draw_masked_tree(draw, record, ops=FORWARD_TREE_OPS if forward else TREE_OPS)
     shape = tuple(ex.forward(ex.leaves()).shape)
     return ex, draw_program(draw, shape, plain)
 
@@ -523,7 +526,7 @@ def _primal(t: Any) -> Any:
 def test_inplace_forward(case: Case, data, record) -> None:
     """The same programs on dual tensors: the base's and every view's tangent is the out-of-place program's."""
     draw = labelled(data)
-    ex, prog = draw_example(draw, record, plain=case.op == "plain")
+    ex, prog = draw_example(draw, record, plain=case.op == "plain", forward=True)
     tangents = [dyadic_array(draw, x.shape, f"t{i}") for i, x in enumerate(ex.inputs)]
     check = Checks("semantics.inplace_forward", uses=[op.name for op in ex.tree.ops])
     run = Runner(check)

@@ -158,3 +158,23 @@ def test_a_tree_cell_scopes_a_finding_to_the_op_it_uses() -> None:
     assert entry.explains(with_minimum) and not entry.explains(without)
     with pytest.raises(baseline.BaselineError, match=r"b.txt:1: 'uses.minimun': unknown op 'minimun'; did you mean minimum"):
         baseline.parse(line.replace("uses.minimum", "uses.minimun"), file="b.txt", catalog=catalog.load())
+
+
+def test_row_spread_names_the_wrong_row_not_the_whole_input() -> None:
+    """``row_spread(at)``: the spread of the last-axis row holding the worst element, so a narrow row in a
+    wide input is in scope and a wide row beside a narrow one is not."""
+    import numpy as np
+
+    from conformance import facts as fact_sets
+    from conformance.verdict import Outcome, Verdict
+
+    (entry,) = baseline.parse("bfloat16/layer_norm/bfloat16 where row_spread(at) < 2 | r | https://x.invalid\n", file="b.txt").entries
+    x = np.array([[2.285, 2.342], [-3.0, 3.0]])
+    def worst_at(row: int) -> dict:
+        outcome = Outcome(Verdict.FAIL, "float64", 2.0, 1.0, "m", {"array": 0, "index": (row, 1)})
+        return fact_sets.at_point([x], {})(outcome)
+
+    narrow, wide = worst_at(0), worst_at(1)
+    assert narrow["spread(x0)"] == 6.0
+    assert narrow["row_spread(at)"] == pytest.approx(0.057) and wide["row_spread(at)"] == 6.0
+    assert entry.explains(narrow) and not entry.explains(wide)

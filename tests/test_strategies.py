@@ -19,6 +19,22 @@ from strategies.tensors import arrays
 from strategies.trees import TREE_OPS, draw_op_tree, draw_tree
 
 
+@settings(max_examples=3000, deadline=None)
+@given(data=st.data())
+def test_a_rule_that_says_it_produces_a_shape_can_draw_a_call_for_it(data) -> None:
+    """Inside a tree an op is asked for any shape its parent needs (a split's input may be 6 long): where its
+    rule says it ``produces`` that shape, drawing its call must not fail.  The soak found topk and the split
+    family raising Hypothesis's InvalidArgument for an output longer than their pieces."""
+    from strategies.trees import draw_call
+
+    draw = labelled(data)
+    op = draw(st.sampled_from(TREE_OPS), "op")
+    out = tuple(draw(st.lists(st.integers(1, 6), max_size=3), "output shape"))
+    if op.rule.produces(out):
+        call = draw_call(draw, op, out)
+        assert len(call.input_shapes) >= 1
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_op_examples_are_in_domain_off_kinks_and_run(data) -> None:

@@ -302,9 +302,15 @@ class Piece(ShapeRule):
     fixed_dim: int | None = None
 
     def produces(self, out: Shape) -> bool:
+        # A piece is at most MAX_SIDE long, and a tree may ask for a longer output (a split's own input, up to
+        # _SPLIT_MAX_N): every dim the draw may cut along must fit.
         if self.fixed_dim == 1 and len(out) == 1:
-            return True
-        return super().produces(out) and (self.fixed_dim is None or len(out) > self.fixed_dim)
+            return out[0] <= MAX_SIDE
+        if not super().produces(out):
+            return False
+        if self.fixed_dim is None:
+            return max(out) <= MAX_SIDE
+        return len(out) > self.fixed_dim and out[self.fixed_dim] <= MAX_SIDE
 
     def draw(self, draw: Draw, out: Shape) -> Call:
         if self.fixed_dim is None:
@@ -346,7 +352,8 @@ class TopK(ShapeRule):
 
     def draw(self, draw: Draw, out: Shape) -> Call:
         d, dim = _dim(draw, len(out))
-        n = draw(st.integers(out[d], MAX_SIDE), "size along dim")
+        # max(): inside a tree another op may ask for an output longer than MAX_SIDE (chunk's input, 5)
+        n = draw(st.integers(out[d], max(out[d], MAX_SIDE)), "size along dim")
         return make_call([out[:d] + (n,) + out[d + 1 :]], dim=dim, k=out[d])
 
 

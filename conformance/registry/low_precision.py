@@ -230,7 +230,7 @@ MEASURED: dict[str, dict[str, tuple[int, float]]] = {
 # The ops torch.autocast("cpu", dtype=torch.bfloat16) runs in bfloat16 (its output is bfloat16 for
 # float32 inputs): their gradients under autocast are held to the bfloat16 tolerance, every other op's
 # to float32's.  Written by the same script (``--autocast``).
-AUTOCAST_BFLOAT16: tuple[str, ...] = ('matmul', 'matmul_batched', 'matvec', 'vecdot', 'multi_dot', 'matrix_power')
+AUTOCAST_BFLOAT16: tuple[str, ...] = ('matmul', 'matmul_batched', 'matvec', 'vecdot', 'tensordot', 'multi_dot', 'einsum_mm', 'einsum_inner', 'einsum_bmm', 'matrix_power')
 
 
 def supports(op: OpSpec, dtype: str) -> bool:
