@@ -213,7 +213,8 @@ def reduced_precision_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray
 
     The oracle's error term is its sensitivity to input rounding of the dtype's size
     (``Reference.rounding_sensitivity``: a re-evaluation at inputs moved by one ulp), plus the tolerance
-    applied to what cancels between a tied leaf's uses (``Reference.cancelled_between_uses``); the tolerance
+    applied to what cancels between a tied leaf's uses (``Reference.cancelled_between_uses``) and in a
+    broadcast leaf's summed gradient (``Reference.cancelled_in_broadcast``); the tolerance
     is the dtype's (``tol.reduced_rtol``: per op, with calibrated overrides for bfloat16 and float16).
     """
     if at_pole := pole(ex):
@@ -231,7 +232,8 @@ def reduced_precision_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray
         rtol = tol.reduced_rtol(ex.tree.ops, ex.dtype)
 
         def sensitivity() -> list[np.ndarray]:
-            return [s + rtol * c for s, c in zip(ref.rounding_sensitivity, ref.cancelled_between_uses)]
+            cancelled = zip(ref.cancelled_between_uses, ref.cancelled_in_broadcast)
+            return [s + rtol * (c + b) for s, (c, b) in zip(ref.rounding_sensitivity, cancelled)]
 
         grads = torch_runs.vjp_to_judge(ex, torch_vjp, seeded=True)
         outcome = arrays_match(

@@ -126,3 +126,24 @@ def test_untied_makes_every_use_of_a_leaf_its_own_input() -> None:
     )  # fmt: skip
     free, uses = untied(tree)
     assert (free.source, uses, free.leaf_shapes) == ("torch.sin(x0) * x1", (1, 1), ((2,), (2,)))
+
+
+def test_a_broadcast_leaf_is_held_to_its_contributions_not_to_their_cancelled_sum() -> None:
+    """bfloat16 pow(0.25, y): the scalar base's gradient sums u·y·0.25^(y-1) over y, here +62 and -61 into
+    1.16, and torch's 1.75 (the modes soak's point) is within the rounding of those contributions, so it
+    passes; an error of 10% of a contribution (6.2) still fails, and so would the soak's error without a
+    broadcast to blame."""
+    pow_ = OPS_BY_NAME["pow"]
+    x0 = exact_in(np.array(0.25), "bfloat16")
+    y = np.zeros((1, 3, 4))
+    y[0, 2, 0], y[0, 2, 3] = -1.8984375, -1.875
+    u = exact_in(
+        np.array([[[-0.9765625, -1.0, -0.31640625, -0.3203125], [-0.5625, 0.9609375, 0.87890625, 0.29296875],
+                   [-0.58984375, 0.875, -0.37890625, 0.60546875]]]), "bfloat16")  # fmt: skip
+    tree = single_op_tree(pow_, make_call([(), y.shape]))
+    ex = Example(tree, [x0, y], dtype="bfloat16", cotangent=u, direction=[np.ones_like(x0), np.ones_like(y)])
+    reference = checks.reference(ex).vjp
+    torch_says = [np.array(1.75), reference[1]]
+    assert worst(checks.reduced_precision_matches_float64(ex, torch_vjp=torch_says)).verdict is Verdict.PASS
+    wrong = [reference[0] + 6.2, reference[1]]
+    assert worst(checks.reduced_precision_matches_float64(ex, torch_vjp=wrong)).verdict is Verdict.FAIL

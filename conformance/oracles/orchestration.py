@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+import jax
 import numpy as np
 import torch
 
@@ -18,7 +19,7 @@ from conformance import tolerances as tol
 from conformance.example import Example
 from conformance.memo import FdEstimate
 from conformance.oracles import fd, jax_oracle
-from conformance.tree import untied
+from conformance.tree import Leaf, Node, untied
 from conformance.verdict import Outcome, Verdict
 
 
@@ -98,6 +99,28 @@ class Reference:
         total = [np.zeros_like(g) for g in self.vjp]
         for leaf, part in zip(uses, parts):
             total[leaf] = total[leaf] + np.abs(part)
+        return [_finite(np.maximum(t - np.abs(g), 0.0)) for t, g in zip(total, self.vjp)]
+
+    @cached_property
+    def cancelled_in_broadcast(self) -> list[np.ndarray]:
+        """Per leaf that a one-op tree's elementwise op broadcasts: Σ|cᵢ| − |Σcᵢ| over the output elements its
+        gradient sums (``sum_to_shape``).  As for a tied leaf, the gradient is rounded relative to those
+        contributions, not to their sum: bfloat16 pow(0.25, y) summed contributions of ±62 into 1.16, and
+        torch's 1.75 was within their rounding (found by the modes soak).  Zero for a tree of more ops (a
+        broadcast below the root is not measured) and for a leaf that is not broadcast."""
+        ex = self._ex
+        zeros = [np.zeros_like(x) for x in ex.inputs]
+        root, out = ex.tree.root, np.shape(self.evaluation.output)
+        if not (isinstance(root, Node) and root.op.elementwise and all(isinstance(c, Leaf) for c in root.children)):
+            return zeros
+        if all(np.shape(ex.inputs[c.index]) == out for c in root.children):
+            return zeros
+        full = [np.broadcast_to(ex.inputs[c.index], out) for c in root.children]
+        _, pullback = jax.vjp(lambda *xs: root.op.jax(*xs, **root.call.kwargs), *full)
+        total = [np.zeros_like(g) for g in self.vjp]
+        for child, part in zip(root.children, pullback(np.asarray(ex.cotangent, dtype=np.float64))):
+            leaf = child.index
+            total[leaf] = total[leaf] + jax_oracle.sum_to_shape(np.abs(np.asarray(part)), np.shape(ex.inputs[leaf]))
         return [_finite(np.maximum(t - np.abs(g), 0.0)) for t, g in zip(total, self.vjp)]
 
 
