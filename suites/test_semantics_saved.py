@@ -3,7 +3,7 @@
 Both change how the forward's saved tensors reach the backward, never what the gradient is, so a
 checkpointed or hooked backward is held to the plain one exactly.  The function may end in a random
 op (``F.dropout`` in training mode, or uniform noise): checkpointing preserves the RNG state by default
-(``preserve_rng_state=True``), so its recomputation draws the same mask or slopes, and the gradients
+(``preserve_rng_state=True``), so its recomputation draws the same mask or noise, and the gradients
 still agree exactly.
 
 * ``semantics.checkpoint``: ``torch.utils.checkpoint.checkpoint`` in reentrant and non-reentrant
@@ -77,13 +77,9 @@ def body(ex: MaskedTree, random_end: str) -> str:
 
 
 def function(ex: MaskedTree, random_end: str) -> Callable[..., torch.Tensor]:
-    """The tree, ending in the random op ``random_end`` (a key of ``RANDOM_END``)."""
+    """The tree, ending in the random op ``random_end`` (a key of ``RANDOM_END``): the repro's code, evaluated."""
     tree = ex.tree.torch_fn()
-    end = {
-        "none": lambda y: y,
-        "dropout": lambda y: F.dropout(y, p=0.5, training=True),
-        "noise": lambda y: y * torch.rand_like(y),
-    }[random_end]
+    end = eval("lambda y: " + RANDOM_END[random_end].format("y"), {"F": F, "torch": torch})  # noqa: S307 - our own code
     return lambda *xs: end(tree(*xs))
 
 
