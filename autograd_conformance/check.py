@@ -9,10 +9,11 @@ Hypothesis shrinks it, and ``check_op`` re-raises the shrunk one as a single ``O
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
@@ -25,7 +26,8 @@ from autograd_conformance.declare import (
     declare_op,
     largest_inside,
 )
-from conformance import checks, torch_runs
+from autograd_conformance.known import known_bug
+from conformance import checks, second_order, third_order, torch_runs
 from conformance import tolerances as tol
 from conformance.compare import scalars_match
 from conformance.example import Example
@@ -35,20 +37,29 @@ from conformance.oracles.orchestration import pole, reference, scaled_direction
 from conformance.registry.spec import REALS
 from conformance.run_options import RunOptions
 from conformance.singularities import near_singularity
-from conformance.verdict import Outcome
+from conformance.verdict import Outcome, Verdict
 from reports.recorder import Recorder
 from strategies import labelled
-from strategies.examples import draw_op_example
+from strategies.examples import draw_example, draw_op_example
 from suites.harness import judge
+from suites.transforms import vmap_member, vmap_vjp_matches
 
 # Per property: the dtype its examples are drawn in, and what else they carry (conformance.example).
 DRAWS: dict[str, tuple[str, dict[str, bool]]] = {
     "vjp": ("float64", {}),
     "jvp": ("float64", {}),
     "second_order": ("float64", {"second": True}),
+    **{mode: ("float64", {"second": True}) for mode in second_order.COMPOSITIONS},
+    **{mode: ("float64", {"third": True}) for mode in third_order.PROPERTIES},
     "float32": ("float32", {}),
     "layout": ("float64", {"layouts": True}),
+    "func.vmap": ("float64", {}),
+    "compile.vjp": ("float64", {}),
+    "opcheck": ("float64", {}),
 }
+PATHS = {"func.vmap": "func", "compile.vjp": "compile"}  # the execution path (conformance.execution) if not eager
+VMAP_BATCH = 3  # members of one vmapped batch, as in the suite's func.vmap (suites/test_func_transforms.py)
+COMPILE_EXAMPLES = 5  # at most, as in the suite's compile cells: Inductor takes seconds per compiled shape
 DEFAULT_EXAMPLES = 25  # the suite's default profile (conformance.profiles): a local run's examples per cell
 REPRO_NOTE = "Repro (paste and run):\n"
 
@@ -83,7 +94,8 @@ def check_op(
     (every one the op has rules for) or names from ``PROPERTIES``.  ``max_examples``: examples per property.
     ``seed``: a fixed Hypothesis seed (default: random).  Tolerances are the suite's calibrated ones.
 
-    Returns each property's verdict ("pass", "inconclusive", ...) or why it was not run.
+    Returns each property's verdict ("pass", "inconclusive", ...), why it was not run, or the known torch bug
+    (``autograd_conformance.known``) that made it fail ("known torch bug: ...").
     """
     op = declare_op(fn, inputs=inputs, domain=domain, kinks=kinks, jax_ref=jax_ref, name=name)
     chosen = selected(op, properties)
@@ -93,6 +105,9 @@ def check_op(
         try:
             run_property(op, prop, record, examples=max_examples, seed=seed)
         except AssertionError as exc:
+            if bug := known_bug(fn, prop):
+                verdicts[prop] = f"known {bug.reason}"
+                continue
             notes = getattr(exc, "__notes__", [])
             repro = next((n.removeprefix(REPRO_NOTE) for n in notes if n.startswith(REPRO_NOTE)), None)
             draws = [n for n in notes if not n.startswith(REPRO_NOTE)]
@@ -100,7 +115,7 @@ def check_op(
         if blind := record.blind():  # most examples undecided: the check saw next to nothing
             raise OpCheckError(op.name, prop, blind + "\n(narrow domain= or add kinks= so that examples decide)", None)
         verdicts[prop] = record.verdict()
-    return verdicts
+    return {p: verdicts[p] for p in PROPERTIES if p in verdicts}  # in the order they are checked
 
 
 def selected(op: UserOp, properties: str | Sequence[str]) -> list[str]:
@@ -128,16 +143,28 @@ def run_property(
 ) -> None:
     """One property of ``op`` over Hypothesis examples, each judged into ``record`` (raises on a failure)."""
     dtype, extra = DRAWS[prop]
+    options = replace(options, path=PATHS.get(prop, options.path))
+    count = examples or settings().max_examples
+    if prop == "compile.vjp":
+        count = min(count, COMPILE_EXAMPLES)
 
     def one_example(data: st.DataObject) -> None:
         __tracebackhide__ = True
-        ex = draw_op_example(labelled(data), op.spec, dtype, options=options, **extra)
+        draw = labelled(data)
+        ex = draw_op_example(draw, op.spec, dtype, options=options, **extra)
+        if prop == "func.vmap":  # a batch of inputs of the same call
+            batch = [ex, *(draw_example(draw, ex.tree, dtype, options=options) for _ in range(VMAP_BATCH - 1))]
+            params = ex.tree.nodes[0].call.kwargs
+            assume(not any(op.spec.is_near_kink(m.inputs, params, tol.draw_kink_margin(dtype)) for m in batch))
+            batch_outcomes = vmap_vjp_matches(batch)
+            judge(record, prop, vmap_member(batch, batch_outcomes), batch_outcomes)
+            return
         judge(record, prop, ex, outcomes(op, prop, ex))
 
     test = given(data=st.data())(one_example)
     test = settings(
         settings(),  # the loaded profile, then what every check_op run needs:
-        max_examples=examples or settings().max_examples,
+        max_examples=count,
         deadline=None,  # a user op's first call compiles its JAX reference
         report_multiple_bugs=False,  # one failure, the shrunk one
         # No explain phase: it traces coverage around the shrunk example (a planted wrong backward's check took
@@ -158,11 +185,43 @@ def outcomes(op: UserOp, prop: str, ex: Example) -> list[Outcome]:
         return checks.jvp_matches_oracles(ex)
     if prop == "second_order":
         return checks.second_order_matches_jax(ex) if op.spec.jax_is_reference else second_order_matches_fd(ex)
-    if prop == "float32":
-        return checks.reduced_precision_matches_float64(ex)
+    held_to_jax = {
+        second_order.FWD_REV: second_order.fwd_rev_matches_jax,
+        second_order.REV_FWD: second_order.rev_fwd_matches_jax,
+        second_order.FWD_FWD: second_order.fwd_fwd_matches_jax,
+        "third_rev": third_order.third_rev_matches_jax,
+        "third_fwd": third_order.third_fwd_matches_jax,
+        "float32": checks.reduced_precision_matches_float64,
+    }
+    if prop in held_to_jax:
+        return held_to_jax[prop](ex)
     if prop == "layout":
         return checks.layout_is_irrelevant(ex)
+    if prop == "compile.vjp":  # the example's path is "compile": torch's Jᵀu is the compiled function's
+        return checks.vjp_matches_oracles(ex, seeded=True)
+    if prop == "opcheck":
+        return registrations_hold(op, ex)
     raise DeclarationError(f"unknown property {prop!r}")
+
+
+def registrations_hold(op: UserOp, ex: Example) -> list[Outcome]:
+    """``torch.library.opcheck`` on the example's inputs (requiring grad): the op's schema, its autograd
+    registration, its fake (meta) kernel and AOT dispatch, each a FAIL where opcheck finds it wrong."""
+
+    def run() -> list[Outcome]:
+        results = torch.library.opcheck(op.library_op, tuple(ex.leaves()), raise_exception=False)
+        failed = {test: result for test, result in results.items() if result not in ("SUCCESS", "SKIP")}
+        return [
+            Outcome(Verdict.FAIL, "opcheck", message=f"torch.library.opcheck {test}: {_first_line(result)}")
+            for test, result in failed.items()
+        ] or [Outcome(Verdict.PASS, "opcheck", message=f"torch.library.opcheck: {', '.join(results)} hold")]
+
+    return checks.guarded("torch", "torch.library.opcheck", run)
+
+
+def _first_line(result: Any) -> str:
+    text = str(result).strip().splitlines() or [""]
+    return f"{type(result).__name__}: {text[0]}" if isinstance(result, BaseException) else text[0]
 
 
 def second_order_matches_fd(ex: Example) -> list[Outcome]:

@@ -37,7 +37,13 @@ from conformance.registry.spec import (
 )
 from conformance.versions import EVERY_VERSION, NO_VERSION
 
-PROPERTIES = ("vjp", "jvp", "second_order", "float32", "layout")  # what check_op checks, in this order
+# What check_op checks, in this order: the suite's property names (the report's rows).
+PROPERTIES = (
+    "vjp", "jvp", "second_order", "second_fwd_rev", "second_rev_fwd", "second_fwd_fwd", "third_rev", "third_fwd",
+    "float32", "layout", "func.vmap", "compile.vjp", "opcheck",
+)  # fmt: skip
+# Held to JAX's derivatives: without jax_ref there is no oracle for them.
+NEEDS_REFERENCE = ("second_fwd_rev", "second_rev_fwd", "second_fwd_fwd", "third_rev", "third_fwd", "float32")
 DomainLike = Domain | tuple[float, float]
 InputsLike = Sequence[Sequence[int]] | st.SearchStrategy[Sequence[Sequence[int]]]
 
@@ -72,6 +78,7 @@ class UserOp:
 
     spec: OpSpec
     unsupported: dict[str, str]
+    library_op: Any = None  # the torch.library op (custom_op or torch.ops.<ns>.<op>) that opcheck checks
 
     @property
     def name(self) -> str:
@@ -109,7 +116,8 @@ def declare_op(
     jax_fn = jax_ref if jax_ref is not None else _value_only(fn, domains)
     if jax_ref is not None:
         _check_reference(jax_ref, probe, output, label)
-    unsupported = _unsupported(fn, probe, jax_ref is not None)
+    library_op = _library_op(fn)
+    unsupported = _unsupported(fn, probe, jax_ref is not None, library_op)
     spec = OpSpec(
         name=label,
         family="user",
@@ -121,13 +129,13 @@ def declare_op(
         domain=domains,
         forward_ad_in=NO_VERSION if "jvp" in unsupported else EVERY_VERSION,
         double_backward_in=NO_VERSION if "second_order" in unsupported else EVERY_VERSION,
-        third_order_in=NO_VERSION,  # not checked for user ops yet
+        third_order_in=NO_VERSION if "third_rev" in unsupported else EVERY_VERSION,
         notes="declared by autograd_conformance.declare_op",
         setup=setup,
         jax_is_reference=jax_ref is not None,
         internal_magnitude=lambda arrays: largest_inside(fn, *(torch.from_numpy(np.array(a)) for a in arrays)),
     )
-    return UserOp(spec, unsupported)
+    return UserOp(spec, unsupported, library_op)
 
 
 def _shapes_strategy(inputs: InputsLike) -> st.SearchStrategy[tuple[Shape, ...]]:
@@ -189,6 +197,14 @@ def _spelling(fn: Callable[..., Any], arity: int) -> tuple[str, str]:
         namespace, op = fn._qualname.split("::")
         module = fn._init_fn.__module__
         setup = f"import {module}  # registers torch.ops.{namespace}.{op}" if module != "__main__" else ""
+        return f"torch.ops.{namespace}.{op}({args})", setup
+    if isinstance(fn, (torch._ops.OpOverload, torch._ops.OpOverloadPacket)):  # torch.ops.<ns>.<op>, C++ or Python
+        namespace, op = (
+            fn._schema.name.split("::") if isinstance(fn, torch._ops.OpOverload) else fn._qualified_op_name.split("::")
+        )
+        if isinstance(fn, torch._ops.OpOverload) and fn._overloadname != "default":
+            op += f".{fn._overloadname}"
+        setup = "" if namespace == "aten" else f"# load the library that registers torch.ops.{namespace} here"
         return f"torch.ops.{namespace}.{op}({args})", setup
     owner = getattr(fn, "__self__", None)
     if isinstance(owner, type) and issubclass(owner, torch.autograd.Function):
@@ -293,26 +309,113 @@ def _value_only(fn: Callable[..., Any], domains: tuple[Domain, ...]) -> Callable
     return evaluate
 
 
-def _unsupported(fn: Callable[..., Any], probe: list[torch.Tensor], has_reference: bool) -> dict[str, str]:
-    """The properties ``fn`` has no rule for, with why: found by trying forward mode and double backward once."""
-    out: dict[str, str] = {}
-    xs = [p.clone().requires_grad_() for p in probe]
+def _library_op(fn: Any) -> Any:
+    """``fn`` if it is a torch.library op (what ``torch.library.opcheck`` takes), else None."""
     try:
-        with torch.autograd.forward_ad.dual_level():
-            duals = [torch.autograd.forward_ad.make_dual(p, torch.ones_like(p)) for p in probe]
-            if torch.autograd.forward_ad.unpack_dual(fn(*duals)).tangent is None:
+        from torch._library.custom_ops import CustomOpDef
+    except ImportError:  # torch < 2.4
+        return None
+    return fn if isinstance(fn, (CustomOpDef, torch._ops.OpOverload, torch._ops.OpOverloadPacket)) else None
+
+
+def _first_line(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {(str(exc).strip().splitlines() or [''])[0]}"
+
+
+def _unsupported(
+    fn: Callable[..., Any], probe: list[torch.Tensor], has_reference: bool, library_op: Any
+) -> dict[str, str]:
+    """The properties ``fn`` has no rule for, with why: found by trying each mode of differentiation once, at the
+    probe point, the way the property runs it.  A mode that raises there is a mode the op does not offer."""
+    fad = torch.autograd.forward_ad
+    ones = [torch.ones_like(p) for p in probe]
+
+    def reverse(*xs: torch.Tensor, times: int) -> None:
+        leaves = [x.detach().requires_grad_() for x in xs]
+        out = fn(*leaves)
+        for k in range(times):
+            grads = torch.autograd.grad(out, leaves, torch.ones_like(out), create_graph=k < times - 1,
+                                        allow_unused=True)  # fmt: skip
+            live = [g for g in grads if g is not None and g.requires_grad]
+            if k < times - 1 and not live:
+                which = "backward" if k == 0 else "second derivative"
+                raise _NoRuleError(f"its {which} is not differentiable (no gradient requires grad)")
+            out = sum(g.sum() for g in live) if k < times - 1 else out
+
+    def nested_jvp(depth: int) -> Callable[..., torch.Tensor]:
+        inner = fn
+        for _ in range(depth):
+            inner = (lambda g: lambda *xs: torch.func.jvp(g, tuple(xs), tuple(ones))[1])(inner)
+        return inner
+
+    def forward_tangent() -> None:
+        with fad.dual_level():
+            duals = [fad.make_dual(p, t) for p, t in zip(probe, ones)]
+            if fad.unpack_dual(fn(*duals)).tangent is None:
                 # torch.library custom ops with register_autograd do this on torch 2.9 and 2.13: no error, no tangent
-                out["jvp"] = "forward mode gives no tangent at all (None): the op has no forward-mode rule"
-    except Exception as exc:  # noqa: BLE001 - no forward-mode rule: the property does not apply
-        out["jvp"] = f"forward mode raised {type(exc).__name__}: {str(exc).splitlines()[0]}"
-    try:
-        y = fn(*xs)
-        grads = torch.autograd.grad(y, xs, torch.ones_like(y), create_graph=True, allow_unused=True)
-        if not any(g is not None and g.requires_grad for g in grads):
-            out["second_order"] = "its backward is not differentiable (no gradient requires grad)"
-    except Exception as exc:  # noqa: BLE001
-        out["second_order"] = f"double backward raised {type(exc).__name__}: {str(exc).splitlines()[0]}"
+                raise _NoRuleError("forward mode gives no tangent at all (None): the op has no forward-mode rule")
+
+    def forward_over_reverse() -> None:
+        with fad.dual_level():
+            duals = [fad.make_dual(p.detach().requires_grad_(), t) for p, t in zip(probe, ones)]
+            y = fn(*duals)
+            grads = torch.autograd.grad(y, duals, torch.ones_like(y), create_graph=True, allow_unused=True)
+            if all(g is None or fad.unpack_dual(g).tangent is None for g in grads):
+                raise _NoRuleError("the gradient carries no tangent")
+
+    def reverse_over_forward() -> None:
+        leaves = [p.detach().requires_grad_() for p in probe]
+        with fad.dual_level():
+            tangent = fad.unpack_dual(fn(*(fad.make_dual(x, t) for x, t in zip(leaves, ones)))).tangent
+        torch.autograd.grad(tangent.sum(), leaves, allow_unused=True)
+
+    def batched() -> None:
+        stacked = [torch.stack([p, p]) for p in probe]
+        torch.func.vmap(fn)(*stacked)
+        torch.func.vmap(lambda *xs: torch.func.vjp(fn, *xs)[1](torch.ones_like(fn(*xs))))(*stacked)
+
+    probes: dict[str, Callable[[], Any]] = {
+        "jvp": forward_tangent,
+        "second_order": lambda: reverse(*probe, times=2),
+        "second_fwd_rev": forward_over_reverse,
+        "second_rev_fwd": reverse_over_forward,
+        "second_fwd_fwd": lambda: nested_jvp(2)(*probe),
+        "third_rev": lambda: reverse(*probe, times=3),
+        "third_fwd": lambda: nested_jvp(3)(*probe),
+        "func.vmap": batched,
+    }
+    out: dict[str, str] = {}
+    for prop, attempt in probes.items():
+        try:
+            attempt()
+        except _NoRuleError as exc:
+            out[prop] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - the op has no rule for this mode: the property does not apply
+            out[prop] = f"{_MODE[prop]} raised {_first_line(exc)}"
+    if "jvp" in out:  # every composition with forward mode needs a first forward-mode rule
+        for prop in ("second_fwd_rev", "second_rev_fwd", "second_fwd_fwd", "third_fwd"):
+            out[prop] = "needs forward mode: " + out["jvp"]
     if not has_reference:
-        # Its only oracle, the float64 JAX reference at the same inputs (checks.reduced_precision_matches_float64).
-        out["float32"] = "needs jax_ref: the float32 gradient is held to the float64 JAX reference"
-    return out
+        # Their only oracle is JAX: the float32 gradient is held to the float64 JAX reference.
+        for prop in NEEDS_REFERENCE:
+            out.setdefault(prop, "needs jax_ref: it is held to JAX's derivatives")
+    if not hasattr(torch, "compile"):
+        out["compile.vjp"] = f"torch {torch.__version__} has no torch.compile"
+    if library_op is None:
+        out["opcheck"] = "not a torch.library op: torch.library.opcheck checks custom_op and torch.ops registrations"
+    elif not hasattr(torch.library, "opcheck"):
+        out["opcheck"] = f"torch {torch.__version__} has no torch.library.opcheck (new in 2.4)"
+    return {p: out[p] for p in PROPERTIES if p in out}
+
+
+class _NoRuleError(Exception):
+    """A mode ran without error but produced nothing to check (no tangent, no differentiable gradient)."""
+
+
+# What each probe runs, for the reason a property is not run.
+_MODE = {
+    "jvp": "forward mode", "second_order": "double backward", "second_fwd_rev": "forward over reverse",
+    "second_rev_fwd": "reverse over forward", "second_fwd_fwd": "torch.func.jvp of torch.func.jvp",
+    "third_rev": "reverse mode three times", "third_fwd": "torch.func.jvp three deep",
+    "func.vmap": "torch.func.vmap of the op and of its vjp",
+}  # fmt: skip

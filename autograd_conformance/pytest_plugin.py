@@ -22,6 +22,7 @@ import pytest
 
 from autograd_conformance.check import DRAWS, run_property, selected
 from autograd_conformance.declare import PROPERTIES, DomainLike, InputsLike, declare_op
+from autograd_conformance.known import known_bug
 from conformance.case import Case
 from conformance.registry.spec import REALS
 from conformance.run_options import RunOptions
@@ -54,6 +55,8 @@ def op_tests(
         marks = [pytest.mark.conformance(property=prop)]
         if prop not in chosen:
             marks.append(pytest.mark.skip(reason=f"{op.name} has no rule for it: {op.unsupported[prop]}"))
+        elif bug := known_bug(fn, prop):
+            marks.append(pytest.mark.xfail(reason=bug.reason, strict=False))
         params.append(pytest.param(case, prop, id=f"{prop}-{case.id}", marks=marks))
 
     @pytest.mark.parametrize(("case", "prop"), params)

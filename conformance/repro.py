@@ -66,17 +66,36 @@ def _gradient_lines(ex: Example, prop: str, dt: str, device: str) -> list[str]:
             f"grad = torch.compile(torch.func.grad(lambda {names}: (f({names}) * u).sum(), argnums={argnums}))",
             f"print('torch.compile(torch.func.grad) =', grad({', '.join(f'x{i}.detach()' for i in range(n))}))",
         ]
+    if prop == "opcheck":  # a torch.library op's registrations (autograd_conformance.check.registrations_hold)
+        callee = ex.tree.nodes[0].op.torch.split("(")[0]
+        return [f"print(torch.library.opcheck({callee}, {xs}))  # raises at the first registration that is wrong"]
     if prop.startswith("compile.") or ex.path == "compile":
         return [f"f = torch.compile({source})", f"y = f({names})", "y.backward(u)", *show]
     if prop.startswith("func.") or ex.path == "func":
-        return [
+        lines = [
             f"f = {source}",
             f"_, pullback = torch.func.vjp(f, {names})",
             f"{''.join(f'x{i}.grad, ' for i in range(n))}= pullback(u)  # J^T u by torch.func.vjp",
             *show,
         ]
+        if prop == "func.vmap":  # the same member as a batch of one, through vmap (suites.transforms.vmap_vjp_matches)
+            batch = ", ".join([*(f"x{i}.detach().unsqueeze(0)" for i in range(n)), "u.unsqueeze(0)"])
+            xs_batched = ", ".join(f"x{i}.detach().unsqueeze(0)" for i in range(n))
+            lines += [
+                f"batched_value = torch.func.vmap(f)({xs_batched})[0]",
+                f"member_vjp = lambda {names}, u: torch.func.vjp(f, {names})[1](u)",
+                f"batched_grads = [g[0] for g in torch.func.vmap(member_vjp)({batch})]",
+                "print('vmap(f) member 0 =', batched_value, ' f =', f("
+                + ", ".join(f"x{i}.detach()" for i in range(n))
+                + "))",
+                "print('vmap(vjp) member 0 =', batched_grads)",
+            ]
+        return lines
     if prop == "second_order":
-        ws = [f"w{i} = torch.tensor({_lit(w)}, dtype={dt}{device})  # the second-order seed" for i, w in enumerate(ex.second)]
+        ws = [
+            f"w{i} = torch.tensor({_lit(w)}, dtype={dt}{device})  # the second-order seed"
+            for i, w in enumerate(ex.second)
+        ]
         return [f"f = {source}", *ws, *double_backward_lines(xs, "(" + ", ".join(f"w{i}" for i in range(n)) + ",)")]
     backward = "(y * u).sum().backward()  # the scalar loss" if prop == "scalar_backward" else "y.backward(u)"
     forward = [f"y = {ex.tree.source}"]

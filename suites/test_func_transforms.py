@@ -31,8 +31,6 @@ import torch
 from hypothesis import settings
 
 from conformance import checks
-from conformance import tolerances as tol
-from conformance.compare import arrays_match
 from conformance.example import Example, to_numpy
 from conformance.run_options import RunOptions
 from conformance.verdict import Outcome
@@ -47,6 +45,8 @@ from suites.transforms import (
     identity_with_backward,
     jacobian_matches,
     vmap_limitation,
+    vmap_member,
+    vmap_vjp_matches,
 )
 from suites.transforms import contract_out as _contract_out
 
@@ -163,38 +163,5 @@ def test_func_vmap(case, data, record, run_options: RunOptions) -> None:
     draw = labelled(data)
     tree = draw_tree(draw, max_ops=MAX_OPS)
     batch = [draw_example(draw, tree, "float64", options=_func(run_options)) for _ in range(BATCH)]
-    f, n = tree.torch_fn(), tree.arity
-
-    def member_vjp(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        _, pullback = torch.func.vjp(f, *args[:n])
-        return pullback(args[n])
-
-    def run() -> list[Outcome]:
-        stacked = [torch.stack(xs) for xs in zip(*(_inputs(ex) for ex in batch))]
-        us = torch.stack([ex.tensor(ex.cotangent) for ex in batch])
-        both, limited = vmap_limitation(
-            "torch.func.vmap", lambda: (torch.func.vmap(f)(*stacked), torch.func.vmap(member_vjp)(*stacked, us))
-        )
-        if limited:
-            return [limited]
-        values, grads = both
-        outcomes = []
-        for b, ex in enumerate(batch):
-            unbatched = to_numpy(f(*_inputs(ex)), tuple(values.shape[1:]))
-            outcomes.append(
-                arrays_match(
-                    [to_numpy(values[b], unbatched.shape)],
-                    [unbatched],
-                    rtol=tol.transform_rtol(tree.ops),
-                    oracle="unbatched",
-                    what=f"vmap(f) member {b} vs f",
-                )  # fmt: skip
-            )
-            gs = [to_numpy(g[b], s) for g, s in zip(grads, tree.leaf_shapes)]
-            outcomes += against(ex, gs, f"vmap(vjp) member {b}")
-        return outcomes
-
-    # The repro is the first member's: the tree is shared, the batch is in the outcome's message.
-    # A member at a pole may make the whole batched call raise: the batch is then INCONCLUSIVE.
-    at_pole = next((p for p in map(checks.pole, batch) if p), None)
-    judge(record, "func.vmap", batch[0], at_pole or checks.guarded("torch", "torch.func.vmap", run))
+    outcomes = vmap_vjp_matches(batch)
+    judge(record, "func.vmap", vmap_member(batch, outcomes), outcomes)

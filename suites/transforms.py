@@ -11,6 +11,7 @@ vmap limitations as INCONCLUSIVE (``vmap_limitation``).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ from conformance.compare import arrays_match, max_abs
 from conformance.example import Example, to_numpy
 from conformance.identities import dot_product_identity
 from conformance.singularities import near_singularity
-from conformance.verdict import Outcome, Verdict
+from conformance.verdict import Outcome, Verdict, worst
 
 # torch's documented vmap limitations (torch.func UX limitations): INCONCLUSIVE, not ERROR.
 VMAP_UNSUPPORTED = re.compile(
@@ -156,3 +157,53 @@ def identity_with_backward(ex: Example, jv: np.ndarray, what: str) -> Outcome:
         oracle="backward",
         what=f"⟨u, {what}⟩ = ⟨y.backward(u) gradient, v⟩",
     )
+
+
+def vmap_vjp_matches(batch: list[Example]) -> list[Outcome]:
+    """``torch.func.vmap`` of f and of its vjp over a batch of examples of one tree: each member's value is its
+    unbatched f, and its Jᵀu is its own backward and oracles (``against``).  Each outcome names its member
+    (``details["member"]``: judge the member ``vmap_member`` picks, whose repro replays it as a batch of one).
+    A member at a pole may make the whole batched call raise: the batch is then INCONCLUSIVE, as is a tree that
+    meets a documented vmap limitation."""
+    tree = batch[0].tree
+    f, n = tree.torch_fn(), tree.arity
+
+    def inputs(ex: Example) -> list[torch.Tensor]:
+        return ex.leaves(layouts=False, requires_grad=False)
+
+    def member_vjp(*args: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        _, pullback = torch.func.vjp(f, *args[:n])
+        return pullback(args[n])
+
+    def run() -> list[Outcome]:
+        stacked = [torch.stack(xs) for xs in zip(*(inputs(ex) for ex in batch))]
+        us = torch.stack([ex.tensor(ex.cotangent) for ex in batch])
+        both, limited = vmap_limitation(
+            "torch.func.vmap", lambda: (torch.func.vmap(f)(*stacked), torch.func.vmap(member_vjp)(*stacked, us))
+        )
+        if limited:
+            return [limited]
+        values, grads = both
+        outcomes = []
+        for b, ex in enumerate(batch):
+            unbatched = to_numpy(f(*inputs(ex)), tuple(values.shape[1:]))
+            member = [
+                arrays_match(
+                    [to_numpy(values[b], unbatched.shape)],
+                    [unbatched],
+                    rtol=tol.transform_rtol(tree.ops),
+                    oracle="unbatched",
+                    what=f"vmap(f) member {b} vs f",
+                ),
+                *against(ex, [to_numpy(g[b], s) for g, s in zip(grads, tree.leaf_shapes)], f"vmap(vjp) member {b}"),
+            ]
+            outcomes += [replace(o, details={**o.details, "member": b}) for o in member]
+        return outcomes
+
+    at_pole = next((p for p in map(checks.pole, batch) if p), None)
+    return at_pole or checks.guarded("torch", "torch.func.vmap", run)
+
+
+def vmap_member(batch: list[Example], outcomes: list[Outcome]) -> Example:
+    """The member of a vmapped batch that the worst outcome is about (the first, for a batch-wide outcome)."""
+    return batch[int(worst(outcomes).details.get("member", 0))]

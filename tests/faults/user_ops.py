@@ -10,7 +10,11 @@ import ...`` runs from the repository root.  All compute x³ (derivatives 3x², 
 * ``CubeBackwardOff``             – backward 1e-3 relative too large everywhere (``vjp`` catches it);
 * ``CubeJvpWrong``                – jvp 2x² v instead of 3x² v (``jvp`` catches it; backward is right);
 * ``CubeDoubleBackwardWrong``     – the first derivative right, its derivative 3x instead of 6x: the
-                                    backward multiplies by a detached x (``second_order`` catches it).
+                                    backward multiplies by a detached x (``second_order`` catches it);
+* ``CubeVmapWrong``               – a hand-written ``vmap`` rule that computes x² for the batch
+                                    (``func.vmap`` catches it; unbatched calls are right);
+* ``cube_wrong_fake``             – a ``torch.library.custom_op`` whose fake kernel returns the wrong shape:
+                                    every derivative is right (``opcheck`` catches it).
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ BACKWARD_ERROR = 1e-3  # relative: gradcheck's default rtol is 1e-3 too; the sui
 
 
 class Cube(torch.autograd.Function):
+    generate_vmap_rule = True  # torch.func.vmap derives the batched rule from forward, backward and jvp
+
     @staticmethod
     def forward(x: torch.Tensor) -> torch.Tensor:
         return x**3
@@ -76,6 +82,29 @@ class CubeDoubleBackwardWrong(Cube):
         return grad * 3 * x * x.detach()  # right value; d/dx of it is 3x, not 6x
 
 
+class CubeVmapWrong(Cube):
+    generate_vmap_rule = False
+
+    @staticmethod
+    def vmap(info, in_dims, x: torch.Tensor):
+        return x**2, in_dims[0]  # the bug: the batched forward is x², not x³
+
+
+if hasattr(torch.library, "custom_op"):  # torch 2.4 and later
+
+    @torch.library.custom_op("conformance_faults::cube_wrong_fake", mutates_args=())
+    def cube_wrong_fake(x: torch.Tensor) -> torch.Tensor:
+        return x**3
+
+    @cube_wrong_fake.register_fake
+    def _(x: torch.Tensor) -> torch.Tensor:
+        return x.new_empty(x.shape[:-1])  # the bug: the fake (meta) kernel drops the last dimension
+
+    cube_wrong_fake.register_autograd(
+        lambda ctx, grad: grad * 3 * ctx.x**2, setup_context=lambda ctx, inputs, output: setattr(ctx, "x", inputs[0])
+    )
+
+
 class UserFault(NamedTuple):
     name: str
     function: type[torch.autograd.Function]
@@ -86,4 +115,5 @@ FAULTS = (
     UserFault("backward_off_1e-3", CubeBackwardOff, "vjp"),
     UserFault("jvp_wrong", CubeJvpWrong, "jvp"),
     UserFault("double_backward_wrong", CubeDoubleBackwardWrong, "second_order"),
+    UserFault("vmap_rule_wrong", CubeVmapWrong, "func.vmap"),
 )
