@@ -5,11 +5,32 @@
 
 ``check_op`` runs one op through the suite's gradient properties and raises ``OpCheckError`` with a
 shrunk, paste-and-run repro; ``op_tests`` makes the same checks pytest cells, written to the suite's
-results files (``autograd_conformance.pytest_plugin``, active wherever the package is installed).
+results files (``autograd_conformance.pytest_plugin``, active wherever the package is installed);
+``declare_op`` in a file passed to the suite (``pytest suites --ops my_ops.py``) adds the op to the
+suite's cells and random trees (``autograd_conformance.suite_ops``).
+
+The names are imported when first used (PEP 562), so that declaring an op does not import the suite's
+strategies: ``--ops`` must add its ops to the registry before they read it.
 """
 
-from autograd_conformance.check import OpCheckError, check_op
-from autograd_conformance.declare import PROPERTIES, DeclarationError, UserOp, declare_op
-from autograd_conformance.pytest_plugin import op_tests
+from __future__ import annotations
 
-__all__ = ["PROPERTIES", "DeclarationError", "OpCheckError", "UserOp", "check_op", "declare_op", "op_tests"]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "OpCheckError": "autograd_conformance.check",
+    "check_op": "autograd_conformance.check",
+    "PROPERTIES": "autograd_conformance.declare",
+    "DeclarationError": "autograd_conformance.declare",
+    "UserOp": "autograd_conformance.declare",
+    "declare_op": "autograd_conformance.declare",
+    "op_tests": "autograd_conformance.pytest_plugin",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'autograd_conformance' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

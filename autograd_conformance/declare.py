@@ -79,6 +79,7 @@ class UserOp:
     spec: OpSpec
     unsupported: dict[str, str]
     library_op: Any = None  # the torch.library op (custom_op or torch.ops.<ns>.<op>) that opcheck checks
+    function: Any = None  # what the user declared (known torch bugs depend on its kind: autograd_conformance.known)
 
     @property
     def name(self) -> str:
@@ -135,7 +136,7 @@ def declare_op(
         jax_is_reference=jax_ref is not None,
         internal_magnitude=lambda arrays: largest_inside(fn, *(torch.from_numpy(np.array(a)) for a in arrays)),
     )
-    return UserOp(spec, unsupported, library_op)
+    return UserOp(spec, unsupported, library_op, fn)
 
 
 def _shapes_strategy(inputs: InputsLike) -> st.SearchStrategy[tuple[Shape, ...]]:

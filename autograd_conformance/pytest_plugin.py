@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 
-from autograd_conformance.check import DRAWS, run_property, selected
 from autograd_conformance.declare import PROPERTIES, DomainLike, InputsLike, declare_op
 from autograd_conformance.known import known_bug
 from conformance.case import Case
@@ -45,6 +44,10 @@ def op_tests(
 ) -> Callable[..., None]:
     """A pytest test, one cell per property, for ``fn`` declared as ``check_op`` takes it; assign it to a
     ``test_`` name.  ``max_examples``: per cell (default: the loaded Hypothesis profile's)."""
+    # Imported here, not at the top: the plugin loads at pytest's start, before `--ops` adds user ops to the
+    # registry, and the check imports the suite's strategies, which read the registry once.
+    from autograd_conformance.check import DRAWS, run_property, selected
+
     op = declare_op(fn, inputs=inputs, domain=domain, kinks=kinks, jax_ref=jax_ref, name=name)
     chosen = selected(op, properties)
     params = []

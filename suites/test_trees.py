@@ -12,7 +12,7 @@ from hypothesis import settings
 from conformance import checks, second_order, third_order
 from conformance.case import Case
 from conformance.profiles import higher_order, tree_examples
-from conformance.registry import complex
+from conformance.registry import complex, tree_ops_for
 from conformance.run_options import RunOptions
 from strategies import labelled
 from strategies.examples import draw_example, draw_tree_example
@@ -139,7 +139,8 @@ def test_second_rev_fwd_tree(case: Case, data, record, run_options: RunOptions) 
 @higher_order
 def test_second_fwd_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over forward on trees: torch.func.jvp of torch.func.jvp gives JAX's ∂²f[v, w]."""
-    ex = _higher_order_tree(data, SECOND_FORWARD_OPS, run_options, case.max_ops, second=True)
+    ops = tree_ops_for("second_fwd_fwd", SECOND_FORWARD_OPS)
+    ex = _higher_order_tree(data, ops, run_options, case.max_ops, second=True)
     judge(record, "second_fwd_fwd", ex, second_order.fwd_fwd_matches_jax(ex))
 
 
@@ -155,6 +156,6 @@ def test_third_rev_tree(case: Case, data, record, run_options: RunOptions) -> No
 @higher_order
 def test_third_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """torch.func.jvp nested three deep on trees gives JAX's ∂³f[v, w, t]."""
-    ops = [op for op in THIRD_ORDER_OPS if op.forward_ad]
+    ops = tree_ops_for("third_fwd", [op for op in THIRD_ORDER_OPS if op.forward_ad])
     ex = _higher_order_tree(data, ops, run_options, case.max_ops, third=True)
     judge(record, "third_fwd", ex, third_order.third_fwd_matches_jax(ex))

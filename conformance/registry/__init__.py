@@ -20,6 +20,32 @@ if len(OPS_BY_NAME) != len(OPS):  # pragma: no cover - a registry typo
     raise ValueError(f"duplicate op names in the registry: {dupes}")
 
 
+# Property → the user ops known to fail it through a torch bug (autograd_conformance.known): their own cells
+# are expected failures, and random trees of that property leave them out, as trees leave out every registry
+# op with a known failure (conformance.known.known_failing_ops).
+KNOWN_BROKEN: dict[str, frozenset[str]] = {}
+
+
+def add_user_ops(ops: list[OpSpec], known_broken: dict[str, frozenset[str]] | None = None) -> None:
+    """Add a user's ops (``pytest suites --ops FILE``: ``autograd_conformance.suite_ops``) to the table.
+
+    Call it before anything reads ``OPS`` (the strategies and suites read it once, when imported)."""
+    global OPS, OPS_BY_NAME
+    taken = sorted({op.name for op in ops if op.name in OPS_BY_NAME})
+    if taken:
+        raise ValueError(f"user ops {taken} have the names of ops already declared: give them name=... in declare_op")
+    OPS = (*OPS, *ops)
+    OPS_BY_NAME = {op.name: op for op in OPS}
+    for prop, names in (known_broken or {}).items():
+        KNOWN_BROKEN[prop] = KNOWN_BROKEN.get(prop, frozenset()) | names
+
+
+def tree_ops_for(prop: str, ops: list[OpSpec]) -> list[OpSpec]:
+    """``ops`` less those known to fail ``prop`` (``KNOWN_BROKEN``)."""
+    broken = KNOWN_BROKEN.get(prop, frozenset())
+    return [op for op in ops if op.name not in broken]
+
+
 def families() -> dict[str, list[OpSpec]]:
     out: dict[str, list[OpSpec]] = {}
     for op in OPS:
@@ -27,4 +53,4 @@ def families() -> dict[str, list[OpSpec]]:
     return out
 
 
-__all__ = ["OPS", "OPS_BY_NAME", "Call", "Domain", "OpSpec", "families"]
+__all__ = ["OPS", "OPS_BY_NAME", "Call", "Domain", "OpSpec", "add_user_ops", "families", "tree_ops_for"]
