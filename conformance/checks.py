@@ -94,12 +94,13 @@ def _near_kink(point: Singularities, oracle: Oracle) -> Outcome | None:
 
 
 def vjp_matches_oracles(
-    ex: Example, *, seeded: bool = True, torch_vjp: list[np.ndarray] | None = None
+    ex: Example, *, seeded: bool = True, torch_vjp: list[np.ndarray] | None = None, exact_only: bool = False
 ) -> list[Outcome]:
     """Reverse mode in float64 against each consulted oracle: elementwise (JAX) or along v (finite differences).
 
     ``torch_vjp``: torch's Jᵀu computed by another route (a torch.func transform, a compiled
-    function), judged instead of ``y.backward(u)`` on the example's path.
+    function), judged instead of ``y.backward(u)`` on the example's path.  ``exact_only``: consult only
+    the exact oracles (at the tails of a domain, where a finite-difference step spans whole periods).
     """
     if at_pole := pole(ex):
         return at_pole
@@ -111,7 +112,7 @@ def vjp_matches_oracles(
     def run() -> list[Outcome]:
         grads = torch_runs.vjp_to_judge(ex, torch_vjp, seeded=seeded)
         outcomes = []
-        for oracle in consulted(ex.tree):
+        for oracle in _consulted(ex, exact_only):
             kink = _near_kink(point, oracle)
             if isinstance(oracle, ExactOracle):
                 outcomes.append(kink or _elementwise(oracle, oracle.vjp(ex), grads, ex, what, max_abs(ex.cotangent)))
@@ -126,8 +127,13 @@ def vjp_matches_oracles(
     return guarded("torch", what, run)
 
 
-def jvp_matches_oracles(ex: Example) -> list[Outcome]:
-    """Forward mode (see ``torch_runs.torch_jvp``) against each consulted oracle, and torch's own reverse mode.
+def _consulted(ex: Example, exact_only: bool) -> list:
+    return [o for o in consulted(ex.tree) if isinstance(o, ExactOracle) or not exact_only]
+
+
+def jvp_matches_oracles(ex: Example, *, exact_only: bool = False) -> list[Outcome]:
+    """Forward mode (see ``torch_runs.torch_jvp``) against each consulted oracle (``exact_only``: as in
+    ``vjp_matches_oracles``), and torch's own reverse mode.
 
     On a kink (an exact oracle's margin) forward mode may follow another one-sided convention than
     any oracle: the check stops there, INCONCLUSIVE.
@@ -142,7 +148,7 @@ def jvp_matches_oracles(ex: Example) -> list[Outcome]:
         jvp_out, what = torch_runs.torch_jvp(ex, v)
         jvp_np = to_numpy(jvp_out, ref.evaluation.output.shape)
         outcomes = []
-        for oracle in consulted(ex.tree):
+        for oracle in _consulted(ex, exact_only):
             kink = _near_kink(point, oracle)
             if isinstance(oracle, ExactOracle):
                 if kink:

@@ -21,7 +21,7 @@ def _lit(a: np.ndarray) -> str:
     return repr(a.tolist())
 
 
-FORWARD_MODE = ("jvp", "func.jvp", "complex_jvp")  # properties whose repro also runs forward mode
+FORWARD_MODE = ("jvp", "func.jvp", "complex_jvp", "extremes")  # properties whose repro also runs forward mode
 
 
 def _forward_mode(ex: Example, dt: str, prop: str) -> list[str]:

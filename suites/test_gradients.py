@@ -12,7 +12,7 @@ from conformance.case import Case
 from conformance.profiles import higher_order
 from conformance.registry import OPS, low_precision
 from conformance.run_options import RunOptions
-from strategies import labelled
+from strategies import extremes, labelled
 from strategies.examples import draw_op_example, draw_same_operand_example, same_operand_ops
 from suites.cases import cell, op_cases
 from suites.harness import judge, skip_unsupported_path
@@ -126,6 +126,21 @@ def test_variant(case: Case, data, record, run_options: RunOptions) -> None:
     """The op's other spellings (torch.det for torch.linalg.det, x.sum() for torch.sum(x)) agree with it."""
     ex = draw_op_example(labelled(data), case.spec, "float64", options=run_options)
     judge(record, "variant", ex, checks.variants_agree(ex))
+
+
+# After the default cells and before the opt-in modes: a planted fault's first failing cell names it
+# (tests/sharpness.py), so a fault a specific property catches in the ordinary domain is credited to it, and
+# the opt-in compositions (where a fault's own wrapper Function meets pytorch#197867) come after.
+@cell("extremes", op_cases("float64", extremes.supports))
+def test_extremes(case: Case, data, record, run_options: RunOptions) -> None:
+    """At the tails of the op's float64 domain (huge, subnormal, 0, the edges: strategies.extremes), reverse and
+    forward mode match JAX elementwise wherever its reference is finite.  Finite differences are not
+    consulted: a step relative to |x| = 1e10 spans whole periods of sin."""
+    ex = extremes.draw_extreme_example(labelled(data), case.spec, options=run_options)
+    outcomes = checks.vjp_matches_oracles(ex, seeded=True, exact_only=True)
+    if case.spec.forward_ad:
+        outcomes += checks.jvp_matches_oracles(ex, exact_only=True)
+    judge(record, "extremes", ex, outcomes)
 
 
 def _second_forward(op) -> bool:

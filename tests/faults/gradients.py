@@ -351,6 +351,16 @@ SigmoidForward = _function(
     jvp=lambda i, t: mul(t[0], where(i[0] < 0, -_sigmoid_grad(i[0]), _sigmoid_grad(i[0]))),
 )
 
+# -- an error only in the tails: sigmoid's backward as e^-x / (1 + e^-x)^2, right in float64 until e^-x
+# overflows (x < -709.78), then inf / inf = nan where the derivative is ~e^x (0.0 in float64) --------
+
+SigmoidTails = _function(
+    "SigmoidTails",
+    forward=_SIGMOID,
+    backward=lambda i, g: (mul(g, div(_EXP(-i[0]), mul(1 + _EXP(-i[0]), 1 + _EXP(-i[0])))),),
+    jvp=lambda i, t: mul(t[0], _sigmoid_grad(i[0])),
+)
+
 # -- a wrong denominator in the quotient rule: d(x/y)/dy = -x/y instead of -x/y² --------------------
 
 DivDenominator = _function(
@@ -527,14 +537,18 @@ SinComplexPhase = _function(
     "SinComplexPhase",
     forward=_SIN,
     backward=lambda i, g: (mul(g, _COS(i[0]).conj()),),
-    jvp=lambda i, t: mul(t[0], _COS(i[0])) * where(i[0].imag != 0, torch.polar(torch.ones(()), torch.tensor(0.1)).to(i[0].dtype), 1),
+    jvp=lambda i, t: (
+        mul(t[0], _COS(i[0])) * where(i[0].imag != 0, torch.polar(torch.ones(()), torch.tensor(0.1)).to(i[0].dtype), 1)
+    ),
 )
 
 # An error only in complex64: tanh's gradient 1e-3 high there (complex128 and every real dtype right).
 TanhComplex64 = _function(
     "TanhComplex64",
     forward=_TANH,
-    backward=lambda i, g: (mul(g, (1 - _TANH(i[0]) ** 2).conj()) * (1 + 1e-3 if i[0].dtype == torch.complex64 else 1.0),),
+    backward=lambda i, g: (
+        mul(g, (1 - _TANH(i[0]) ** 2).conj()) * (1 + 1e-3 if i[0].dtype == torch.complex64 else 1.0),
+    ),
     jvp=lambda i, t: mul(t[0], 1 - _TANH(i[0]) ** 2),
 )
 
@@ -571,6 +585,8 @@ FAULTS: list[GradientFault] = [
                   target="torch.tanh", ops=("tanh",), allowed=("complex64",)),
     GradientFault("sigmoid_forward_mode", "an error only in forward mode", "jvp", SUITES, _unary_patch(torch, "sigmoid", SigmoidForward),
                   target="torch.sigmoid", ops=("sigmoid",), allowed=("jvp",)),
+    GradientFault("sigmoid_nan_in_the_tails", "an error only in the tails (nan where e^-x overflows)", "extremes", SUITES, _unary_patch(torch, "sigmoid", SigmoidTails),
+                  target="torch.sigmoid", ops=("sigmoid",), allowed=("extremes",)),
     GradientFault("div_quotient_denominator", "a wrong denominator in a quotient rule", "vjp", SUITES, _binary_patch(Tensor, "__truediv__", DivDenominator),
                   target="torch.Tensor.__truediv__", ops=("div",), allowed=REVERSE),
     GradientFault("matmul_square_no_transpose", "a matmul gradient missing a transpose for square operands", "vjp", SUITES, _matmul_square,

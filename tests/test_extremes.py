@@ -1,0 +1,63 @@
+"""The ``extremes`` property's inputs (``strategies/extremes.py``) and the dot-product identity at the tails."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import find, given, settings
+from hypothesis import strategies as st
+
+from conformance.identities import dot_product_identity
+from conformance.registry import OPS_BY_NAME
+from conformance.registry.spec import Domain
+from conformance.run_options import RunOptions
+from conformance.verdict import Verdict
+from strategies import labelled
+from strategies.extremes import SIZE, draw_extreme_example, extreme_elements
+
+FIND = settings(max_examples=2000, database=None)
+
+
+def test_elements_reach_the_whole_float64_domain() -> None:
+    reals = extreme_elements(Domain())
+    assert find(reals, lambda v: abs(v) > 1e300, settings=FIND)
+    assert find(reals, lambda v: 0 < abs(v) < 2.2250738585072014e-308, settings=FIND)  # a subnormal
+    assert find(extreme_elements(Domain(0.0, math.inf)), lambda v: v > 1e300, settings=FIND)
+
+
+@settings(max_examples=300, database=None)
+@given(st.data())
+def test_elements_stay_inside_the_domain(data) -> None:
+    for domain in (Domain(0.0, math.inf), Domain(-1.0, 1.0), Domain(1.0, math.inf)):
+        v = data.draw(extreme_elements(domain))
+        assert domain.low < v < domain.high
+
+
+def _example(op: str):
+    @st.composite
+    def examples(draw):
+        return draw_extreme_example(labelled(draw(st.data())), OPS_BY_NAME[op], options=RunOptions())
+
+    return examples()
+
+
+def test_an_element_where_the_reference_overflows_is_replaced_by_an_ordinary_point() -> None:
+    # exp(x) overflows above 709.78: elements drawn there are replaced, the others kept
+    ex = find(_example("exp"), lambda e: np.any(e.inputs[0] > 1.0), settings=FIND)
+    assert ex.inputs[0].shape == (SIZE,)
+    assert np.all(ex.inputs[0] < 709.78)
+    assert find(_example("exp"), lambda e: np.any(e.inputs[0] < -1e300), settings=FIND)  # exp's left tail stays
+
+
+def test_the_identity_is_undecided_where_j_v_overflows_and_decided_where_only_its_sums_do() -> None:
+    exp = [OPS_BY_NAME["exp"]]
+    u, v = np.array([1.0, 1.0]), [np.array([1.0, 1.0])]
+    overflowed = dot_product_identity(u, np.array([np.inf, 1.0]), [np.array([1e308, 1.0])], v, ops=exp,
+                                      dtype="float64", oracle="reverse", what="identity")  # fmt: skip
+    assert overflowed.verdict == Verdict.INCONCLUSIVE
+    big = np.array([1.5e308, 1.5e308])  # each term finite, their sum not
+    same = dot_product_identity(u, big, [big], v, ops=exp, dtype="float64", oracle="reverse", what="identity")
+    assert same.verdict == Verdict.PASS and "2**" in same.message
+    off = dot_product_identity(u, big, [big * 0.999], v, ops=exp, dtype="float64", oracle="reverse", what="identity")
+    assert off.verdict == Verdict.FAIL
