@@ -10,6 +10,7 @@ import conformance.jaxsetup  # noqa: F401  (x64 + CPU before jax.numpy is import
 from conformance.registry import (
     activations,
     binary,
+    decompositions,
     fft,
     indexing,
     linalg,
@@ -20,7 +21,7 @@ from conformance.registry import (
 )
 from conformance.registry.spec import Call, Domain, OpSpec
 
-_FAMILY_MODULES = [unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, fft]
+_FAMILY_MODULES = [unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, fft, decompositions]
 
 OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
 OPS_BY_NAME: dict[str, OpSpec] = {op.name: op for op in OPS}
