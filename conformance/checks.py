@@ -191,7 +191,12 @@ def second_order_matches_jax(ex: Example) -> list[Outcome]:
         h = torch_runs.double_backward(ex)
         outcomes = []
         for oracle in consulted(ex.tree):
-            expected = oracle.second_order(ex) if isinstance(oracle, ExactOracle) else None
+            try:
+                expected = oracle.second_order(ex) if isinstance(oracle, ExactOracle) else None
+            except Exception as exc:  # noqa: BLE001 - the reference's own raise, not torch's: an ERROR that says so
+                message = f"double backward's reference: {oracle.name} raised {type(exc).__name__}: {exc}"
+                outcomes.append(Outcome(Verdict.ERROR, oracle.name, message=message))
+                continue
             if expected is None:
                 continue
             outcomes.append(

@@ -52,6 +52,7 @@ class Use:
     tensor_args: int = 0  # positional arguments that involve an input tensor, a method's receiver included
     constants: tuple[Any, ...] = ()  # positional arguments that are literals, in order
     keywords: frozenset[str] = field(default_factory=frozenset)
+    args: tuple[str, ...] = field(default=(), compare=False)  # the positional arguments' source (``x @ y``: pinv.singular)
 
 
 def _involves_tensor(node: ast.AST) -> bool:
@@ -96,6 +97,7 @@ def uses(template: str) -> list[Use]:
                 tensor_args=receiver + sum(_involves_tensor(a) for a in node.args),
                 constants=tuple(a.value for a in node.args if isinstance(a, ast.Constant)),
                 keywords=frozenset(k.arg for k in node.keywords if k.arg),
+                args=tuple(ast.unparse(a) for a in node.args),
             ))  # fmt: skip
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             reflected = not _involves_tensor(node.left) and _involves_tensor(node.right)
@@ -136,6 +138,12 @@ VARIANTS: dict[str, Callable[[Use], bool]] = {
     "softmax.with_dtype": lambda use: "dtype" in use.keywords,
     "log_softmax.with_dtype": lambda use: "dtype" in use.keywords,
     "nn.functional.softmin.with_dtype": lambda use: "dtype" in use.keywords,
+    # decompositions (conformance/registry/decompositions.py): pinv's OpInfo variants are a Hermitian input
+    # (hermitian=True) and a rank-deficient product (pinv(a @ b)); lstsq's grad_oriented differentiates the
+    # solution and residuals for a given driver (plain linalg.lstsq's OpInfo skips its gradient tests).
+    "linalg.pinv.hermitian": lambda use: "hermitian" in use.keywords,
+    "linalg.pinv.singular": lambda use: bool(use.args) and " @ " in use.args[0],
+    "linalg.lstsq.grad_oriented": lambda use: "driver" in use.keywords,
 }  # fmt: skip
 
 

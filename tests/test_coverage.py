@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conformance import coverage
-from conformance.coverage import Use, measure, uses
+from conformance.coverage import VARIANTS, Use, measure, uses
 from tests.helpers import ROOT
 
 
@@ -41,6 +41,9 @@ def test_a_use_records_how_the_op_was_called() -> None:
     assert use.tensor_args == 1 and use.keywords == {"dim", "keepdim"}
     (use,) = uses("{x}.min()")
     assert use.tensor_args == 1, "a method's receiver is one of its tensors"
+    (use,) = [u for u in uses("torch.linalg.pinv({x} @ {y}, rtol=1e-05)") if u.name == "linalg.pinv"]
+    assert use.args == ("x @ y",), "the source of each positional argument (pinv of a product: pinv.singular)"
+    assert VARIANTS["linalg.pinv.singular"](use) and not VARIANTS["linalg.pinv.hermitian"](use)
 
 
 @dataclass

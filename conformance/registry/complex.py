@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from conformance.registry import activations, binary, linalg, reductions, shape_ops, unary
+from conformance.registry import activations, binary, decompositions, fft, linalg, reductions, shape_ops, unary
 from conformance.registry.shapes import Draw, Same, ShapeRule
 from conformance.registry.spec import REALS, Call, Domain, OpSpec, Shape, make_call
 from conformance.tree import Leaf, Tree
@@ -214,6 +214,8 @@ _NON_HOLOMORPHIC = [
 OPS: tuple[OpSpec, ...] = (
     *(complexified(_REAL[name], **_OVERRIDES.get(name, {})) for name in ON_COMPLEX),
     *_NON_HOLOMORPHIC,
+    # The fft and decompositions families declare their complex entries themselves (base, complexified's kwargs).
+    *(complexified(base, **kw) for base, kw in (*fft.ON_COMPLEX, *decompositions.ON_COMPLEX)),
 )
 OPS_BY_NAME: dict[str, OpSpec] = {op.name: op for op in OPS}
 assert len(OPS_BY_NAME) == len(OPS), "complex op names must be unique"

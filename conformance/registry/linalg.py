@@ -94,7 +94,7 @@ OPS = [
     ),
     la("diag_embed_vector", "torch.diag({x})", jnp.diag, rule=VectorToDiag()),
     la("diag_of_matrix", "torch.diag({x})", jnp.diag, rule=MatrixTo(out_rank=1)),
-    la("diagonal", "torch.diagonal({x})", jnp.diagonal, rule=MatrixTo(out_rank=1)),
+    la("diagonal", "torch.diagonal({x})", jnp.diagonal, rule=MatrixTo(out_rank=1), variants=("torch.linalg.diagonal({x})",)),
     la("tril", "torch.tril({x}, {diagonal})", lambda x, diagonal: jnp.tril(x, diagonal), rule=MatrixTo(out_rank=2)),
     la("triu", "{x}.triu({diagonal})", lambda x, diagonal: jnp.triu(x, diagonal), rule=MatrixTo(out_rank=2)),
     la("matrix_power", "torch.linalg.matrix_power({x}, 3)", lambda x, n: jnp.linalg.matrix_power(x, 3), rule=SquareTo()),
@@ -120,13 +120,14 @@ OPS = [
         rule=SquareTo(out_rank=0),
         domain=SPD,
     ),
-    la("inv", "torch.linalg.inv({x})", lambda x, n: jnp.linalg.inv(x), rule=SquareTo(), domain=WELL_CONDITIONED, variants=("torch.inverse({x})",)),
+    la("inv", "torch.linalg.inv({x})", lambda x, n: jnp.linalg.inv(x), rule=SquareTo(), domain=WELL_CONDITIONED, variants=("torch.inverse({x})", "torch.linalg.inv_ex({x}).inverse")),
     la(
         "solve",
         "torch.linalg.solve({x}, {y})",
         lambda x, y, n: jnp.linalg.solve(x, y),
         rule=Solve(),
         domain=(WELL_CONDITIONED, REALS),
+        variants=("torch.linalg.solve_ex({x}, {y}).result",),
     ),
     la(
         "cholesky",
@@ -134,6 +135,7 @@ OPS = [
         lambda x, n: jnp.linalg.cholesky(_sym(x)),
         rule=SquareTo(),
         domain=SPD,
+        variants=("torch.cholesky(({x} + {x}.mT) / 2)", "torch.linalg.cholesky_ex(({x} + {x}.mT) / 2).L"),
     ),
     la(
         "cholesky_inverse",

@@ -553,6 +553,80 @@ TanhComplex64 = _function(
 )
 
 
+# -- decompositions and fft (conformance/registry/decompositions.py, fft.py) ---------------------------
+_EIGH, _RFFT, _IRFFT, _FFT_FFT, _FFT_IFFT = (
+    torch.linalg.eigh, torch.fft.rfft, torch.fft.irfft, torch.fft.fft, torch.fft.ifft
+)  # fmt: skip
+
+
+def _eigh_vector_rule(values: Tensor, vectors: Tensor, flipped: bool) -> Tensor:
+    """F with F_ij = 1 / (λ_j - λ_i) off the diagonal and 0 on it: dV = V (F ∘ Vᵀ dA V).  ``flipped``:
+    the gaps taken the wrong way round, λ_i - λ_j (the planted error)."""
+    gaps = values.unsqueeze(-2) - values.unsqueeze(-1)
+    if flipped:
+        gaps = -gaps
+    eye = torch.eye(values.shape[-1], dtype=torch.bool)
+    return where(eye, torch.zeros_like(gaps), 1 / where(eye, torch.ones_like(gaps), gaps))
+
+
+class EighGapSign(torch.autograd.Function):
+    """eigh of a real symmetric matrix whose eigenvector backward divides by λ_i - λ_j for λ_j - λ_i:
+    the eigenvalues' gradient and forward mode are right, so only losses of the eigenvectors see it."""
+
+    @staticmethod
+    def forward(a: Tensor) -> tuple[Tensor, Tensor]:
+        out = _EIGH(a)
+        return out.eigenvalues, out.eigenvectors
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        ctx.save_for_backward(*output)
+        ctx.save_for_forward(*output)
+
+    @staticmethod
+    def backward(ctx: Any, g_values: Tensor, g_vectors: Tensor) -> Tensor:
+        values, vectors = ctx.saved_tensors
+        inner = mul(_eigh_vector_rule(values, vectors, flipped=True), vectors.mT @ _zero(g_vectors, vectors))
+        return vectors @ (torch.diag_embed(_zero(g_values, values)) + inner) @ vectors.mT
+
+    @staticmethod
+    def jvp(ctx: Any, t: Tensor) -> tuple[Tensor, Tensor]:
+        values, vectors = ctx.saved_forward_tensors if hasattr(ctx, "saved_forward_tensors") else ctx.saved_tensors
+        projected = vectors.mT @ t @ vectors
+        return projected.diagonal(dim1=-2, dim2=-1), vectors @ mul(_eigh_vector_rule(values, vectors, False), projected)
+
+
+def _eigh_gap_sign() -> contextlib.AbstractContextManager[Any]:
+    @functools.wraps(_EIGH)
+    def patched(a: Any, *args: Any, **kwargs: Any) -> Any:
+        if not args and not kwargs and _is_float(a) and a.ndim == 2:
+            return torch.return_types.linalg_eigh(EighGapSign.apply(a))
+        return _EIGH(a, *args, **kwargs)
+
+    return mock.patch.object(torch.linalg, "eigh", patched)
+
+
+# rfft's backward read as irfft: the cotangent of the half spectrum treated as a Hermitian half spectrum,
+# so every interior frequency's contribution is doubled and the imaginary part of the zero frequency
+# dropped (the convention of the c2r transforms, applied where none belongs).  Right: Re(n · ifft(g, n)).
+RfftHermitianBackward = _function(
+    "RfftHermitianBackward",
+    forward=lambda x, dim: _RFFT(x, dim=dim),
+    backward=lambda i, g: (_IRFFT(g, n=i[0].shape[i[1]], dim=i[1]) * i[0].shape[i[1]], None),
+    jvp=lambda i, t: _RFFT(t[0], dim=i[1]),
+)
+
+
+def _rfft_hermitian_backward() -> contextlib.AbstractContextManager[Any]:
+    @functools.wraps(_RFFT)
+    def patched(x: Any, n: Any = None, dim: int = -1, norm: Any = None) -> Any:
+        if n is None and norm in (None, "backward") and _is_float(x):
+            return RfftHermitianBackward.apply(x, dim)
+        return _RFFT(x, n=n, dim=dim, norm=norm)
+
+    return mock.patch.object(torch.fft, "rfft", patched)
+
+
 SUITES = ("suites/test_gradients.py", "suites/test_trees.py")  # the gradient suites; ``keyword`` selects cells
 FAULTS: list[GradientFault] = [
     GradientFault("sin_sign_flip_above_1", "a sign flip in one region of the domain", "vjp", SUITES, _unary_patch(torch, "sin", SinFlip),
@@ -603,5 +677,9 @@ FAULTS: list[GradientFault] = [
                   target="torch.sinc", ops=("sinc",), allowed=(*REVERSE, "float32", "jvp", "second_order")),
     GradientFault("logcumsumexp_forward_small_spread", "forward mode wrong outside a known failure's scope (small spreads)", "jvp", SUITES, _logcumsumexp_small_spread,
                   target="torch.logcumsumexp", ops=("logcumsumexp",), allowed=("jvp", "second_order")),
+    GradientFault("eigh_eigenvector_gap_sign", "a decomposition's vector derivative dividing by the eigenvalue gaps the wrong way round", "vjp", SUITES, _eigh_gap_sign,
+                  target="torch.linalg.eigh", ops=("eigh_eigenvectors",), allowed=(*REVERSE, "second_order")),
+    GradientFault("rfft_backward_hermitian_doubling", "an fft backward applying the Hermitian (c2r) convention where none belongs", "vjp", SUITES, _rfft_hermitian_backward,
+                  target="torch.fft.rfft", ops=("fft_rfft",), allowed=(*REVERSE, "second_order")),
 ]  # fmt: skip
 FAULTS_BY_NAME = {f.name: f for f in FAULTS}
