@@ -1,6 +1,8 @@
 """Simple elementwise ops torch has beside the ones the other families check, each with a JAX reference:
 clamp with tensor bounds, fmod, remainder, float_power, ldexp with an integer exponent tensor, nextafter,
-floor and trunc division, round with decimals, fill and zero_, rad2deg, polygamma of orders 2 to 4, erfcx.
+floor and trunc division, round with decimals, fill and zero_, rad2deg, polygamma of orders 2 to 4, erfcx,
+nan_to_num, frexp's mantissa, mvlgamma p = 1, 3, 5; reflected operators with a scalar on the left; small shape
+ops (atleast_nd, fliplr/flipud, sum_to_size) and the float64 cast.
 (Other spellings of ops the registry already checks are ``variants=`` of those ops, in their modules.)
 
 Piecewise-constant ops (fmod, remainder, floor and trunc division, round with decimals) declare where they
@@ -16,7 +18,7 @@ Left out, with the reason (``python -m conformance.coverage`` lists them as unco
   convention) pass the cotangent through, cast back.  Finite differences of a float64 input see the rounding
   steps (noise of an ulp of the narrow dtype over the step, 6% for float32), so in a float64 cell no
   independent oracle can judge the convention; checking it against JAX alone would be checking a convention
-  against itself.
+  against itself.  The widening cast (``double``, ``to(torch.float64)``) is exact and is checked.
 - ``__rmod__`` with a scalar on the left (``2.5 % x``): torch has no derivative for remainder(Scalar, Tensor)
   (2.9.1 and 2.13.0: "derivative for aten::remainder is not implemented"), though OpInfo marks ``__rmod__``
   differentiable; the tensor form ``y.__rmod__(x)`` is checked as a variant of remainder.
@@ -24,20 +26,79 @@ Left out, with the reason (``python -m conformance.coverage`` lists them as unco
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jss
 import numpy as np
 from hypothesis import strategies as st
 
-from conformance.registry.shapes import Broadcast, Same
-from conformance.registry.spec import POSITIVE, REALS, Domain, declare_family
+from conformance.registry.shapes import MAX_RANK, MAX_SIDE, Broadcast, Draw, Same, ShapeRule
+from conformance.registry.spec import POSITIVE, REALS, Call, Domain, Shape, declare_family, make_call
 
 B2 = Broadcast(arity=2)
 B3 = Broadcast(arity=3)
 AWAY_FROM_0 = Domain(kinks=(0.0,))
 
 simple = declare_family("simple", rule=Same(), in_trees=False)  # see the module docstring
+
+
+# --- shape rules --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SameShape(ShapeRule):
+    """The output has the input's shape, but elements move (flips): not elementwise for JAX's buckets."""
+
+    min_rank: int = 1
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        return make_call([out])
+
+
+@dataclass(frozen=True)
+class AtLeast(ShapeRule):
+    """``torch.atleast_{n}d``: an input of rank ≥ n passes unchanged; a lower rank gains dims of 1 (numpy's
+    rules: (k,) -> (1, k) for 2-D; (k,) -> (1, k, 1) and (m, k) -> (m, k, 1) for 3-D)."""
+
+    n: int = 1
+
+    def produces(self, out: Shape) -> bool:
+        return self.n <= len(out) <= self.max_rank
+
+    def candidates(self, out: Shape) -> list[Shape]:
+        found = [out]
+        if all(s == 1 for s in out[: self.n]) and len(out) == self.n:
+            found.append(())
+        if self.n == 2 and len(out) == 2 and out[0] == 1:
+            found.append(out[1:])
+        if self.n == 3 and len(out) == 3 and out[2] == 1:
+            found.append(out[:2])
+            if out[0] == 1:
+                found.append(out[1:2])
+        return sorted(set(found), key=len)
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        return make_call([draw(st.sampled_from(self.candidates(out)), "input shape")])
+
+
+@dataclass(frozen=True)
+class SumToSize(ShapeRule):
+    """``x.sum_to_size(size)``: the input broadcasts to... the other way round, ``size`` broadcasts to the
+    input: dims of 1 in ``size`` may be longer in the input, and the input may have leading dims more."""
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        body = tuple(draw(st.integers(1, MAX_SIDE), f"dim {i} size") if s == 1 else s for i, s in enumerate(out))
+        lead = draw(st.lists(st.integers(1, MAX_SIDE), max_size=MAX_RANK - len(out)), "leading dims")
+        return make_call([(*lead, *body)], size=tuple(out))
+
+
+def _sum_to(x, size):
+    lead = x.ndim - len(size)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(size) if s == 1 and x.shape[lead + i] != 1)
+    return jnp.sum(x, axis=axes, keepdims=True).reshape(size) if axes else x.reshape(size)
 
 
 # --- kink tests ---------------------------------------------------------------------------------
@@ -82,7 +143,22 @@ def _scaled_near_half(decimals: int):
     return near
 
 
+def _near_power_of_2(inputs, params, margin):
+    """frexp's mantissa jumps (from 1 to 1/2) where |x| crosses a power of 2, and at 0."""
+    a = np.abs(inputs[0])
+    if np.any(a <= margin):
+        return True
+    e = np.log2(a[a > 0])
+    return bool(np.any(np.abs(e - np.round(e)) <= 2 * margin))
+
+
 # --- JAX references -----------------------------------------------------------------------------
+
+
+def _frexp_mantissa(x):
+    """x / 2^e with e = floor(log2|x|) + 1 held constant (piecewise linear: torch's grad / 2^e)."""
+    e = jax.lax.stop_gradient(jnp.where(x == 0, 0.0, jnp.floor(jnp.log2(jnp.abs(jnp.where(x == 0, 1.0, x)))) + 1))
+    return x * jnp.exp2(-e)
 
 
 def _nextafter(x, y):
@@ -102,6 +178,14 @@ def _round(decimals: int):
 
 
 EXPONENT = st.sampled_from((-2, 0, 3))
+
+REFLECTED = [
+    # A scalar on the left: Python calls the tensor's reflected operator, a different torch overload
+    # (rsub.Scalar, pow.Scalar, reciprocal·scalar) from the tensor-tensor ones the binary family checks.
+    simple("rsub_scalar", "2.5 - {x}", lambda x: 2.5 - x, family="reflected", variants=("torch.rsub({x}, 2.5)", "{x}.__rsub__(2.5)")),
+    simple("rdiv_scalar", "2.5 / {x}", lambda x: 2.5 / x, family="reflected", domain=AWAY_FROM_0, variants=("{x}.__rdiv__(2.5)",)),
+    simple("rpow_scalar", "2.5 ** {x}", lambda x: 2.5**x, family="reflected", variants=("torch.pow(2.5, {x})", "{x}.__rpow__(2.5)")),
+]
 
 ELEMENTWISE = [
     simple("rad2deg", "torch.rad2deg({x})", jnp.rad2deg),
@@ -167,6 +251,20 @@ ELEMENTWISE = [
         "negative exponent (baselined), which would fail every tree through it rather than check the tree",
     ),
     simple(
+        "nan_to_num",
+        "torch.nan_to_num({x})",
+        jnp.nan_to_num,
+        notes="the identity on the finite inputs drawn: checks the pass-through path only",
+    ),
+    simple(
+        "frexp_mantissa",
+        "torch.frexp({x}).mantissa",
+        _frexp_mantissa,
+        near_kink=_near_power_of_2,
+        domain=AWAY_FROM_0,
+        notes="x / 2^e, piecewise linear: jumps where |x| crosses a power of 2 (kinks)",
+    ),
+    simple(
         "nextafter",
         "torch.nextafter({x}, {y})",
         _nextafter,
@@ -218,7 +316,45 @@ ELEMENTWISE = [
         )
         for n in (2, 3, 4)
     ),
+    *(
+        simple(
+            f"mvlgamma_p{p}",
+            f"torch.mvlgamma({{x}}, {p})",
+            lambda x, p=p: jss.multigammaln(x, p),
+            domain=Domain((p - 1) / 2, math.inf),
+            family="special",
+            rtol={"float64": 1e-9},
+            variants=(f"torch.special.multigammaln({{x}}, {p})",),
+            notes="defined for x > (p - 1) / 2",
+        )
+        for p in (1, 3, 5)
+    ),
     simple("erfcx", "torch.special.erfcx({x})", _erfcx, family="special", rtol={"float64": 1e-9}, notes=_erfcx.__doc__),
 ]
 
-OPS = ELEMENTWISE
+SHAPES = [
+    *(
+        simple(
+            f"atleast_{n}d",
+            f"torch.atleast_{n}d({{x}})",
+            getattr(jnp, f"atleast_{n}d"),
+            family="shape",
+            rule=AtLeast(n=n),
+        )
+        for n in (1, 2, 3)
+    ),
+    simple("fliplr", "torch.fliplr({x})", jnp.fliplr, family="shape", rule=SameShape(min_rank=2)),
+    simple("flipud", "torch.flipud({x})", jnp.flipud, family="shape", rule=SameShape(min_rank=1)),
+    simple("sum_to_size", "{x}.sum_to_size({size})", _sum_to, family="reduction", rule=SumToSize()),
+    simple(
+        "double",
+        "{x}.double()",
+        lambda x: x.astype(jnp.float64),
+        family="shape",
+        dtypes=("float64", "float32"),
+        variants=("{x}.to(torch.float64)", "{x}.to(dtype=torch.float64)"),
+        notes="a widening cast: exact, its gradient the cotangent cast back (the float32 cell casts float32 up)",
+    ),
+]
+
+OPS = REFLECTED + ELEMENTWISE + SHAPES
