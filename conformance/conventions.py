@@ -93,6 +93,14 @@ CONVENTIONS: tuple[Convention, ...] = (
         f"{_DERIVATIVES_YAML} (clamp_min: where(self >= min)); jnp.maximum splits ties",
     ),
     Convention(
+        "clamp_tensor_tie",
+        "tie",
+        (1.0, 0.0),
+        (0.5, 0.5),
+        f"{_DERIVATIVES_YAML} (clamp_min.Tensor / clamp_max.Tensor: x takes the tie, where(self >= min)); "
+        "jnp.maximum / jnp.minimum split ties",
+    ),
+    Convention(
         "i0_at_0",
         "x=0",
         (0.0,),

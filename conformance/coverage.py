@@ -52,7 +52,9 @@ class Use:
     tensor_args: int = 0  # positional arguments that involve an input tensor, a method's receiver included
     constants: tuple[Any, ...] = ()  # positional arguments that are literals, in order
     keywords: frozenset[str] = field(default_factory=frozenset)
-    args: tuple[str, ...] = field(default=(), compare=False)  # the positional arguments' source (``x @ y``: pinv.singular)
+    # Every argument as source text, ``name=value`` for keywords (``decimals=3``, ``(p_dim,)``; a parameter
+    # reads ``p_<name>``): what a variant's rule reads when the call's form decides it (round.decimals_3).
+    args: tuple[str, ...] = field(default=(), compare=False)
 
 
 def _involves_tensor(node: ast.AST) -> bool:
@@ -74,6 +76,8 @@ def _callee(func: ast.AST) -> str | None:
     if not isinstance(func, ast.Attribute):
         return None
     dotted = _dotted(func)
+    if dotted and dotted[:2] == ["torch", "ops"]:  # an aten overload: OpInfo names it in full, or by its op
+        return ".".join(dotted)
     if dotted and dotted[0] == "torch":
         return ".".join(dotted[1:])
     if dotted and dotted[0] == "F":
@@ -97,7 +101,7 @@ def uses(template: str) -> list[Use]:
                 tensor_args=receiver + sum(_involves_tensor(a) for a in node.args),
                 constants=tuple(a.value for a in node.args if isinstance(a, ast.Constant)),
                 keywords=frozenset(k.arg for k in node.keywords if k.arg),
-                args=tuple(ast.unparse(a) for a in node.args),
+                args=(*(ast.unparse(a) for a in node.args), *(f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords)),
             ))  # fmt: skip
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             reflected = not _involves_tensor(node.left) and _involves_tensor(node.right)
@@ -124,6 +128,12 @@ def _by_dim(kind: str) -> Callable[[Use], bool]:
     return rule
 
 
+def _is_sequence(arg: str) -> bool:
+    """An argument written as a tuple or list literal (``(p_dim,)``, ``dim=[0, 1]``)."""
+    name, _, value = arg.partition("=")
+    return (value if name.isidentifier() and value else arg).startswith(("(", "["))
+
+
 # Which calls exercise an OpInfo's variant.  A variant not listed is uncovered.
 VARIANTS: dict[str, Callable[[Use], bool]] = {
     "div.no_rounding_mode": lambda use: "rounding_mode" not in use.keywords,
@@ -144,6 +154,17 @@ VARIANTS: dict[str, Callable[[Use], bool]] = {
     "linalg.pinv.hermitian": lambda use: "hermitian" in use.keywords,
     "linalg.pinv.singular": lambda use: bool(use.args) and " @ " in use.args[0],
     "linalg.lstsq.grad_oriented": lambda use: "driver" in use.keywords,
+    # simple ops and other spellings (conformance/registry/simple.py): the call's form, read from its arguments
+    **{f"round.decimals_{k}": (lambda use, d=d: f"decimals={d}" in use.args) for k, d in (("0", 0), ("3", 3), ("neg_3", -3))},
+    **{f"mvlgamma.mvlgamma_p_{p}": (lambda use, p=p: use.constants[:1] == (p,) or f"p={p}" in use.args) for p in (1, 3, 5)},
+    "special.polygamma.special_polygamma_n_0": lambda use: use.constants[:1] == (0,),
+    **{f"div.{m}_rounding": (lambda use, m=m: f"rounding_mode='{m}'" in use.args) for m in ("floor", "trunc")},
+    "squeeze.multiple": lambda use: any(_is_sequence(a) for a in use.args),  # squeeze((0, 2)): the dims overload
+    # split(x, [2, 1]): a list of sizes; the registry's {sizes} parameters are such lists (literal() prints tuples as lists)
+    "split.list_args": lambda use: any(_is_sequence(a) or a.endswith("p_sizes") for a in use.args[1:2]),
+    "norm.fro": lambda use: "fro" in use.constants or "p='fro'" in use.args,
+    "norm.nuc": lambda use: "nuc" in use.constants or "p='nuc'" in use.args,
+    "norm.inf": lambda use: any(a.removeprefix("p=") in ("float('inf')", "torch.inf") for a in use.args),
 }  # fmt: skip
 
 
@@ -213,6 +234,8 @@ def measure(op_db: list[Any], templates: dict[str, list[str]], torch_module: Any
     for _, info in counted:
         for alias in info.aliases:
             aliases.setdefault(alias.name, set()).add(info.name)
+        if type(getattr(info, "op", None)).__name__ == "OpOverload":  # slice's op is aten.slice.Tensor
+            aliases.setdefault(f"torch.ops.{info.op}", set()).add(info.name)
 
     reached: dict[str, list[tuple[str, Use]]] = {}  # OpInfo name -> (registry op, use)
     for op_name, sources in templates.items():

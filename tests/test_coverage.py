@@ -74,7 +74,7 @@ def test_measure_counts_names_aliases_and_only_ruled_variants() -> None:
         FakeOpInfo("max", "binary"),
         FakeOpInfo("max", "reduction_no_dim"),
         FakeOpInfo("max", "reduction_with_dim"),
-        FakeOpInfo("round", "decimals_3"),  # no rule in VARIANTS: never guessed
+        FakeOpInfo("round", "decimals_7"),  # no rule in VARIANTS: never guessed
         FakeOpInfo("fft.fft", backward=(torch.complex128,)),
         FakeOpInfo("one_hot", backward=(torch.float32,)),
         FakeOpInfo("argmax", supports_autograd=False),
@@ -88,12 +88,40 @@ def test_measure_counts_names_aliases_and_only_ruled_variants() -> None:
     result = measure(op_db, templates, torch)
     assert result.covered == {"sin": ["sin"], "linalg.det": ["det"], "max.reduction_no_dim": ["max"]}
     assert result.uncovered == {
-        "torch": ["max.binary", "max.reduction_with_dim", "round.decimals_3"],
+        "torch": ["max.binary", "max.reduction_with_dim", "round.decimals_7"],
         "fft": ["fft.fft"],
     }
     assert result.by_namespace == {"torch": (2, 5), "linalg": (1, 1), "fft": (0, 1)}
     assert list(result.excluded) == ["one_hot"], "no float64/complex128 backward on the CPU: excluded with a reason"
     assert result.total == 7 and result.line() == "coverage: 3/7 differentiable OpInfos (42.9%)"
+
+
+def test_a_variant_rule_reads_the_form_of_the_call() -> None:
+    op_db = [
+        FakeOpInfo("round", "decimals_3"),
+        FakeOpInfo("round", "decimals_neg_3"),
+        FakeOpInfo("squeeze"),
+        FakeOpInfo("squeeze", "multiple"),
+        FakeOpInfo("norm", "inf"),
+    ]
+    templates = {
+        "round": ["torch.round({x}, decimals=-3)"],
+        "squeeze": ["{x}.squeeze({dim})", "{x}.squeeze(({dim},))"],
+        "norm": ["torch.norm({x})"],
+    }
+    result = measure(op_db, templates, torch)
+    assert sorted(result.covered) == ["round.decimals_neg_3", "squeeze", "squeeze.multiple"]
+    assert uses("{x}.squeeze(({dim},))")[0].args == ("(p_dim,)",), "arguments as source, parameters as p_<name>"
+
+
+def test_an_aten_overload_reaches_the_opinfo_of_its_op() -> None:
+    op_db = [FakeOpInfo("slice", extra={}), FakeOpInfo("torch.ops.aten._safe_softmax.default")]
+    op_db[0].op = torch.ops.aten.slice.Tensor  # OpInfo "slice" tests aten.slice.Tensor
+    templates = {"slice": ["torch.ops.aten.slice.Tensor({x}, {dim}, {start}, {stop}, {step})"],
+                 "softmax": ["torch.ops.aten._safe_softmax.default({x}, {dim})"]}  # fmt: skip
+    assert measure(op_db, templates, torch).covered == {
+        "slice": ["slice"], "torch.ops.aten._safe_softmax.default": ["softmax"]
+    }
 
 
 def test_an_opinfo_name_wins_over_an_alias_of_another() -> None:

@@ -17,11 +17,12 @@ from conformance.registry import (
     losses,
     reductions,
     shape_ops,
+    simple,
     unary,
 )
 from conformance.registry.spec import Call, Domain, OpSpec
 
-_FAMILY_MODULES = [unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, fft, decompositions]
+_FAMILY_MODULES = [unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, simple, fft, decompositions]
 
 OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
 OPS_BY_NAME: dict[str, OpSpec] = {op.name: op for op in OPS}

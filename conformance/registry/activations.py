@@ -128,15 +128,18 @@ OPS = [
         "hardshrink", "F.hardshrink({x}, 0.5)", lambda x: jnp.where(jnp.abs(x) > 0.5, x, 0.0), domain=Domain(kinks=(-0.5, 0.5))
     ),
     act("threshold", "F.threshold({x}, 0.5, -1.0)", lambda x: jnp.where(x > 0.5, x, -1.0), domain=Domain(kinks=(0.5,))),
-    act("softmax", "torch.softmax({x}, dim={dim})", lambda x, dim: jax.nn.softmax(x, axis=dim), domain=WIDE, rule=AlongDim()),
+    act("softmax", "torch.softmax({x}, dim={dim})", lambda x, dim: jax.nn.softmax(x, axis=dim), domain=WIDE, rule=AlongDim(),
+        variants=("torch.softmax({x}, dim={dim}, dtype=torch.float64)", "torch.ops.aten._safe_softmax.default({x}, {dim})")),
     act(
         "log_softmax",
         "F.log_softmax({x}, dim={dim})",
         lambda x, dim: jax.nn.log_softmax(x, axis=dim),
         domain=WIDE,
         rule=AlongDim(),
+        variants=("torch.log_softmax({x}, dim={dim}, dtype=torch.float64)",),
     ),
-    act("softmin", "F.softmin({x}, dim={dim})", lambda x, dim: jax.nn.softmax(-x, axis=dim), domain=WIDE, rule=AlongDim()),
+    act("softmin", "F.softmin({x}, dim={dim})", lambda x, dim: jax.nn.softmax(-x, axis=dim), domain=WIDE, rule=AlongDim(),
+        variants=("F.softmin({x}, dim={dim}, dtype=torch.float64)",)),
     act("glu", "F.glu({x}, dim={dim})", lambda x, dim: jax.nn.glu(x, axis=dim), rule=Halve()),
     act(
         "normalize",

@@ -38,12 +38,12 @@ binary = declare_family("binary", rule=B2)
 
 
 OPS = [
-    binary("add", "{x} + {y}", jnp.add),
-    binary("sub", "torch.sub({x}, {y})", jnp.subtract),
-    binary("mul", "{x} * {y}", jnp.multiply),
-    binary("div", "{x} / {y}", jnp.divide, domain=(REALS, AWAY_FROM_0), variants=("torch.true_divide({x}, {y})",)),
+    binary("add", "{x} + {y}", jnp.add, variants=("{y}.__radd__({x})",)),
+    binary("sub", "torch.sub({x}, {y})", jnp.subtract, variants=("torch.rsub({y}, {x})", "{y}.__rsub__({x})")),
+    binary("mul", "{x} * {y}", jnp.multiply, variants=("{y}.__rmul__({x})",)),
+    binary("div", "{x} / {y}", jnp.divide, domain=(REALS, AWAY_FROM_0), variants=("torch.true_divide({x}, {y})", "{y}.__rdiv__({x})")),
     binary("add_alpha", "torch.add({x}, {y}, alpha=2.5)", lambda x, y: x + 2.5 * y),
-    binary("pow", "torch.pow({x}, {y})", jnp.power, domain=(POSITIVE, Domain(-3.0, 3.0)), variants=("{x} ** {y}",)),
+    binary("pow", "torch.pow({x}, {y})", jnp.power, domain=(POSITIVE, Domain(-3.0, 3.0)), variants=("{x} ** {y}", "{y}.__rpow__({x})")),
     binary("atan2", "torch.atan2({x}, {y})", jnp.arctan2, near_kink=_atan2_kink, conventions=("atan2_at_origin",)),
     binary(
         "hypot",
@@ -53,8 +53,8 @@ OPS = [
         notes="JAX reference is sqrt(x²+y²): jnp.hypot's max/min formulation has a zero second derivative at "
         "|x| = |y| (and a 0.5/0.5 gradient at the origin, where torch and sqrt give nan)",
     ),
-    binary("maximum", "torch.maximum({x}, {y})", jnp.maximum, near_kink=_tie),
-    binary("minimum", "torch.minimum({x}, {y})", jnp.minimum, near_kink=_tie),
+    binary("maximum", "torch.maximum({x}, {y})", jnp.maximum, near_kink=_tie, variants=("torch.max({x}, {y})",)),
+    binary("minimum", "torch.minimum({x}, {y})", jnp.minimum, near_kink=_tie, variants=("torch.min({x}, {y})",)),
     binary("fmax", "torch.fmax({x}, {y})", jnp.fmax, near_kink=_tie, conventions=("fmax_tie",)),
     binary("fmin", "torch.fmin({x}, {y})", jnp.fmin, near_kink=_tie, conventions=("fmax_tie",)),
     binary("xlogy", "torch.xlogy({x}, {y})", jss.xlogy, domain=(REALS, POSITIVE)),

@@ -68,7 +68,7 @@ def _sym(x):
 
 
 OPS = [
-    la("matmul", "{x} @ {y}", jnp.matmul, rule=MM, variants=("torch.matmul({x}, {y})", "torch.mm({x}, {y})")),
+    la("matmul", "{x} @ {y}", jnp.matmul, rule=MM, variants=("torch.matmul({x}, {y})", "torch.mm({x}, {y})", "{y}.__rmatmul__({x})")),
     la("matmul_batched", "{x} @ {y}", jnp.matmul, rule=BMM, variants=("torch.bmm({x}, {y})",)),
     la("matvec", "{x} @ {y}", jnp.matmul, rule=MatVec(), variants=("torch.mv({x}, {y})",)),
     la("dot", "torch.dot({x}, {y})", jnp.dot, rule=Inner()),
@@ -94,7 +94,7 @@ OPS = [
     ),
     la("diag_embed_vector", "torch.diag({x})", jnp.diag, rule=VectorToDiag()),
     la("diag_of_matrix", "torch.diag({x})", jnp.diag, rule=MatrixTo(out_rank=1)),
-    la("diagonal", "torch.diagonal({x})", jnp.diagonal, rule=MatrixTo(out_rank=1), variants=("torch.linalg.diagonal({x})",)),
+    la("diagonal", "torch.diagonal({x})", jnp.diagonal, rule=MatrixTo(out_rank=1), variants=("torch.linalg.diagonal({x})", "torch.diagonal_copy({x})")),
     la("tril", "torch.tril({x}, {diagonal})", lambda x, diagonal: jnp.tril(x, diagonal), rule=MatrixTo(out_rank=2)),
     la("triu", "{x}.triu({diagonal})", lambda x, diagonal: jnp.triu(x, diagonal), rule=MatrixTo(out_rank=2)),
     la("matrix_power", "torch.linalg.matrix_power({x}, 3)", lambda x, n: jnp.linalg.matrix_power(x, 3), rule=SquareTo()),
@@ -103,6 +103,7 @@ OPS = [
         "torch.linalg.matrix_norm({x})",
         lambda x: jnp.linalg.norm(x, "fro"),
         rule=MatrixTo(out_rank=0),
+        variants=("torch.norm({x}, p='fro')",),
         near_kink=_zero_matrix,
     ),
     la("det", "torch.linalg.det({x})", lambda x, n: jnp.linalg.det(x), rule=SquareTo(out_rank=0), domain=WELL_CONDITIONED, variants=("torch.det({x})",)),
@@ -158,6 +159,7 @@ OPS = [
         "torch.linalg.matrix_norm({x}, ord='nuc')",
         lambda x: jnp.linalg.norm(x, "nuc"),
         rule=MatrixTo(out_rank=0),
+        variants=("torch.norm({x}, p='nuc')",),
         near_kink=_singular_zero,
     ),
     la(

@@ -252,6 +252,7 @@ REDUCTIONS = [
         lambda x: jnp.max(jnp.abs(x)),
         family="norm",
         rule=FULL,
+        variants=("torch.norm({x}, p=float('inf'))",),
         near_kink=_max_tie(None, absolute=True),
     ),
     op(
@@ -262,7 +263,7 @@ REDUCTIONS = [
         rule=PairLoss(),
         near_kink=_dist_near_0,
     ),
-    op("var", "torch.var({x})", lambda x: jnp.var(x, ddof=1), family="statistics", rule=ReduceAll(min_numel=2)),
+    op("var", "torch.var({x})", lambda x: jnp.var(x, ddof=1), family="statistics", rule=ReduceAll(min_numel=2), variants=("torch.var({x}, unbiased=True)",)),
     op(
         "var_dim",
         "torch.var({x}, dim={dim}, correction={correction}, keepdim={keepdim})",
@@ -278,6 +279,7 @@ REDUCTIONS = [
         family="statistics",
         rule=ReduceAll(min_numel=2),
         near_kink=_spread_near_0(None),
+        variants=("torch.std({x}, unbiased=True)",),
     ),
     op(
         "std_dim",
@@ -294,6 +296,7 @@ REDUCTIONS = [
         lambda x, dim, keepdim: jnp.var(x, axis=dim, ddof=1, keepdims=keepdim),
         family="statistics",
         rule=DIM2,
+        variants=("torch.var_mean({x}, dim={dim}, unbiased=True, keepdim={keepdim})[0]",),
     ),
     op(
         "std_mean_std",
@@ -302,6 +305,7 @@ REDUCTIONS = [
         family="statistics",
         rule=DIM2,
         near_kink=_spread_near_0("dim"),
+        variants=("torch.std_mean({x}, dim={dim}, unbiased=True, keepdim={keepdim})[0]",),
     ),
     op(
         "median",

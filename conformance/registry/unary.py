@@ -106,7 +106,7 @@ TRIG = [
 ]
 
 EXP_LOG = [
-    unary("neg", "-{x}", jnp.negative, family="arithmetic"),
+    unary("neg", "-{x}", jnp.negative, family="arithmetic", variants=("torch._neg_view({x}).resolve_neg()",)),
     unary("square", "torch.square({x})", jnp.square, family="arithmetic"),
     unary("cube", "{x} ** 3", lambda x: x**3, family="arithmetic"),
     unary(
@@ -159,6 +159,7 @@ SPECIAL = [
         family="special",
         rtol={"float64": 1e-8},
         notes="trigamma approximations differ (~5e-10 measured)",
+        variants=("torch.polygamma(0, {x})", "torch.special.polygamma(0, {x})"),
     ),
     unary(
         "polygamma1",
@@ -236,6 +237,7 @@ ROUNDING = [
         domain=Domain(kinks=(0.25,)),
         family="rounding",
         conventions=("clamp_at_bound",),
+        variants=("torch.clamp_min({x}, 0.25)",),
     ),
 ]
 

@@ -38,6 +38,7 @@ _MUL_OP, _ADD_OP, _DIV_OP, _MATMUL_OP, _MEAN = (
 _MATMUL, _SOFTPLUS = torch.matmul, F.softplus
 _INV, _DET = torch.linalg.inv, torch.linalg.det
 _SINC, _LOGCUMSUMEXP = torch.sinc, torch.logcumsumexp
+_FMOD, _TRUNC, _FLOOR = torch.fmod, torch.trunc, torch.floor
 mul, add, div, where = torch.mul, torch.add, torch.div, torch.where
 
 # The reverse-mode properties of suites/: each compares torch's Jᵀu with an oracle.
@@ -505,6 +506,17 @@ def _logcumsumexp_small_spread() -> contextlib.AbstractContextManager[Any]:
     return mock.patch.object(torch, "logcumsumexp", patched)
 
 
+# -- a remainder formula for fmod: d fmod(x, y)/dy = -floor(x/y) instead of -trunc(x/y) ---------------
+# fmod rounds the quotient toward 0, remainder toward -inf: the two agree where x/y > 0, so the
+# fault shows only where x and y have opposite signs (and |x/y| is not an integer).
+FmodFloor = _function(
+    "FmodFloor",
+    forward=_FMOD,
+    backward=lambda i, g: (_to(g, i[0]), _to(-mul(g, _FLOOR(div(i[0], i[1]))), i[1])),
+    jvp=lambda i, t: torch.sub(_zero(t[0], i[0]), mul(_TRUNC(div(i[0], i[1])), _zero(t[1], i[1]))),
+)
+
+
 # -- complex faults: each wrapper routes only complex tensors through its Function, so every real
 # cell runs the true op.  torch's convention for a holomorphic f: grad_z = grad_out · conj(f'(z)).
 
@@ -675,6 +687,8 @@ FAULTS: list[GradientFault] = [
                   target="torch.inverse", ops=("inv",), allowed=("variant",)),
     GradientFault("sinc_wrong_beyond_1", "a wrong gradient outside a known failure's scope (sinc, |x| > 1)", "vjp", SUITES, _unary_patch(torch, "sinc", SincBeyond1),
                   target="torch.sinc", ops=("sinc",), allowed=(*REVERSE, "float32", "jvp", "second_order")),
+    GradientFault("fmod_floor_quotient", "fmod's divisor gradient with remainder's floor for fmod's trunc", "vjp", SUITES, _binary_patch(torch, "fmod", FmodFloor),
+                  target="torch.fmod", ops=("fmod",), allowed=REVERSE),
     GradientFault("logcumsumexp_forward_small_spread", "forward mode wrong outside a known failure's scope (small spreads)", "jvp", SUITES, _logcumsumexp_small_spread,
                   target="torch.logcumsumexp", ops=("logcumsumexp",), allowed=("jvp", "second_order")),
     GradientFault("eigh_eigenvector_gap_sign", "a decomposition's vector derivative dividing by the eigenvalue gaps the wrong way round", "vjp", SUITES, _eigh_gap_sign,
