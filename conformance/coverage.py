@@ -136,6 +136,10 @@ VARIANTS: dict[str, Callable[[Use], bool]] = {
     "softmax.with_dtype": lambda use: "dtype" in use.keywords,
     "log_softmax.with_dtype": lambda use: "dtype" in use.keywords,
     "nn.functional.softmin.with_dtype": lambda use: "dtype" in use.keywords,
+    # structured (conformance/registry/structured.py): addmm with beta = alpha = 1 is the form TorchScript decomposes
+    "addmm.decomposed": lambda use: not {"alpha", "beta"} & use.keywords,
+    "meshgrid.list_of_tensors": lambda use: use.tensor_args == 1,
+    "meshgrid.variadic_tensors": lambda use: use.tensor_args >= 2,
 }  # fmt: skip
 
 
