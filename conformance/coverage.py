@@ -165,6 +165,10 @@ VARIANTS: dict[str, Callable[[Use], bool]] = {
     "norm.fro": lambda use: "fro" in use.constants or "p='fro'" in use.args,
     "norm.nuc": lambda use: "nuc" in use.constants or "p='nuc'" in use.args,
     "norm.inf": lambda use: any(a.removeprefix("p=") in ("float('inf')", "torch.inf") for a in use.args),
+    # structured (conformance/registry/structured.py): addmm with beta = alpha = 1 is the form TorchScript decomposes
+    "addmm.decomposed": lambda use: not {"alpha", "beta"} & use.keywords,
+    "meshgrid.list_of_tensors": lambda use: use.tensor_args == 1,
+    "meshgrid.variadic_tensors": lambda use: use.tensor_args >= 2,
 }  # fmt: skip
 
 

@@ -125,3 +125,24 @@ def test_the_store_of_jitted_programs_is_bounded_and_refills(monkeypatch: pytest
         assert fn(1) == 1 + i
         assert len(jax_oracle._PROGRAMS) <= 3
     assert made == [0, 1, 2, 3, 4, 0], "0 was dropped when the store filled, and made again"
+
+
+def test_a_mask_is_an_argument_of_one_program_not_a_constant_of_many() -> None:
+    """Operands (torch.masked's masks) reach the per-op program as traced arguments: two masks, one program,
+    each answer its own mask's (value, JVP, VJP, and the second order)."""
+    from conformance.registry.spec import Operand
+
+    op = OPS_BY_NAME["masked_sum"]
+    x = np.arange(6.0).reshape(2, 3) - 2.5
+    masks = [((True, False, True), (False, False, False)), ((False, True, True), (True, True, False))]
+    before = len(jax_oracle._PROGRAMS)
+    for mask in masks:
+        call = make_call([x.shape], dim=1, keepdim=False, mask=Operand(mask))
+        c = jax_oracle.OpCall(op, call, [x])
+        out, tangent, (g,) = c.run([np.ones_like(x)], np.array([1.0, 2.0]))
+        m = np.array(mask)
+        np.testing.assert_array_equal(out, np.where(m, x, 0.0).sum(axis=1))
+        np.testing.assert_array_equal(tangent, m.sum(axis=1))
+        np.testing.assert_array_equal(g, m * np.array([[1.0], [2.0]]))
+        np.testing.assert_array_equal(c.second_order(np.ones(2), [np.ones_like(x)])[0], np.zeros_like(x))
+    assert len(jax_oracle._PROGRAMS) - before == 2, "one fused and one second-order program for both masks"

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import conformance.jaxsetup  # noqa: F401
-from conformance.registry.spec import Call, OpSpec
+from conformance.registry.spec import Call, Operand, OpSpec
 from conformance.singularities import Singularities
 from conformance.tree import Leaf, Node, Tree
 
@@ -65,13 +65,11 @@ def bucket(n: int) -> int:
     return 1 << max(0, n - 1).bit_length()
 
 
-@stored
-def _fused(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+def _fused_program(f: Any) -> Any:
     """(primals, tangents, cotangent) -> (value, JVP, VJP): one linearization, one compile for all three.
 
     Linearizing once and transposing the linear map traces the op a third faster
     than ``jax.jvp`` plus ``jax.vjp``: tracing is most of a new shape's cost."""
-    f = partial(op.jax, **dict(params))
 
     def fused(primals: list, tangents: list, ct: Any) -> Any:
         out, jvp = jax.linearize(f, *primals)
@@ -80,10 +78,7 @@ def _fused(op: OpSpec, params: tuple, shapes: tuple) -> Any:
     return jax.jit(fused)
 
 
-@stored
-def _op_second_order(op: OpSpec, params: tuple, shapes: tuple) -> Any:
-    f = partial(op.jax, **dict(params))
-
+def _second_order_program(f: Any) -> Any:
     def hvp(primals: list, u: Any, w: list) -> Any:
         def inner(*xs: Any) -> Any:
             return sum(jnp.vdot(g, wi) for g, wi in zip(jax.vjp(f, *xs)[1](u), w))
@@ -91,6 +86,43 @@ def _op_second_order(op: OpSpec, params: tuple, shapes: tuple) -> Any:
         return jax.grad(inner, argnums=tuple(range(len(primals))))(*primals)
 
     return jax.jit(hvp)
+
+
+def _operands(params: tuple) -> tuple[tuple, dict[str, np.ndarray]]:
+    """An op's parameters as a program key (each ``Operand`` stands as its shape and dtype) and the operands'
+    values: a mask is an argument of the op's one program per shape, not a constant compiled into a program
+    per mask."""
+    key, values = [], {}
+    for name, value in params:
+        if isinstance(value, Operand):
+            values[name] = np.asarray(value)
+            key.append((name, ("operand", values[name].shape, str(values[name].dtype))))
+        else:
+            key.append((name, value))
+    return tuple(key), values
+
+
+def _per_op(make: Callable[[Any], Any], op: OpSpec, params: tuple) -> Any:
+    """``make``'s program for ``op`` with ``params`` bound; where some are operands, a program whose first
+    argument is their dict (traced, never differentiated)."""
+    static = {k: v for k, v in params if not (isinstance(v, tuple) and v[:1] == ("operand",))}
+    if len(static) == len(params):
+        return make(partial(op.jax, **static))
+
+    def with_operands(operands: dict, *args: Any) -> Any:
+        return make(lambda *xs: op.jax(*xs, **static, **operands))(*args)
+
+    return jax.jit(with_operands)
+
+
+@stored
+def _fused(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    return _per_op(_fused_program, op, params)
+
+
+@stored
+def _op_second_order(op: OpSpec, params: tuple, shapes: tuple) -> Any:
+    return _per_op(_second_order_program, op, params)
 
 
 def _directional(f: Any, order: int) -> Any:
@@ -117,7 +149,7 @@ def _second_directional(f: Any) -> Any:
 
 @stored
 def _op_second_directional(op: OpSpec, params: tuple, shapes: tuple) -> Any:
-    return _second_directional(partial(op.jax, **dict(params)))
+    return _per_op(_second_directional, op, params)
 
 
 def _third_reverse(f: Any) -> Any:
@@ -144,12 +176,12 @@ def _third_directional(f: Any) -> Any:
 
 @stored
 def _op_third_reverse(op: OpSpec, params: tuple, shapes: tuple) -> Any:
-    return _third_reverse(partial(op.jax, **dict(params)))
+    return _per_op(_third_reverse, op, params)
 
 
 @stored
 def _op_third_directional(op: OpSpec, params: tuple, shapes: tuple) -> Any:
-    return _third_directional(partial(op.jax, **dict(params)))
+    return _per_op(_third_directional, op, params)
 
 
 def sum_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -165,6 +197,7 @@ class OpCall:
 
     def __init__(self, op: OpSpec, call: Call, inputs: list[np.ndarray]):
         self.op, self.call, self.inputs = op, call, inputs
+        self.params, self.operands = _operands(call.params)
         self.shapes = [x.shape for x in inputs]
         if op.elementwise:
             self.out_shape = np.broadcast_shapes(*self.shapes)
@@ -174,6 +207,10 @@ class OpCall:
         else:
             self.key = call.input_shapes
             self.primals = list(inputs)
+
+    def _program(self, make: Callable[..., Any]) -> Any:
+        fn = make(self.op, self.params, self.key)
+        return partial(fn, self.operands) if self.operands else fn
 
     def _flat(self, a: np.ndarray, fill: float) -> np.ndarray:
         out = np.full(self.key[1], fill, dtype=np.float64)
@@ -195,14 +232,14 @@ class OpCall:
         self, tangents: list[np.ndarray], ct: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray] | None]:
         """Value and JVP, and the VJP of ``ct`` when given (the forward sweep passes None)."""
-        fn = _fused(self.op, self.call.params, self.key)
+        fn = self._program(_fused)
         seed = self._seed(ct) if ct is not None else _zero_cotangent(self)
         out, tout, cts = fn(self.primals, [self._seed(t) for t in tangents], seed)
         return self._unflat(out), self._unflat(tout), self._per_input(cts) if ct is not None else None
 
     def second_order(self, u: np.ndarray, w: list[np.ndarray]) -> list[np.ndarray]:
         """∇ₓ⟨Jᵀu, w⟩.  On a broadcast input ⟨sum_to_shape(G), w⟩ = ⟨G, broadcast(w)⟩, so w is broadcast."""
-        fn = _op_second_order(self.op, self.call.params, self.key)
+        fn = self._program(_op_second_order)
         if self.op.elementwise:
             ws = [self._flat(x, 0.0) for x in w]
         else:
@@ -211,18 +248,18 @@ class OpCall:
 
     def second_directional(self, v: list[np.ndarray], w: list[np.ndarray]) -> np.ndarray:
         """∂²f[v, w], output-shaped.  A broadcast input's tangent is broadcast with it (padding: 0)."""
-        fn = _op_second_directional(self.op, self.call.params, self.key)
+        fn = self._program(_op_second_directional)
         return self._unflat(fn(self.primals, [self._seed(t) for t in v], [self._seed(t) for t in w]))
 
     def third_reverse(self, u: np.ndarray, v: list[np.ndarray], w: list[np.ndarray]) -> list[np.ndarray]:
         """(uᵀ∂³f)[v, w, ·] per input.  v and w are tangents of the inputs: broadcast with them (padding: 0)."""
-        fn = _op_third_reverse(self.op, self.call.params, self.key)
+        fn = self._program(_op_third_reverse)
         tangents = [[self._seed(s) for s in seeds] for seeds in (v, w)]
         return self._per_input(fn(self.primals, self._seed(u), *tangents))
 
     def third_directional(self, v: list[np.ndarray], w: list[np.ndarray], t: list[np.ndarray]) -> np.ndarray:
         """∂³f[v, w, t], output-shaped."""
-        fn = _op_third_directional(self.op, self.call.params, self.key)
+        fn = self._program(_op_third_directional)
         return self._unflat(fn(self.primals, *([self._seed(s) for s in seeds] for seeds in (v, w, t))))
 
 

@@ -15,14 +15,19 @@ from conformance.registry import (
     indexing,
     linalg,
     losses,
+    masked,
     reductions,
     shape_ops,
     simple,
+    structured,
     unary,
 )
 from conformance.registry.spec import Call, Domain, OpSpec
 
-_FAMILY_MODULES = [unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, simple, fft, decompositions]
+_FAMILY_MODULES = [
+    unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, simple, fft, decompositions,
+    structured, masked,
+]  # fmt: skip
 
 OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
 OPS_BY_NAME: dict[str, OpSpec] = {op.name: op for op in OPS}

@@ -243,6 +243,15 @@ def compile_torch(params: str, source: str) -> Callable[..., Any]:
     return fn
 
 
+class Operand(tuple):
+    """A parameter the JAX reference takes as a traced array, not a constant: a boolean mask.  The oracle
+    compiles one program per op, shapes and other parameters, and passes each operand as an argument (never
+    differentiated); the template renders it as a nested list, like any tuple (``torch.tensor({mask})``)."""
+
+    def __new__(cls, value: Any) -> Operand:
+        return super().__new__(cls, tuple(Operand(v) if isinstance(v, (list, tuple)) else v for v in value))
+
+
 class Raw(str):
     """A parameter that is already source code (an indexing expression such as ``1:3, ::2``)."""
 

@@ -39,6 +39,8 @@ _MATMUL, _SOFTPLUS = torch.matmul, F.softplus
 _INV, _DET = torch.linalg.inv, torch.linalg.det
 _SINC, _LOGCUMSUMEXP = torch.sinc, torch.logcumsumexp
 _FMOD, _TRUNC, _FLOOR = torch.fmod, torch.trunc, torch.floor
+_SCATTER_ADD, _SCATTER_ADD_METHOD = torch.scatter_add, Tensor.scatter_add
+_MASKED_SUM = torch.masked.sum
 mul, add, div, where = torch.mul, torch.add, torch.div, torch.where
 
 # The reverse-mode properties of suites/: each compares torch's Jᵀu with an oracle.
@@ -637,6 +639,69 @@ def _rfft_hermitian_backward() -> contextlib.AbstractContextManager[Any]:
         return _RFFT(x, n=n, dim=dim, norm=norm)
 
     return mock.patch.object(torch.fft, "rfft", patched)
+# -- scatter_add's source gradient divided by how often its target is hit: right wherever each target is
+# hit once, wrong only where indices repeat (the accumulation the op exists for).  Forward mode right.
+
+
+def _scatter_add_src_grad(x: Tensor, dim: int, index: Tensor, src: Tensor, g: Tensor) -> Tensor:
+    hits = _SCATTER_ADD(torch.zeros_like(x), dim, index, torch.ones_like(src))
+    return div(g.gather(dim, index), hits.gather(dim, index))  # should be g.gather(dim, index) alone
+
+
+ScatterAddRepeats = _function(
+    "ScatterAddRepeats",
+    forward=lambda x, dim, index, src: _SCATTER_ADD(x, dim, index, src),
+    backward=lambda i, g: (g, None, None, _scatter_add_src_grad(i[0], i[1], i[2], i[3], g)),
+    jvp=lambda i, t: _SCATTER_ADD(_zero(t[0], i[0]), i[1], i[2], _zero(t[3], i[3])),
+)
+
+
+@contextlib.contextmanager
+def _scatter_add_repeats() -> Iterator[None]:
+    def routed(original: Callable[..., Tensor]) -> Callable[..., Tensor]:
+        @functools.wraps(original)
+        def patched(x: Any, dim: int, index: Any, src: Any) -> Any:
+            if _is_float(x, src):
+                return ScatterAddRepeats.apply(x, dim, index, src)
+            return original(x, dim, index, src)
+
+        return patched
+
+    with (
+        mock.patch.object(torch, "scatter_add", routed(_SCATTER_ADD)),
+        mock.patch.object(Tensor, "scatter_add", routed(_SCATTER_ADD_METHOD)),
+    ):
+        yield
+
+
+# -- torch.masked.sum's gradient leaking into a line its mask drops whole: right wherever a line keeps an
+# element, wrong only on an all-false line (where the gradient must be 0).  Forward mode right.
+
+
+def _masked_sum_grad(x: Tensor, dim: int, keepdim: bool, mask: Tensor, g: Tensor) -> Tensor:
+    if not keepdim:
+        g = g.unsqueeze(dim)
+    kept = mask.broadcast_to(x.shape)
+    weight = where(kept.any(dim, keepdim=True), kept, True).to(x.dtype)  # should be kept alone
+    return mul(g.expand(x.shape), weight)
+
+
+MaskedSumEmptyLine = _function(
+    "MaskedSumEmptyLine",
+    forward=lambda x, dim, keepdim, mask: _MASKED_SUM(x, dim, keepdim=keepdim, mask=mask),
+    backward=lambda i, g: (_masked_sum_grad(i[0], i[1], i[2], i[3], g), None, None, None),
+    jvp=lambda i, t: _MASKED_SUM(t[0], i[1], keepdim=i[2], mask=i[3]),
+)
+
+
+def _masked_sum_empty_line() -> contextlib.AbstractContextManager[Any]:
+    @functools.wraps(_MASKED_SUM)
+    def patched(x: Any, dim: Any = None, *, keepdim: bool = False, dtype: Any = None, mask: Any = None) -> Any:
+        if isinstance(dim, int) and dtype is None and isinstance(mask, Tensor) and _is_float(x):
+            return MaskedSumEmptyLine.apply(x, dim, keepdim, mask)
+        return _MASKED_SUM(x, dim, keepdim=keepdim, dtype=dtype, mask=mask)
+
+    return mock.patch.object(torch.masked, "sum", patched)
 
 
 SUITES = ("suites/test_gradients.py", "suites/test_trees.py")  # the gradient suites; ``keyword`` selects cells
@@ -695,5 +760,10 @@ FAULTS: list[GradientFault] = [
                   target="torch.linalg.eigh", ops=("eigh_eigenvectors",), allowed=(*REVERSE, "second_order")),
     GradientFault("rfft_backward_hermitian_doubling", "an fft backward applying the Hermitian (c2r) convention where none belongs", "vjp", SUITES, _rfft_hermitian_backward,
                   target="torch.fft.rfft", ops=("fft_rfft",), allowed=(*REVERSE, "second_order")),
+    # structured/masked/scatter helper (issue 15): a scatter op
+    GradientFault("scatter_add_repeated_index", "a scatter gradient wrong only where indices repeat (accumulation)", "vjp", SUITES, _scatter_add_repeats,
+                  target="torch.scatter_add, torch.Tensor.scatter_add", ops=("scatter_add",), allowed=(*REVERSE, "second_order", "variant")),
+    GradientFault("masked_sum_empty_line", "a masked gradient leaking into a line the mask drops whole", "vjp", SUITES, _masked_sum_empty_line,
+                  target="torch.masked.sum", ops=("masked_sum",), allowed=(*REVERSE, "second_order")),
 ]  # fmt: skip
 FAULTS_BY_NAME = {f.name: f for f in FAULTS}
