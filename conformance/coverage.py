@@ -136,6 +136,11 @@ VARIANTS: dict[str, Callable[[Use], bool]] = {
     "softmax.with_dtype": lambda use: "dtype" in use.keywords,
     "log_softmax.with_dtype": lambda use: "dtype" in use.keywords,
     "nn.functional.softmin.with_dtype": lambda use: "dtype" in use.keywords,
+    # layers (conformance/registry/layers.py): the mode is a positional literal; pad_replicate's table has negative pads
+    **{f"nn.functional.interpolate.{m}": (lambda use, m=m: m in use.constants)
+       for m in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")},
+    **{f"nn.functional.pad.{m}": (lambda use, m=m: m in use.constants) for m in ("constant", "reflect", "replicate", "circular")},
+    "nn.functional.pad.replicate_negative": lambda use: "replicate" in use.constants,
 }  # fmt: skip
 
 

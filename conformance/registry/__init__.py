@@ -7,10 +7,20 @@ well formed, and offers lookups.  Docs and counts are generated from ``OPS``.
 from __future__ import annotations
 
 import conformance.jaxsetup  # noqa: F401  (x64 + CPU before jax.numpy is imported below)
-from conformance.registry import activations, binary, indexing, linalg, losses, reductions, shape_ops, unary
+from conformance.registry import (
+    activations,
+    binary,
+    indexing,
+    layers,
+    linalg,
+    losses,
+    reductions,
+    shape_ops,
+    unary,
+)
 from conformance.registry.spec import Call, Domain, OpSpec
 
-_FAMILY_MODULES = [unary, binary, activations, reductions, shape_ops, linalg, losses, indexing]
+_FAMILY_MODULES = [unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, layers]
 
 OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
 OPS_BY_NAME: dict[str, OpSpec] = {op.name: op for op in OPS}
