@@ -21,6 +21,7 @@ FAST_SUBSET = (
     "sinh_second_derivative",
     "sigmoid_forward_mode",
     "div_quotient_denominator",
+    "conv2d_weight_strided",
 )
 
 

@@ -11,6 +11,7 @@ from conformance.registry import (
     activations,
     binary,
     indexing,
+    layer_losses,
     layers,
     linalg,
     losses,
@@ -20,7 +21,7 @@ from conformance.registry import (
 )
 from conformance.registry.spec import Call, Domain, OpSpec
 
-_FAMILY_MODULES = [unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, layers]
+_FAMILY_MODULES = [unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, layers, layer_losses]
 
 OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
 OPS_BY_NAME: dict[str, OpSpec] = {op.name: op for op in OPS}

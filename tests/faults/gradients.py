@@ -38,6 +38,7 @@ _MUL_OP, _ADD_OP, _DIV_OP, _MATMUL_OP, _MEAN = (
 _MATMUL, _SOFTPLUS = torch.matmul, F.softplus
 _INV, _DET = torch.linalg.inv, torch.linalg.det
 _SINC, _LOGCUMSUMEXP = torch.sinc, torch.logcumsumexp
+_CONV2D, _CONV2D_INPUT, _CONV2D_WEIGHT = F.conv2d, torch.nn.grad.conv2d_input, torch.nn.grad.conv2d_weight
 mul, add, div, where = torch.mul, torch.add, torch.div, torch.where
 
 # The reverse-mode properties of suites/: each compares torch's Jᵀu with an oracle.
@@ -444,6 +445,40 @@ DetNoTranspose = _function(
 )
 
 
+# -- a layer op: conv2d's weight gradient 1e-3 off, only for strided convolutions -------------------------
+
+
+def _conv2d_backward(i: list[Any], g: Tensor) -> tuple:
+    x, w, b, stride, padding, dilation, groups = i
+    gx = _CONV2D_INPUT(x.shape, w, g, stride, padding, dilation, groups)
+    gw = _CONV2D_WEIGHT(x, w.shape, g, stride, padding, dilation, groups)
+    strided = max(stride if isinstance(stride, (list, tuple)) else (stride,)) > 1
+    gb = g.sum((0, 2, 3)) if b is not None else None
+    return gx, mul(gw, 1 + 1e-3) if strided else gw, gb, None, None, None, None
+
+
+Conv2dStrided = _function(
+    "Conv2dStrided",
+    forward=lambda x, w, b, stride, padding, dilation, groups: _CONV2D(x, w, b, stride, padding, dilation, groups),
+    backward=_conv2d_backward,
+    jvp=lambda i, t: add(
+        add(_CONV2D(_zero(t[0], i[0]), i[1], None, *i[3:]), _CONV2D(i[0], _zero(t[1], i[1]), None, *i[3:])),
+        _zero(t[2], i[2])[None, :, None, None] if i[2] is not None else 0.0,
+    ),
+)
+
+
+def _conv2d_strided() -> contextlib.AbstractContextManager[Any]:
+    @functools.wraps(_CONV2D)
+    def patched(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+                groups: int = 1) -> Any:  # fmt: skip
+        if _is_float(x, weight) and bias is not None and not isinstance(padding, str):
+            return Conv2dStrided.apply(x, weight, bias, stride, padding, dilation, groups)
+        return _CONV2D(x, weight, bias, stride, padding, dilation, groups)
+
+    return mock.patch.object(F, "conv2d", patched)
+
+
 # -- inside a baselined cell but outside its scope: sinc'(x) 1e-3 off for |x| > 1 ------------------
 # torch's own sinc gradient cancels near 0 (a known failure scoped to abs(at) < 1e-4 in the
 # baselines); this fault is elsewhere in the same cells, where the scope must not hide it.
@@ -527,14 +562,18 @@ SinComplexPhase = _function(
     "SinComplexPhase",
     forward=_SIN,
     backward=lambda i, g: (mul(g, _COS(i[0]).conj()),),
-    jvp=lambda i, t: mul(t[0], _COS(i[0])) * where(i[0].imag != 0, torch.polar(torch.ones(()), torch.tensor(0.1)).to(i[0].dtype), 1),
+    jvp=lambda i, t: (
+        mul(t[0], _COS(i[0])) * where(i[0].imag != 0, torch.polar(torch.ones(()), torch.tensor(0.1)).to(i[0].dtype), 1)
+    ),
 )
 
 # An error only in complex64: tanh's gradient 1e-3 high there (complex128 and every real dtype right).
 TanhComplex64 = _function(
     "TanhComplex64",
     forward=_TANH,
-    backward=lambda i, g: (mul(g, (1 - _TANH(i[0]) ** 2).conj()) * (1 + 1e-3 if i[0].dtype == torch.complex64 else 1.0),),
+    backward=lambda i, g: (
+        mul(g, (1 - _TANH(i[0]) ** 2).conj()) * (1 + 1e-3 if i[0].dtype == torch.complex64 else 1.0),
+    ),
     jvp=lambda i, t: mul(t[0], 1 - _TANH(i[0]) ** 2),
 )
 
@@ -587,5 +626,7 @@ FAULTS: list[GradientFault] = [
                   target="torch.sinc", ops=("sinc",), allowed=(*REVERSE, "float32", "jvp", "second_order")),
     GradientFault("logcumsumexp_forward_small_spread", "forward mode wrong outside a known failure's scope (small spreads)", "jvp", SUITES, _logcumsumexp_small_spread,
                   target="torch.logcumsumexp", ops=("logcumsumexp",), allowed=("jvp", "second_order")),
+    GradientFault("conv2d_weight_strided", "a layer's weight gradient wrong only for strided convolutions", "vjp", SUITES, _conv2d_strided,
+                  target="torch.nn.functional.conv2d", ops=("conv2d",), allowed=(*REVERSE, "jvp", "second_order", "float32", "layout")),
 ]  # fmt: skip
 FAULTS_BY_NAME = {f.name: f for f in FAULTS}
