@@ -169,6 +169,11 @@ VARIANTS: dict[str, Callable[[Use], bool]] = {
     "addmm.decomposed": lambda use: not {"alpha", "beta"} & use.keywords,
     "meshgrid.list_of_tensors": lambda use: use.tensor_args == 1,
     "meshgrid.variadic_tensors": lambda use: use.tensor_args >= 2,
+    # layers (conformance/registry/layers.py): the mode is a positional literal; pad_replicate's table has negative pads
+    **{f"nn.functional.interpolate.{m}": (lambda use, m=m: m in use.constants)
+       for m in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")},
+    **{f"nn.functional.pad.{m}": (lambda use, m=m: m in use.constants) for m in ("constant", "reflect", "replicate", "circular")},
+    "nn.functional.pad.replicate_negative": lambda use: "replicate" in use.constants,
 }  # fmt: skip
 
 

@@ -22,6 +22,7 @@ FAST_SUBSET = (
     "sigmoid_forward_mode",
     "div_quotient_denominator",
     "sigmoid_nan_in_the_tails",
+    "conv2d_weight_strided",
 )
 
 

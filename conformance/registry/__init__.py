@@ -13,6 +13,8 @@ from conformance.registry import (
     decompositions,
     fft,
     indexing,
+    layer_losses,
+    layers,
     linalg,
     losses,
     masked,
@@ -26,7 +28,7 @@ from conformance.registry.spec import Call, Domain, OpSpec
 
 _FAMILY_MODULES = [
     unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, simple, fft, decompositions,
-    structured, masked,
+    structured, masked, layers, layer_losses,
 ]  # fmt: skip
 
 OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)

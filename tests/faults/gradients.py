@@ -41,6 +41,7 @@ _SINC, _LOGCUMSUMEXP = torch.sinc, torch.logcumsumexp
 _FMOD, _TRUNC, _FLOOR = torch.fmod, torch.trunc, torch.floor
 _SCATTER_ADD, _SCATTER_ADD_METHOD = torch.scatter_add, Tensor.scatter_add
 _MASKED_SUM = torch.masked.sum
+_CONV2D, _CONV2D_INPUT, _CONV2D_WEIGHT = F.conv2d, torch.nn.grad.conv2d_input, torch.nn.grad.conv2d_weight
 mul, add, div, where = torch.mul, torch.add, torch.div, torch.where
 
 # The reverse-mode properties of suites/: each compares torch's Jᵀu with an oracle.
@@ -457,6 +458,40 @@ DetNoTranspose = _function(
 )
 
 
+# -- a layer op: conv2d's weight gradient 1e-3 off, only for strided convolutions -------------------------
+
+
+def _conv2d_backward(i: list[Any], g: Tensor) -> tuple:
+    x, w, b, stride, padding, dilation, groups = i
+    gx = _CONV2D_INPUT(x.shape, w, g, stride, padding, dilation, groups)
+    gw = _CONV2D_WEIGHT(x, w.shape, g, stride, padding, dilation, groups)
+    strided = max(stride if isinstance(stride, (list, tuple)) else (stride,)) > 1
+    gb = g.sum((0, 2, 3)) if b is not None else None
+    return gx, mul(gw, 1 + 1e-3) if strided else gw, gb, None, None, None, None
+
+
+Conv2dStrided = _function(
+    "Conv2dStrided",
+    forward=lambda x, w, b, stride, padding, dilation, groups: _CONV2D(x, w, b, stride, padding, dilation, groups),
+    backward=_conv2d_backward,
+    jvp=lambda i, t: add(
+        add(_CONV2D(_zero(t[0], i[0]), i[1], None, *i[3:]), _CONV2D(i[0], _zero(t[1], i[1]), None, *i[3:])),
+        _zero(t[2], i[2])[None, :, None, None] if i[2] is not None else 0.0,
+    ),
+)
+
+
+def _conv2d_strided() -> contextlib.AbstractContextManager[Any]:
+    @functools.wraps(_CONV2D)
+    def patched(x: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+                groups: int = 1) -> Any:  # fmt: skip
+        if _is_float(x, weight) and bias is not None and not isinstance(padding, str):
+            return Conv2dStrided.apply(x, weight, bias, stride, padding, dilation, groups)
+        return _CONV2D(x, weight, bias, stride, padding, dilation, groups)
+
+    return mock.patch.object(F, "conv2d", patched)
+
+
 # -- inside a baselined cell but outside its scope: sinc'(x) 1e-3 off for |x| > 1 ------------------
 # torch's own sinc gradient cancels near 0 (a known failure scoped to abs(at) < 1e-4 in the
 # baselines); this fault is elsewhere in the same cells, where the scope must not hide it.
@@ -765,5 +800,7 @@ FAULTS: list[GradientFault] = [
                   target="torch.scatter_add, torch.Tensor.scatter_add", ops=("scatter_add",), allowed=(*REVERSE, "second_order", "variant")),
     GradientFault("masked_sum_empty_line", "a masked gradient leaking into a line the mask drops whole", "vjp", SUITES, _masked_sum_empty_line,
                   target="torch.masked.sum", ops=("masked_sum",), allowed=(*REVERSE, "second_order")),
+    GradientFault("conv2d_weight_strided", "a layer's weight gradient wrong only for strided convolutions", "vjp", SUITES, _conv2d_strided,
+                  target="torch.nn.functional.conv2d", ops=("conv2d",), allowed=(*REVERSE, "jvp", "second_order", "float32", "layout")),
 ]  # fmt: skip
 FAULTS_BY_NAME = {f.name: f for f in FAULTS}
