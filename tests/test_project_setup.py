@@ -192,3 +192,12 @@ def test_only_the_ci_profile_is_derandomized_even_on_a_ci_machine() -> None:
     env = {**os.environ, "CI": "true", "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert ast.literal_eval(out.strip()) == {"default": False, "ci": True, "fast": False, "thorough": False}
+
+
+def test_the_readme_names_every_registry_family_module() -> None:
+    from conformance.registry import _FAMILY_MODULES
+
+    section = README.split("### Adding an op", 1)[1].split("```", 1)[0]
+    named = set(re.findall(r"`(\w+)\.py`", section))
+    modules = {m.__name__.rsplit(".", 1)[1] for m in _FAMILY_MODULES}
+    assert modules <= named, f"README's 'Adding an op' misses {sorted(modules - named)}"
