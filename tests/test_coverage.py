@@ -42,7 +42,7 @@ def test_a_use_records_how_the_op_was_called() -> None:
     (use,) = uses("{x}.min()")
     assert use.tensor_args == 1, "a method's receiver is one of its tensors"
     (use,) = [u for u in uses("torch.linalg.pinv({x} @ {y}, rtol=1e-05)") if u.name == "linalg.pinv"]
-    assert use.args == ("x @ y",), "the source of each positional argument (pinv of a product: pinv.singular)"
+    assert use.args == ("x @ y", "rtol=1e-05"), "each argument's source, keywords as name=value (pinv.singular)"
     assert VARIANTS["linalg.pinv.singular"](use) and not VARIANTS["linalg.pinv.hermitian"](use)
 
 
