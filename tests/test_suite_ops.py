@@ -31,10 +31,12 @@ def test_the_ops_join_the_registry_and_random_trees_place_them() -> None:
         names = [op.spec.name for op in added]
         assert all(n in registry.OPS_BY_NAME for n in names), names
         assert all(n in [op.name for op in TREE_OPS] for n in names)
+        # Among a few tree ops (with 435 a one-op tree draws LogCosh 1 time in 435): the tree builder places it
+        few = [op for op in TREE_OPS if op.name in ("LogCosh", "exp", "sin", "mul", "tanh")]
         @st.composite
         def trees(draw):
-            return draw_tree(labelled(draw(st.data())), max_ops=3)
-        tree = find(trees(), lambda t: "LogCosh" in [op.name for op in t.ops],
+            return draw_tree(labelled(draw(st.data())), max_ops=3, ops=few)
+        tree = find(trees(), lambda t: "LogCosh" in [op.name for op in t.ops] and len(t.ops) > 1,
                     settings=settings(max_examples=5000, database=None))
         print(tree.source)
         print(sorted(registry.KNOWN_BROKEN))
