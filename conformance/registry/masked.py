@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from conformance.registry.reductions import _any_tie, _close
-from conformance.registry.shapes import MAX_RANK, MAX_SIDE, Draw, ShapeRule, shapes
+from conformance.registry.shapes import MAX_RANK, Draw, ReduceDim, ShapeRule, shapes
 from conformance.registry.spec import WIDE, Call, Operand, Shape, declare_family, make_call
 
 op = declare_family("masked")
@@ -81,19 +81,11 @@ class MaskedAlong(ShapeRule):
             first = draw(hnp.arrays(np.bool_, out), "input_mask")
             other = draw(hnp.arrays(np.bool_, out), "other_mask") | ~first  # a position both drop is -inf
             return make_call([out, out], input_mask=Operand(first.tolist()), other_mask=Operand(other.tolist()))
-        if self.reduce:
-            size = draw(st.integers(max(self.min_size, self.min_kept, 1), MAX_SIDE), "reduced dim size")
-            ones = [i for i, s in enumerate(out) if s == 1]
-            keepdim = bool(ones) and draw(st.booleans(), "keepdim")
-            if keepdim:
-                d = draw(st.sampled_from(ones), "dim")
-                shape = out[:d] + (size,) + out[d + 1 :]
-            else:
-                d = draw(st.integers(0, len(out)), "dim")
-                shape = out[:d] + (size,) + out[d:]
-            dim = draw(st.sampled_from([d, d - len(shape)]), "dim sign")
-            mask = _mask(draw, shape, d, self.min_kept)
-            return make_call([shape], dim=dim, keepdim=keepdim, mask=_as_operand(mask))
+        if self.reduce:  # ReduceDim's shape, dim and keepdim, then a mask over the input
+            call = ReduceDim(min_size=max(self.min_size, self.min_kept, 1)).draw(draw, out)
+            (shape,) = call.input_shapes
+            mask = _mask(draw, shape, call.kwargs["dim"] % len(shape), self.min_kept)
+            return make_call([shape], **call.kwargs, mask=_as_operand(mask))
         d = draw(st.sampled_from([i for i, s in enumerate(out) if s >= self.min_size]), "dim")
         mask = _mask(draw, out, d, self.min_kept)
         return make_call([out], dim=draw(st.sampled_from([d, d - len(out)]), "dim sign"), mask=_as_operand(mask))
