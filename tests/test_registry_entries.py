@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import HealthCheck, Phase, assume, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -30,8 +30,11 @@ FORWARD_RTOL = 1e-10
 VJP_RTOL = 1e-9
 TERMS_FLOOR = 1e-4  # ×|cot| (VJP) or ×max|input| (forward): values that cancel to ~0 are judged against this floor
 
+# Five examples per op and run (random: each CI run draws new ones).  At ten, this file took 1,950 of the
+# project tests' 4,400 worker-seconds on 2 cores with 435 ops (twelfth session); every op's cells check
+# its reference again in each suite run.
 SETTINGS = settings(
-    max_examples=10,
+    max_examples=5,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
@@ -105,18 +108,34 @@ def known_finding(op: OpSpec, base: baseline.Baseline) -> str | None:
     return None
 
 
-def _cases():
-    base = baseline.load_for(ROOT / "baselines", default_label())  # the installed torch's, read once
+def _cases(*, known: bool):
+    """The ops with (``known``) or without a known finding in the installed torch's baseline."""
+    base = baseline.load_for(ROOT / "baselines", default_label())
     for op in OPS:
         reason = known_finding(op, base)
-        marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
-        yield pytest.param(op, id=op.name, marks=marks)
+        if bool(reason) == known:
+            marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
+            yield pytest.param(op, id=op.name, marks=marks)
 
 
-@pytest.mark.parametrize("op", list(_cases()))
+@pytest.mark.parametrize("op", list(_cases(known=False)))
 @SETTINGS
 @given(data=st.data())
 def test_registry_entry(op: OpSpec, data) -> None:
+    check_entry(op, data)
+
+
+# An op with a known finding is not shrunk again: its minimal repro is in the baseline, and shrinking the
+# seven known ops' failures took about 540 worker-seconds of each project-test run (twelfth session).
+@pytest.mark.parametrize("op", list(_cases(known=True)))
+@settings(SETTINGS, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(data=st.data())
+def test_registry_entry_with_a_known_finding(op: OpSpec, data) -> None:
+    check_entry(op, data)
+
+
+def check_entry(op: OpSpec, data) -> None:
+    """One drawn example of ``op``: its shape rule, its JAX reference, its VJP and its mode flags."""
     call, arrays, out_shape = _draw_example(data, op)
     params = call.kwargs
     assume(not op.is_near_kink(arrays, params, MARGIN))
