@@ -7,13 +7,20 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import given
+from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from conformance.case import Case
 from conformance.registry import OPS, OpSpec, complex, low_precision
 
 Test = TypeVar("Test", bound=Callable[..., Any])
+
+# Under a derandomized profile (ci) every per-op cell draws from this one seed, so an op's cells draw the
+# same shapes and parameters (vjp, scalar_backward and jvp the same inputs too) and share the JAX programs
+# compiled for them.  Measured on a 10% sample of the ci cells, cold (twelfth session): 750 programs and
+# 145 s with a seed per property, 467 programs and 102 s with this one.  Tree and scenario cells keep
+# their own seeds (Hypothesis derives one from each test function).
+PER_OP_SEED = 0
 
 
 def cell(property: str, cases: list[Any]) -> Callable[[Test], Test]:
@@ -23,10 +30,16 @@ def cell(property: str, cases: list[Any]) -> Callable[[Test], Test]:
 
     def decorate(test: Test) -> Test:
         test = given(data=st.data())(test)
+        if settings().derandomize and all(_is_per_op(param.values[0]) for param in cases):
+            test = seed(PER_OP_SEED)(test)
         test = pytest.mark.parametrize("case", cases)(test)
         return pytest.mark.conformance(property=property)(test)
 
     return decorate
+
+
+def _is_per_op(case: Any) -> bool:
+    return isinstance(case, Case) and case.family not in ("trees", "semantics")
 
 
 def op_cases(dtype: str, where: Callable[[OpSpec], bool] = lambda op: True) -> list[Any]:
