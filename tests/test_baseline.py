@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from reports import baseline, results
 from reports.replay import REPLAY_MAX_EXAMPLES
@@ -123,7 +124,13 @@ def _digamma(pytester: pytest.Pytester) -> dict:
     return result
 
 
-def test_known_failure_replays_the_recorded_example_without_shrinking(pytester: pytest.Pytester) -> None:
+def test_known_failure_replays_the_recorded_example_without_shrinking(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    # The recording must meet x > 1000: the default profile's 25 random examples do; CI's environment
+    # (CONFORMANCE_PROFILE=ci) would give the ci profile's 4 derandomized ones, which do not.
+    monkeypatch.setenv("CONFORMANCE_PROFILE", "default")
+    request.addfinalizer(lambda profile=settings.get_current_profile_name(): settings.load_profile(profile))
     pytester.makeconftest(
         "from conformance.profiles import load_default_profile\nload_default_profile()\n"
         "pytest_plugins = ['reports.pytest_plugin']\n"
