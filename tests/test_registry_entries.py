@@ -108,11 +108,13 @@ def known_finding(op: OpSpec, base: baseline.Baseline) -> str | None:
     return None
 
 
+KNOWN = baseline.load_for(ROOT / "baselines", default_label())  # the installed torch's, read once
+
+
 def _cases(*, known: bool):
     """The ops with (``known``) or without a known finding in the installed torch's baseline."""
-    base = baseline.load_for(ROOT / "baselines", default_label())
     for op in OPS:
-        reason = known_finding(op, base)
+        reason = known_finding(op, KNOWN)
         if bool(reason) == known:
             marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
             yield pytest.param(op, id=op.name, marks=marks)
