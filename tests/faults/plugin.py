@@ -8,7 +8,8 @@ Hypothesis examples run (over every test of the session, in run order) and the
 seconds since the first test started, up to and including the first failing
 example, plus the test it failed in.  The counts come from a Hypothesis
 observability callback (coverage collection off); examples Hypothesis rejected
-(``assume``) are not counted, the shrinking after the first failure is not counted.
+(``assume``) are not counted.  With a fault planted, the profile runs without its shrink phase: the first
+failing example is reported as found.
 """
 
 from __future__ import annotations
@@ -92,6 +93,19 @@ def pytest_configure(config: pytest.Config) -> None:
         if name not in FAULTS_BY_NAME:
             raise pytest.UsageError(f"--plant-fault {name!r}: no such fault; choose from {', '.join(FAULTS_BY_NAME)}")
         stack.enter_context(FAULTS_BY_NAME[name].patch())
+        _without_shrinking()
+
+
+def _without_shrinking() -> None:
+    """Reload the session's profile without its shrink phase.  A planted fault only has to be caught and
+    attributed; shrinking its failure to a minimal example is what a real finding needs, and here it cost more
+    than the detection (conv2d's fault: most of its 133 s, every smaller shape a new JAX program)."""
+    from hypothesis import Phase, settings
+
+    name = settings.get_current_profile_name()
+    phases = tuple(p for p in settings.get_profile(name).phases if p is not Phase.shrink)
+    settings.register_profile(name, parent=settings.get_profile(name), phases=phases)
+    settings.load_profile(name)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
