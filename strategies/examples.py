@@ -31,20 +31,27 @@ def draw_example(
     third: bool = False,
 ) -> Example:
     """Inputs, the seeds u, v (w with ``second``, w and t with ``third``) and leaf layouts for ``tree``,
-    run as ``options`` say."""
+    run as ``options`` say.
+
+    The second-order seeds w and the leaf layouts are drawn whether or not they are asked for, and dropped when
+    not: every example then makes the same number of choices, so cells that share a seed (the ci profile's
+    per-op cells, ``suites.cases.PER_OP_SEED``) draw the same shapes in every example, not only the first, and
+    share the JAX programs compiled for them (one per op and shape: most of a cold run)."""
     inputs = draw_inputs(draw, tree, dtype)
     out_shape = _output_shape(tree, inputs)
     cotangent = draw(seeds(out_shape, dtype), "u (vector seed)")
     direction = [draw(seeds(x.shape, dtype), f"v{i} (direction)") for i, x in enumerate(inputs)]
-    second_seeds = (
-        [draw(seeds(x.shape), f"w{i} (second-order seed)") for i, x in enumerate(inputs)] if second or third else []
-    )
+    unused = "" if second or third else ", drawn and unused"
+    w = [draw(seeds(x.shape), f"w{i} (second-order seed{unused})") for i, x in enumerate(inputs)]
+    second_seeds = w if second or third else []
     third_seeds = [draw(seeds(x.shape), f"t{i} (third-order seed)") for i, x in enumerate(inputs)] if third else []
+    drawn_layouts = tuple(
+        draw(st.sampled_from(_layouts_for(d)), f"x{i} layout{'' if layouts else ' (drawn and unused)'}")
+        for i, d in enumerate(tree.leaf_domains)
+    )
     leaf_layouts: tuple[str, ...] = ()
     if layouts:
-        leaf_layouts = tuple(
-            draw(st.sampled_from(_layouts_for(d)), f"x{i} layout") for i, d in enumerate(tree.leaf_domains)
-        )
+        leaf_layouts = drawn_layouts
         inputs = [_constant_along_0(x) if lay == "expanded" else x for x, lay in zip(inputs, leaf_layouts)]
     return Example(
         tree=tree,
