@@ -34,9 +34,10 @@ settings.register_profile("default", max_examples=25, deadline=None, derandomize
 # The ci profile's examples per cell.  It was 13 until the registry grew to 435 ops (4,225 cells): a cold
 # run of one version then took about 54 minutes on 2 cores, and CI (two versions and the project's tests)
 # ran past its 90.  At 4, a 10% sample of the cells took 145 s cold where it took 324 s at 13, and half
-# the JAX programs; a whole cold run of 2.9.1 takes 17 minutes (with suites/cases.PER_OP_SEED;
-# docs/measurements.md, twelfth session).  The random-tree cells keep their 260
-# (``tree_examples``); the default, thorough and soak runs go deeper.
+# the JAX programs; a whole cold run of 2.9.1 took 17 minutes (with suites/cases.PER_OP_SEED;
+# docs/measurements.md, twelfth session), and 7.5 once XLA compiled fast (conformance/jaxsetup.py) and every
+# example drew the same choices (strategies/examples.py: thirteenth session).  The random-tree cells keep
+# their 260 (``tree_examples``); the default, thorough and soak runs go deeper.
 CI_EXAMPLES = 4
 CI_TREE_EXAMPLES = 260
 settings.register_profile(
