@@ -10,7 +10,7 @@ import pytest
 from conformance import checks, second_order, third_order
 from conformance.case import Case
 from conformance.profiles import higher_order
-from conformance.registry import OPS, low_precision
+from conformance.registry import OPS, low_precision, seeded
 from conformance.run_options import RunOptions
 from strategies import extremes, labelled
 from strategies.examples import draw_op_example, draw_same_operand_example, same_operand_ops
@@ -107,7 +107,7 @@ def test_complex64(case: Case, data, record, run_options: RunOptions) -> None:
     judge(record, "complex64", ex, checks.reduced_precision_matches_float64(ex))
 
 
-@cell("layout", op_cases("float64"))
+@cell("layout", op_cases("float64", lambda op: op.name not in seeded.LAYOUT_DRAWN))
 def test_layout(case: Case, data, record, run_options: RunOptions) -> None:
     """Transposed, step-sliced and expanded inputs give the same gradient as contiguous ones."""
     ex = draw_op_example(labelled(data), case.spec, "float64", layouts=True, options=run_options)

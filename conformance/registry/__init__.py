@@ -19,6 +19,7 @@ from conformance.registry import (
     losses,
     masked,
     reductions,
+    seeded,
     shape_ops,
     simple,
     structured,
@@ -28,7 +29,7 @@ from conformance.registry.spec import Call, Domain, OpSpec
 
 _FAMILY_MODULES = [
     unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, simple, fft, decompositions,
-    structured, masked, layers, layer_losses,
+    structured, masked, layers, layer_losses, seeded,
 ]  # fmt: skip
 
 OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
