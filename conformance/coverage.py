@@ -135,6 +135,11 @@ def _is_sequence(arg: str) -> bool:
 
 
 # Which calls exercise an OpInfo's variant.  A variant not listed is uncovered.
+def _training(use: Use) -> bool:
+    """Whether a dropout call runs in training mode (``training=True``, or True as its third argument)."""
+    return "training=True" in use.args or use.constants[1:2] == (True,)
+
+
 VARIANTS: dict[str, Callable[[Use], bool]] = {
     "div.no_rounding_mode": lambda use: "rounding_mode" not in use.keywords,
     **{f"{op}.{kind}": _by_dim(kind) for op in ("max", "min") for kind in ("binary", "reduction_no_dim", "reduction_with_dim")},
@@ -163,6 +168,10 @@ VARIANTS: dict[str, Callable[[Use], bool]] = {
     # split(x, [2, 1]): a list of sizes; the registry's {sizes} parameters are such lists (literal() prints tuples as lists)
     "split.list_args": lambda use: any(_is_sequence(a) or a.endswith("p_sizes") for a in use.args[1:2]),
     "norm.fro": lambda use: "fro" in use.constants or "p='fro'" in use.args,
+    # dropout family (conformance/registry/seeded.py): feature_alpha_dropout's OpInfo variants are training on
+    # and off; training defaults to False, so a call without it is the without_train variant.
+    "nn.functional.feature_alpha_dropout.with_train": lambda use: _training(use),
+    "nn.functional.feature_alpha_dropout.without_train": lambda use: not _training(use),
     "norm.nuc": lambda use: "nuc" in use.constants or "p='nuc'" in use.args,
     "norm.inf": lambda use: any(a.removeprefix("p=") in ("float('inf')", "torch.inf") for a in use.args),
     # structured (conformance/registry/structured.py): addmm with beta = alpha = 1 is the form TorchScript decomposes
