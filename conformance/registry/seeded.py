@@ -46,7 +46,7 @@ import jax.numpy as jnp
 from hypothesis import strategies as st
 
 from conformance.registry.shapes import Draw, Same, ShapeRule
-from conformance.registry.spec import Call, Shape, declare_family, make_call
+from conformance.registry.spec import Call, OpSpec, Shape, declare_family, make_call
 
 seeded = declare_family("dropout", in_trees=False)
 
@@ -106,48 +106,42 @@ NOTES = (
 # Ops whose mask follows x's memory layout (empty_like keeps strides): left out of the layout cell.
 LAYOUT_DRAWN = frozenset({"dropout", "alpha_dropout"})
 
+
+def _training(name: str, shapes: tuple[Shape, ...], notes: str = "") -> OpSpec:
+    """``F.<name>`` in training mode, the RNG seeded inside the template, on one of ``shapes``."""
+    return seeded(
+        name,
+        f"(torch.manual_seed({{seed}}), F.{name}({{x}}, p={{p}}, training=True))[1]",
+        _seeded(name),
+        rule=Shapes(choices=shapes),
+        params={"p": P, "seed": SEED},
+        notes=f"{NOTES}  {notes}" if notes else NOTES,
+    )
+
+
 OPS = [
-    seeded(
-        "dropout",
-        "(torch.manual_seed({seed}), F.dropout({x}, p={p}, training=True))[1]",
-        _seeded("dropout"),
-        rule=Shapes(choices=((5,), (3, 4), (2, 3, 2))),
-        params={"p": P, "seed": SEED},
-        notes=NOTES,
-    ),
-    seeded(
+    _training("dropout", ((5,), (3, 4), (2, 3, 2))),
+    # (N, C, H, W) only: torch reads a 3-D input as (N, C, L) with a deprecation warning
+    _training(
         "dropout2d",
-        "(torch.manual_seed({seed}), F.dropout2d({x}, p={p}, training=True))[1]",
-        _seeded("dropout2d"),
-        # (N, C, H, W) only: torch reads a 3-D input as (N, C, L) with a deprecation warning
-        rule=Shapes(choices=((2, 3, 2, 2), (1, 4, 1, 3))),
-        params={"p": P, "seed": SEED},
-        notes=NOTES + "  Drops whole channels of (N, C, H, W) inputs (a 3-D input is deprecated: torch warns that "
-        "it reads it as (N, C, L) and will change that).",
+        ((2, 3, 2, 2), (1, 4, 1, 3)),
+        "Drops whole channels of (N, C, H, W) inputs (a 3-D input is deprecated: torch warns that it reads it "
+        "as (N, C, L) and will change that).",
     ),
-    seeded(
+    _training(  # (N, C, D, H, W) and unbatched (C, D, H, W)
         "dropout3d",
-        "(torch.manual_seed({seed}), F.dropout3d({x}, p={p}, training=True))[1]",
-        _seeded("dropout3d"),
-        rule=Shapes(choices=((2, 3, 2, 1, 2), (3, 2, 2, 1))),  # (N, C, D, H, W) and unbatched (C, D, H, W)
-        params={"p": P, "seed": SEED},
-        notes=NOTES + "  Drops whole channels of (N, C, D, H, W) or unbatched (C, D, H, W) inputs.",
+        ((2, 3, 2, 1, 2), (3, 2, 2, 1)),
+        "Drops whole channels of (N, C, D, H, W) or unbatched (C, D, H, W) inputs.",
     ),
-    seeded(
+    _training(
         "alpha_dropout",
-        "(torch.manual_seed({seed}), F.alpha_dropout({x}, p={p}, training=True))[1]",
-        _seeded("alpha_dropout"),
-        rule=Shapes(choices=((5,), (3, 4), (2, 3, 2))),
-        params={"p": P, "seed": SEED},
-        notes=NOTES + "  SELU's constants: kept elements scaled by a, every element offset by b (affine).",
+        ((5,), (3, 4), (2, 3, 2)),
+        "SELU's constants: kept elements scaled by a, every element offset by b (affine).",
     ),
-    seeded(
+    _training(  # rank >= 2; OpInfo's ranks 4 and 5
         "feature_alpha_dropout",
-        "(torch.manual_seed({seed}), F.feature_alpha_dropout({x}, p={p}, training=True))[1]",
-        _seeded("feature_alpha_dropout"),
-        rule=Shapes(choices=((2, 3, 2, 2), (2, 3, 2, 1, 2))),  # rank >= 2; OpInfo's ranks 4 and 5
-        params={"p": P, "seed": SEED},
-        notes=NOTES + "  Whole channels, with alpha dropout's SELU scale and offset.",
+        ((2, 3, 2, 2), (2, 3, 2, 1, 2)),
+        "Whole channels, with alpha dropout's SELU scale and offset.",
     ),
     seeded(
         "feature_alpha_dropout_eval",
