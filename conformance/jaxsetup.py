@@ -14,7 +14,7 @@ os.environ.setdefault("JAX_ENABLE_X64", "1")
 # XLA:CPU compiles each oracle program for speed of execution, but the suite runs a program a handful of times
 # and compiles thousands (one per op, parameters and shape): compile time is what counts.  Without LLVM's
 # optimisation passes and with the older fusion emitters, the backend compiles 2.8 times faster (a ci-profile
-# sample of 39 ops, 412 programs, jaxlib 0.10.2: 74.5 s -> 26.5 s; the sample 149 s -> 108 s in all) and the
+# sample of 39 ops, 412 programs, jaxlib 0.10.2: 74.5 s -> 26.5 s; the sample 134 s -> 92 s in all) and the
 # programs compute the same IEEE float64 operations.  Measured on jaxlib 0.10 only: an older jaxlib (0.7.1, for
 # torch 2.3.1) may not know a flag, and XLA aborts on an unknown one, so it is left as it was.  Flags the user
 # sets in $XLA_FLAGS win.
