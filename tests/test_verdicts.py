@@ -116,3 +116,20 @@ def test_one_ranking_decides_examples_cells_and_report_slots() -> None:
     assert cell_verdict({"pass": 3, "convention": 1}) is Verdict.CONVENTION
     assert cell_verdict({"inconclusive": 2}) is Verdict.INCONCLUSIVE
     assert cell_verdict({}) is Verdict.INCONCLUSIVE
+
+
+def test_only_decided_outcomes_steer_the_search(monkeypatch) -> None:
+    """An undecided outcome's error/tolerance measures the oracle's noise, not torch: targeting it would steer
+    Hypothesis into the region where the oracle cannot tell (a user's LogCosh cell went blind that way)."""
+    import conformance.failure as failure
+
+    class Record:
+        def add(self, *args, **kwargs) -> None:
+            pass
+
+    steered: dict[str, float] = {}
+    monkeypatch.setattr(failure, "target", lambda value, label: steered.__setitem__(label, value))
+    undecided = Outcome(Verdict.INCONCLUSIVE, "fd", error=5e-9, tol=1e-8)
+    passed = Outcome(Verdict.PASS, "jax", error=1e-13, tol=1e-11)
+    failure.conclude(Record(), "vjp", [undecided, passed], repro=lambda o: "")
+    assert steered == {"error/tolerance vs jax": passed.ratio}
