@@ -21,6 +21,7 @@ from conformance.registry import (
     reductions,
     shape_ops,
     simple,
+    strided,
     structured,
     unary,
 )
@@ -28,7 +29,7 @@ from conformance.registry.spec import Call, Domain, OpSpec
 
 _FAMILY_MODULES = [
     unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, simple, fft, decompositions,
-    structured, masked, layers, layer_losses,
+    structured, masked, layers, layer_losses, strided,
 ]  # fmt: skip
 
 OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
