@@ -22,6 +22,7 @@ from conformance.registry import (
     seeded,
     shape_ops,
     simple,
+    strided,
     structured,
     unary,
 )
@@ -29,7 +30,7 @@ from conformance.registry.spec import Call, Domain, OpSpec
 
 _FAMILY_MODULES = [
     unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, simple, fft, decompositions,
-    structured, masked, layers, layer_losses, seeded,
+    structured, masked, layers, layer_losses, seeded, strided,
 ]  # fmt: skip
 
 OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
