@@ -23,12 +23,13 @@ from conformance.registry import (
     simple,
     structured,
     unary,
+    unpooling,
 )
 from conformance.registry.spec import Call, Domain, OpSpec
 
 _FAMILY_MODULES = [
     unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, simple, fft, decompositions,
-    structured, masked, layers, layer_losses,
+    structured, masked, layers, layer_losses, unpooling,
 ]  # fmt: skip
 
 OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
