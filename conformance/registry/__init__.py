@@ -32,7 +32,8 @@ _FAMILY_MODULES = [
     structured, masked, layers, layer_losses, unpooling,
 ]  # fmt: skip
 
-OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
+# An op the installed torch does not have (``OpSpec.versions``) is left out: its cells do not exist there.
+OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS if op.versions.holds())
 OPS_BY_NAME: dict[str, OpSpec] = {op.name: op for op in OPS}
 
 if len(OPS_BY_NAME) != len(OPS):  # pragma: no cover - a registry typo

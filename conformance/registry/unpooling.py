@@ -1,10 +1,10 @@
-"""Unpooling and the backward formulas torch exposes as ops: ``max_unpool1d/2d/3d``, ``_softmax_backward_data`` and
-``native_dropout_backward``.
+"""Unpooling and the backward formulas torch exposes as ops: ``max_unpool1d/2d/3d``, ``linear_cross_entropy`` (its
+reference path and the chunked one), ``_softmax_backward_data`` and ``native_dropout_backward``.
 
-**Integer and boolean inputs are operands.**  max_unpool's indices and native_dropout_backward's mask are drawn
-by this module's shape rules and reach the JAX reference as traced arguments (``Operand``), so one program per
-op, shape and static parameters serves every drawn index and mask; the templates render them as
-``torch.tensor(...)``.
+**Integer and boolean inputs are operands.**  max_unpool's indices, linear_cross_entropy's class targets and
+native_dropout_backward's mask are drawn by this module's shape rules and reach the JAX reference as traced
+arguments (``Operand``), so one program per op, shape and static parameters serves every drawn index, target and
+mask; the templates render them as ``torch.tensor(...)``.
 
 **max_unpool's indices are distinct within each plane.**  torch writes each input element to the flat position
 its index names inside its (batch, channel) plane; where two indices of a plane coincide, one writer wins (which
@@ -14,6 +14,12 @@ a gradient for a value it never wrote and no derivative check can pass there (to
 each plane's indices without repetition, anywhere in the output plane (torch checks only that they lie inside
 it, not inside the pooling window): every call is the ``.grad`` variant's kind of sample.  The reference is
 ``zeros(...).at[plane, index].set(x)``.
+
+**linear_cross_entropy** (torch >= 2.13) is cross_entropy of ``x @ wᵀ + b``.  ``options=None`` runs the reference
+path; ``options=LinearCrossEntropyOptions(batch_chunk_size=...)`` the chunked path, a ``torch.library`` custom op
+whose forward precomputes the gradients (mean and sum) or whose backward recomputes them (none).  torch's OpInfo
+declares the chunked path without forward mode and without double backward; the cells here still run them,
+because torch does not refuse either: it returns a zero tangent and a gradient without a graph (baselined).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from hypothesis.extra import numpy as hnp
 
 from conformance.registry.shapes import Draw, ShapeRule
 from conformance.registry.spec import Call, Operand, Shape, declare_family, make_call
-from conformance.versions import NO_VERSION
+from conformance.versions import NO_VERSION, Versions
 
 op = declare_family("unpooling")
 
@@ -194,4 +200,132 @@ BACKWARDS = [
     ),
 ]
 
-OPS = [*UNPOOL, *BACKWARDS]
+# --- linear_cross_entropy ---------------------------------------------------------------------------------
+
+_LCE_ROWS = ((3, 2, 4), (4, 3, 2))  # (batch N, in_features D, classes C): few shapes for the compile cache
+_LCE_SINCE = Versions(since=(2, 13))  # F.linear_cross_entropy is not in torch 2.9.1
+
+
+@dataclass(frozen=True)
+class LinearTargets(ShapeRule):
+    """``linear_cross_entropy(x, w[, b], target, weight, reduction, ignore_index)``: x (N, D), w (C, D), b (C,)
+    with ``bias``; class targets (N,) and, half the time, class weights (C,) in [0.5, 2] (else none), both
+    operands; ``reductions`` the ones the op takes (the output is 0-d, or (N,) for none).  With ignore_index 1
+    the targets equal to 1 are ignored; under mean one target at least is not (else 0/0)."""
+
+    bias: bool = False
+    reductions: tuple[str, ...] = ("mean", "sum", "none")
+    max_rank: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "arity", 3 if self.bias else 2)
+
+    def _outs(self) -> list[Shape]:
+        outs = [()] if {"mean", "sum"} & set(self.reductions) else []
+        return outs + ([(n,) for n, _, _ in _LCE_ROWS] if "none" in self.reductions else [])
+
+    def produces(self, out: Shape) -> bool:
+        return tuple(out) in self._outs()
+
+    def out_shapes(self) -> st.SearchStrategy[Shape]:
+        return st.sampled_from(self._outs())
+
+    def draw(self, draw: Draw, out: Shape) -> Call:
+        if out:
+            reduction = "none"
+            n, d, c = next(r for r in _LCE_ROWS if r[0] == out[0])
+        else:
+            reduction = draw(st.sampled_from([r for r in self.reductions if r != "none"]), "reduction")
+            n, d, c = draw(st.sampled_from(_LCE_ROWS), "(N, D, C)")
+        target = draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n), "target classes")
+        ignore_index = draw(st.sampled_from((-100, 1)), "ignore_index")
+        if reduction == "mean" and ignore_index == 1 and all(t == 1 for t in target):
+            target[0] = 0  # every target ignored: mean is 0/0
+        weighted = draw(st.booleans(), "class weights")
+        weight = (
+            draw(st.lists(st.sampled_from((0.5, 1.0, 1.5, 2.0)), min_size=c, max_size=c), "weights") if weighted else []
+        )
+        shapes = [(n, d), (c, d)] + ([(c,)] if self.bias else [])
+        return make_call(
+            shapes,
+            target=Operand(target),
+            weight=Operand(weight),
+            reduction=reduction,
+            ignore_index=ignore_index,
+        )
+
+
+def _linear_cross_entropy(x, w, b=None, *, target, weight, reduction, ignore_index, label_smoothing=0.0, chunk=None):
+    """cross_entropy(x @ wᵀ + b, target) as torch computes it, class weights and label smoothing included
+    (aten's cross_entropy_loss_label_smoothing: the smoothing term is normalized like the nll term)."""
+    logits = x @ w.T + (0.0 if b is None else b)
+    c = logits.shape[1]
+    logp = jax.nn.log_softmax(logits, axis=1)
+    t = jnp.asarray(target, dtype=jnp.int64)
+    keep = t != ignore_index
+    safe = jnp.where(keep, t, 0)
+    wc = jnp.asarray(weight, dtype=x.dtype) if np.shape(weight)[0] else jnp.ones((c,), dtype=x.dtype)
+    w_t = jnp.where(keep, wc[safe], 0.0)
+    nll = -w_t * jnp.take_along_axis(logp, safe[:, None], axis=1)[:, 0]
+    smooth = jnp.where(keep, -jnp.sum(logp * wc, axis=1), 0.0)
+    if reduction == "none":
+        nll_r, smooth_r = nll, smooth
+    elif reduction == "sum":
+        nll_r, smooth_r = jnp.sum(nll), jnp.sum(smooth)
+    else:
+        nll_r, smooth_r = jnp.sum(nll) / jnp.sum(w_t), jnp.sum(smooth) / jnp.sum(w_t)
+    if label_smoothing == 0.0:
+        return nll_r
+    return (1.0 - label_smoothing) * nll_r + (label_smoothing / c) * smooth_r
+
+
+_LCE = (
+    "F.linear_cross_entropy({{x}}, {{y}}, torch.tensor({{target}}){bias}, "
+    "weight=torch.tensor({{weight}}, dtype={{x}}.dtype) if {{weight}} else None, reduction={{reduction}}, "
+    "ignore_index={{ignore_index}}{extra})"
+)
+_OPTIONS = ", options=torch.nn.LinearCrossEntropyOptions(batch_chunk_size={{chunk}}{retain})"
+_CHUNKED_FINDING = (
+    "; torch's OpInfo declares the chunked path without forward mode and double backward, but torch refuses "
+    "neither: forward mode gives a zero tangent and a create_graph backward a gradient without a graph "
+    "(baselined, 2.13.0)"
+)
+
+LINEAR_CE = [
+    op(
+        "linear_cross_entropy",
+        _LCE.format(bias="", extra=", label_smoothing={label_smoothing}"),
+        _linear_cross_entropy,
+        rule=LinearTargets(),
+        params={"label_smoothing": st.sampled_from((0.0, 0.2))},
+        versions=_LCE_SINCE,
+        in_trees=False,
+        notes="options=None (the reference path): cross_entropy of x @ wᵀ with drawn class targets (operands), "
+        "class weights or none, ignore_index, label smoothing; every reduction; new in torch 2.13",
+    ),
+    op(
+        "linear_cross_entropy_chunked",
+        _LCE.format(bias=", linear_bias={z}", extra=_OPTIONS.format(retain=", allow_retain_graph=True")),
+        _linear_cross_entropy,
+        rule=LinearTargets(bias=True, reductions=("mean", "sum")),
+        params={"chunk": st.sampled_from((2, 3))},
+        versions=_LCE_SINCE,
+        in_trees=False,
+        notes="the chunked path (a torch.library op whose forward precomputes the gradients) for mean and sum, "
+        "with a bias, batch chunks of 2 or 3 rows (N is 3 or 4: uneven chunks too); allow_retain_graph=True as "
+        "torch's OpInfo passes it" + _CHUNKED_FINDING,
+    ),
+    op(
+        "linear_cross_entropy_chunked_none",
+        _LCE.format(bias=", linear_bias={z}", extra=_OPTIONS.format(retain="")).replace("{reduction}", "'none'"),
+        _linear_cross_entropy,
+        rule=LinearTargets(bias=True, reductions=("none",)),
+        params={"chunk": st.sampled_from((2, 3))},
+        versions=_LCE_SINCE,
+        in_trees=False,
+        notes="the chunked path for reduction='none' (its backward recomputes the gradients chunk by chunk), "
+        "with a bias" + _CHUNKED_FINDING,
+    ),
+]
+
+OPS = [*UNPOOL, *BACKWARDS, *LINEAR_CE]
