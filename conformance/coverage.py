@@ -172,6 +172,13 @@ VARIANTS: dict[str, Callable[[Use], bool]] = {
     # and off; training defaults to False, so a call without it is the without_train variant.
     "nn.functional.feature_alpha_dropout.with_train": lambda use: _training(use),
     "nn.functional.feature_alpha_dropout.without_train": lambda use: not _training(use),
+    # strided family (conformance/registry/strided.py): as_strided of a slice, base.view(-1)[start:stop]
+    "as_strided.partial_views": lambda use: bool(use.args) and use.args[0].endswith("]"),
+    # unpooling (conformance/registry/unpooling.py): the grad variants unpool with distinct indices (a max_pool's);
+    # linear_cross_entropy's chunked variants pass options=, chunked_none with reduction='none'
+    **{f"nn.functional.max_unpool{n}d.grad": (lambda use: any("p_distinct_indices" in a for a in use.args)) for n in (1, 2, 3)},
+    "nn.functional.linear_cross_entropy.chunked": lambda use: "options" in use.keywords and "reduction='none'" not in use.args,
+    "nn.functional.linear_cross_entropy.chunked_none": lambda use: "options" in use.keywords and "reduction='none'" in use.args,
     "norm.nuc": lambda use: "nuc" in use.constants or "p='nuc'" in use.args,
     "norm.inf": lambda use: any(a.removeprefix("p=") in ("float('inf')", "torch.inf") for a in use.args),
     # structured (conformance/registry/structured.py): addmm with beta = alpha = 1 is the form TorchScript decomposes

@@ -25,15 +25,17 @@ from conformance.registry import (
     strided,
     structured,
     unary,
+    unpooling,
 )
 from conformance.registry.spec import Call, Domain, OpSpec
 
 _FAMILY_MODULES = [
     unary, binary, activations, reductions, shape_ops, linalg, losses, indexing, simple, fft, decompositions,
-    structured, masked, layers, layer_losses, seeded, strided,
+    structured, masked, layers, layer_losses, seeded, strided, unpooling,
 ]  # fmt: skip
 
-OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS)
+# An op the installed torch does not have (``OpSpec.versions``) is left out: its cells do not exist there.
+OPS: tuple[OpSpec, ...] = tuple(op for module in _FAMILY_MODULES for op in module.OPS if op.versions.holds())
 OPS_BY_NAME: dict[str, OpSpec] = {op.name: op for op in OPS}
 
 if len(OPS_BY_NAME) != len(OPS):  # pragma: no cover - a registry typo
