@@ -9,6 +9,7 @@ pass.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -51,10 +52,15 @@ settings.register_profile(
 
 
 class ApplyFault:
-    """A pytest plugin: the fault is active only while a test body runs."""
+    """A pytest plugin: the fault is active only while a test body runs.  It notes the Hypothesis profile
+    the run collected its tests under (``@given`` takes the profile's settings when it decorates)."""
 
     def __init__(self, fault: Fault | None) -> None:
         self.fault = fault
+        self.profile: str | None = None
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.profile = settings.get_current_profile_name()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
@@ -66,6 +72,12 @@ class ApplyFault:
 
 def run_suite(pytester: pytest.Pytester, tests: list[str], fault: Fault | None) -> tuple[int, list[dict]]:
     out = pytester.path / "results"
+    plugin = ApplyFault(fault)
+    # @given takes the loaded profile's settings when it decorates: a suite module imported earlier in this
+    # process (the catalog test collects every suite in-process, under CI's ci profile) would run its cells
+    # with 4 derandomized examples instead of this profile's 10.  Import them afresh under this run's profile.
+    for name in [m for m in sys.modules if m.startswith("suites.test_")]:
+        del sys.modules[name]
     result = pytester.runpytest_inprocess(
         *[str(ROOT / t) for t in tests],
         *suite_options(
@@ -79,8 +91,9 @@ def run_suite(pytester: pytest.Pytester, tests: list[str], fault: Fault | None) 
             f"--results-dir={out}",
             "--results-label=sharpness",
         ),
-        plugins=[ApplyFault(fault)],
+        plugins=[plugin],
     )
+    assert plugin.profile == "semantics-sharpness", f"the suite ran under the {plugin.profile!r} profile"
     return int(result.ret), result_records(out)
 
 
