@@ -71,7 +71,7 @@ def cmd_not_run(args: argparse.Namespace) -> int:
 def cmd_catalog(args: argparse.Namespace) -> int:
     from . import catalog
 
-    text = catalog.collect(Path(__file__).resolve().parents[1])
+    text = catalog.collect(Path(__file__).resolve().parents[2])
     catalog.CATALOG_FILE.write_text(text, encoding="utf-8")
     print(f"catalog: {text.count(chr(10)) - 1} conformance tests -> {catalog.CATALOG_FILE}")
     return 0

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DURATIONS = Path(__file__).resolve().parent.parent / "suites" / "durations.json"
+DURATIONS = Path(__file__).resolve().parents[2] / "suites" / "durations.json"
 
 
 @dataclass(frozen=True)

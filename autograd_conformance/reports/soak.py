@@ -34,7 +34,7 @@ from typing import Any
 from . import baseline as baselines
 from .results import FAILING, default_label, load
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GRACE_S = 60  # after the budget: how long an interrupted round may take to write its last results
 
 
