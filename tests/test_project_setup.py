@@ -159,6 +159,18 @@ def test_pyproject() -> None:
     markers = {m.split(":")[0].split("(")[0] for m in project["tool"]["pytest"]["ini_options"]["markers"]}
     assert {"conformance", "slow"} <= markers
     assert project["tool"]["ruff"]["line-length"] == 120
+    # One import namespace: only autograd_conformance is installed (the suites and tests are not).
+    assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["autograd_conformance*"]
+    package_data = project["tool"]["setuptools"]["package-data"]
+    assert package_data == {"autograd_conformance.reports": ["schema.json", "templates/*"]}
+    assert project["project"]["entry-points"]["pytest11"] == {"autograd_conformance": "autograd_conformance.pytest_plugin"}
+
+
+def test_the_repository_root_holds_one_import_package_and_the_suites() -> None:
+    """Every library module lives under autograd_conformance; the root's only other package is suites/ (tests/ is
+    a namespace package)."""
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")}
+    assert packages == {"autograd_conformance", "suites"}
 
 
 @pytest.mark.parametrize(
