@@ -5,13 +5,13 @@ from __future__ import annotations
 import platform
 from typing import Any
 
-from conformance.profiles import load_default_profile
+from autograd_conformance.profiles import load_default_profile
 
 # Problems found while this file is imported are reported as usage errors by pytest_configure,
 # with their cause, rather than as a traceback from importing conftest.py.
 _SETUP_ERRORS: list[str] = []
 try:
-    import conformance.jaxsetup  # noqa: F401  (x64 + CPU before any JAX array exists)
+    import autograd_conformance.jaxsetup  # noqa: F401  (x64 + CPU before any JAX array exists)
 except ImportError as exc:
     _SETUP_ERRORS.append(str(exc))
 try:
@@ -19,7 +19,7 @@ try:
 except ValueError as exc:
     _SETUP_ERRORS.append(str(exc))
 
-pytest_plugins = ["reports.pytest_plugin"]
+pytest_plugins = ["autograd_conformance.reports.pytest_plugin"]
 
 # The ops --ops added (for the header) and the known torch bugs their cells meet (expected failures).
 _USER_OPS: dict[str, Any] = {"names": [], "known": {}}
@@ -39,7 +39,7 @@ def pytest_addoption(parser) -> None:
 
 def pytest_configure(config) -> None:
     """Check that the device the run asked for exists (the run's options reach the suites as the
-    ``run_options`` fixture of reports.pytest_plugin); add the user's ops of ``--ops`` to the registry."""
+    ``run_options`` fixture of autograd_conformance.reports.pytest_plugin); add the user's ops of ``--ops`` to the registry."""
     import pytest
 
     if _SETUP_ERRORS:
@@ -54,7 +54,7 @@ def pytest_configure(config) -> None:
             raise pytest.UsageError(str(exc)) from None
         _USER_OPS["names"], _USER_OPS["known"] = [op.name for op in added], known_bugs(added)
 
-    from conformance import execution
+    from autograd_conformance import execution
 
     device = config.getoption("--device", default="cpu")
     try:

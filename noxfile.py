@@ -5,7 +5,7 @@
     python -m nox -s conformance                        # the suite on torch 2.13.0, then the HTML report
     python -m nox -s conformance-2.9.1 conformance      # two versions; the report shows them side by side
     python -m nox -s conformance -- -k sin              # anything after `--` goes to pytest
-    python -m nox -s conformance -- --shard 2/4         # one shard of four (reports/sharding.py)
+    python -m nox -s conformance -- --shard 2/4         # one shard of four (autograd_conformance/reports/sharding.py)
     python -m nox -s coverage                           # how many of torch's OpInfos the registry reaches
     CONFORMANCE_PROFILE=ci python -m nox -s conformance # Hypothesis profile: default, ci, fast, thorough
 
@@ -32,8 +32,8 @@ ROOT = Path(__file__).parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 DEPS = [d for d in PYPROJECT["project"]["dependencies"] if not d.startswith("torch")]
 TEST_DEPS = PYPROJECT["project"]["optional-dependencies"]["test"]
-REPORT_DEPS = ["jinja2", "fastjsonschema"]  # what `python -m reports build|gate` imports (no torch)
-COVERAGE_DEPS = ["expecttest"]  # importing torch's OpInfo database needs it (conformance/coverage.py)
+REPORT_DEPS = ["jinja2", "fastjsonschema"]  # what `python -m autograd_conformance.reports build|gate` imports (no torch)
+COVERAGE_DEPS = ["expecttest"]  # importing torch's OpInfo database needs it (autograd_conformance/coverage.py)
 
 DEFAULT_TORCH = "2.13.0"
 # The version matrix: torch release -> its PyPI release date (the matrix spans two years or
@@ -84,7 +84,7 @@ def build_report(session: nox.Session) -> None:
     files = results_files()
     if not files:
         session.error(f"no results in {RESULTS}: run `nox -s conformance` first")
-    session.run("python", "-m", "reports", "build", *files, "-o", REPORT, "--baseline-dir", BASELINES)
+    session.run("python", "-m", "autograd_conformance.reports", "build", *files, "-o", REPORT, "--baseline-dir", BASELINES)
     session.log(f"report: {(ROOT / REPORT).resolve()}")
 
 
@@ -96,7 +96,7 @@ def not_run(session: nox.Session, version: str, reason: str) -> None:
     """
     session.warn(f"torch {version} not run: {reason}")
     try:
-        session.run("python", "-m", "reports", "not-run", "--label", f"torch-{version}", "--reason", reason)
+        session.run("python", "-m", "autograd_conformance.reports", "not-run", "--label", f"torch-{version}", "--reason", reason)
     except CommandFailed:
         session.warn(f"could not record torch {version} as not run")
     session.error(f"torch {version} was not tested: {reason}")
@@ -138,7 +138,7 @@ def run_conformance(session: nox.Session, version: str) -> None:
         suite_failed = True  # the report is still built; then the session fails: the suite is the gate
     coverage_failed = False
     try:  # this version's OpInfo coverage, for the report's column (results/coverage-torch-<version>.json)
-        session.run("python", "-m", "conformance.coverage", "--quiet")
+        session.run("python", "-m", "autograd_conformance.coverage", "--quiet")
     except CommandFailed:
         coverage_failed = True
     build_report(session)
@@ -152,7 +152,7 @@ def run_conformance(session: nox.Session, version: str) -> None:
 def tests(session: nox.Session) -> None:
     """The project's own tests (the browser test needs /usr/bin/chromium)."""
     install_project(session, DEFAULT_TORCH, *TEST_DEPS)
-    session.run("python", "-c", "from conformance.registry import OPS; print(f'registry: {len(OPS)} ops')")
+    session.run("python", "-c", "from autograd_conformance.registry import OPS; print(f'registry: {len(OPS)} ops')")
     session.run("pytest", "tests", "-n", "auto", *session.posargs)
 
 
@@ -192,7 +192,7 @@ def paths(session: nox.Session) -> None:
     profile = os.environ.get(PROFILE_ENV, "default")
     label = ["--results-label", f"torch-{DEFAULT_TORCH}"]
     failed = False
-    # The function path (conformance.execution: a custom autograd.Function around each op): every
+    # The function path (autograd_conformance.execution: a custom autograd.Function around each op): every
     # per-op property, slow ones too, of a unary, a binary with broadcasting, a matrix product and a
     # reduction along a dim, each in every dtype it has (complex too).
     function_ops = ["-m", "slow or not slow", "-k", " or ".join(f"[{op}-" for op in FUNCTION_PATH_OPS)]
@@ -213,9 +213,9 @@ def paths(session: nox.Session) -> None:
 
 @nox.session
 def coverage(session: nox.Session) -> None:
-    """How many of torch's differentiable OpInfos the registry reaches, and which it does not (conformance/coverage.py)."""
+    """How many of torch's differentiable OpInfos the registry reaches, and which it does not (autograd_conformance/coverage.py)."""
     install_project(session, DEFAULT_TORCH, *COVERAGE_DEPS)
-    session.run("python", "-m", "conformance.coverage", *session.posargs)
+    session.run("python", "-m", "autograd_conformance.coverage", *session.posargs)
 
 
 @nox.session
@@ -234,7 +234,7 @@ def gate(session: nox.Session) -> None:
     files = results_files()
     if not files:
         session.error(f"no results in {RESULTS}: run `nox -s conformance` first")
-    session.run("python", "-m", "reports", "gate", *files, "--baseline-dir", BASELINES, *session.posargs)
+    session.run("python", "-m", "autograd_conformance.reports", "gate", *files, "--baseline-dir", BASELINES, *session.posargs)
 
 
 @nox.session
@@ -243,17 +243,17 @@ def bench(session: nox.Session) -> None:
 
     `nox -s bench -- --trees 50` (any arguments) skips the suite run; `-- --suite --cold` times it cold."""
     install_project(session, DEFAULT_TORCH)
-    session.run("python", "-m", "conformance.bench", *(session.posargs or ["--suite"]))
+    session.run("python", "-m", "autograd_conformance.bench", *(session.posargs or ["--suite"]))
 
 
 @nox.session
 def soak(session: nox.Session) -> None:
     """The suite again and again under fresh random seeds (default profile) for a time budget, then the report.
 
-    `nox -s soak -- --minutes 60`; unexplained failures go to results/soak/findings.jsonl (reports/soak.py)."""
+    `nox -s soak -- --minutes 60`; unexplained failures go to results/soak/findings.jsonl (autograd_conformance/reports/soak.py)."""
     install_project(session, DEFAULT_TORCH)
     try:
-        session.run("python", "-m", "reports", "soak", *(session.posargs or ["--minutes", "60"]))
+        session.run("python", "-m", "autograd_conformance.reports", "soak", *(session.posargs or ["--minutes", "60"]))
     finally:
         if results_files():
             build_report(session)

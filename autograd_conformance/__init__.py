@@ -11,6 +11,18 @@ suite's cells and random trees (``autograd_conformance.suite_ops``).
 
 The names are imported when first used (PEP 562), so that declaring an op does not import the suite's
 strategies: ``--ops`` must add its ops to the registry before they read it.
+
+The suite's engine lives in the same package:
+
+* ``autograd_conformance.registry`` – the declarative table of differentiable ops.
+* ``autograd_conformance.tree``     – expression trees over registry ops (torch and JAX evaluation, code rendering).
+* ``autograd_conformance.oracles``  – finite differences, JAX, and torch's own forward mode.
+* ``autograd_conformance.verdict``  – verdicts.
+* ``autograd_conformance.tolerances`` – every tolerance and margin, named for what it compares, with its reason.
+* ``autograd_conformance.singularities`` – poles, domain exits and kinks of a tree at an input point.
+* ``autograd_conformance.strategies`` – the Hypothesis strategies that draw trees and examples.
+* ``autograd_conformance.harness``, ``autograd_conformance.transforms`` – what the suites' tests share.
+* ``autograd_conformance.reports``  – results, the HTML report, baselines and the gate.
 """
 
 from __future__ import annotations

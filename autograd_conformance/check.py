@@ -1,7 +1,7 @@
 """``check_op``: a user's op through the suite's properties, oracles and failure path, as one function call.
 
-Each property is the suite's own (``conformance.checks``), run on examples drawn by the suite's
-strategies (``strategies.examples.draw_op_example``) and judged by ``suites.harness.judge``, the one
+Each property is the suite's own (``autograd_conformance.checks``), run on examples drawn by the suite's
+strategies (``autograd_conformance.strategies.examples.draw_op_example``) and judged by ``autograd_conformance.harness.judge``, the one
 failure path every registry cell takes: a failing example raises an AssertionError carrying its repro,
 Hypothesis shrinks it, and ``check_op`` re-raises the shrunk one as a single ``OpCheckError``.
 """
@@ -17,6 +17,9 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
+from autograd_conformance import checks, second_order, third_order, torch_runs
+from autograd_conformance import tolerances as tol
+from autograd_conformance.compare import scalars_match
 from autograd_conformance.declare import (
     PROPERTIES,
     DeclarationError,
@@ -26,25 +29,22 @@ from autograd_conformance.declare import (
     declare_op,
     largest_inside,
 )
+from autograd_conformance.example import Example
+from autograd_conformance.harness import judge
+from autograd_conformance.identities import inner_product
 from autograd_conformance.known import known_bug
-from conformance import checks, second_order, third_order, torch_runs
-from conformance import tolerances as tol
-from conformance.compare import scalars_match
-from conformance.example import Example
-from conformance.identities import inner_product
-from conformance.oracles import fd
-from conformance.oracles.orchestration import pole, reference, scaled_direction
-from conformance.registry.spec import REALS
-from conformance.run_options import RunOptions
-from conformance.singularities import near_singularity
-from conformance.verdict import Outcome, Verdict
-from reports.recorder import Recorder
-from strategies import labelled
-from strategies.examples import draw_example, draw_op_example
-from suites.harness import judge
-from suites.transforms import vmap_member, vmap_vjp_matches
+from autograd_conformance.oracles import fd
+from autograd_conformance.oracles.orchestration import pole, reference, scaled_direction
+from autograd_conformance.registry.spec import REALS
+from autograd_conformance.reports.recorder import Recorder
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.singularities import near_singularity
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.examples import draw_example, draw_op_example
+from autograd_conformance.transforms import vmap_member, vmap_vjp_matches
+from autograd_conformance.verdict import Outcome, Verdict
 
-# Per property: the dtype its examples are drawn in, and what else they carry (conformance.example).
+# Per property: the dtype its examples are drawn in, and what else they carry (autograd_conformance.example).
 DRAWS: dict[str, tuple[str, dict[str, bool]]] = {
     "vjp": ("float64", {}),
     "jvp": ("float64", {}),
@@ -57,10 +57,10 @@ DRAWS: dict[str, tuple[str, dict[str, bool]]] = {
     "compile.vjp": ("float64", {}),
     "opcheck": ("float64", {}),
 }
-PATHS = {"func.vmap": "func", "compile.vjp": "compile"}  # the execution path (conformance.execution) if not eager
+PATHS = {"func.vmap": "func", "compile.vjp": "compile"}  # the execution path (autograd_conformance.execution) if not eager
 VMAP_BATCH = 3  # members of one vmapped batch, as in the suite's func.vmap (suites/test_func_transforms.py)
 COMPILE_EXAMPLES = 5  # at most, as in the suite's compile cells: Inductor takes seconds per compiled shape
-DEFAULT_EXAMPLES = 25  # the suite's default profile (conformance.profiles): a local run's examples per cell
+DEFAULT_EXAMPLES = 25  # the suite's default profile (autograd_conformance.profiles): a local run's examples per cell
 REPRO_NOTE = "Repro (paste and run):\n"
 
 

@@ -1,6 +1,6 @@
 """A user's op as a registry entry: ``declare_op`` turns a callable and its inputs into an ``OpSpec``.
 
-The entry is the kind the registry declares (``conformance.registry.spec``): a code template that
+The entry is the kind the registry declares (``autograd_conformance.registry.spec``): a code template that
 calls the user's op by name (``MySquare.apply({x})``, ``torch.ops.mylib.square({x})``), a JAX
 function, a shape rule, a domain per input.  So the registry's strategies draw its inputs, its
 oracles judge it and its repros print it, unchanged.  Only two fields are the user's own:
@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
-import conformance.jaxsetup  # noqa: F401  (x64 + CPU before any JAX array exists)
-from conformance.registry.shapes import Draw, ShapeRule
-from conformance.registry.spec import (
+import autograd_conformance.jaxsetup  # noqa: F401  (x64 + CPU before any JAX array exists)
+from autograd_conformance.registry.shapes import Draw, ShapeRule
+from autograd_conformance.registry.spec import (
     REALS,
     TENSOR_NAMES,
     USER_NAMES,
@@ -35,7 +35,7 @@ from conformance.registry.spec import (
     Shape,
     make_call,
 )
-from conformance.versions import EVERY_VERSION, NO_VERSION
+from autograd_conformance.versions import EVERY_VERSION, NO_VERSION
 
 # What check_op checks, in this order: the suite's property names (the report's rows).
 PROPERTIES = (

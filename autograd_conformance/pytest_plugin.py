@@ -6,10 +6,10 @@ In a user's test file::
     test_my_square = op_tests(MySquare.apply, inputs=[(3,)], jax_ref=jnp.square)
 
 makes one conformance cell per property (``vjp/MySquare/float64``, ...), judged by the suite's
-failure path into the suite's results plugin (``reports.pytest_plugin``, loaded here): each cell is one
-line of ``<results-dir>/<label>-cpu-eager.jsonl``, ``python -m reports build`` makes the HTML report
+failure path into the suite's results plugin (``autograd_conformance.reports.pytest_plugin``, loaded here): each cell is one
+line of ``<results-dir>/<label>-cpu-eager.jsonl``, ``python -m autograd_conformance.reports build`` makes the HTML report
 from it, and ``--baseline my_baseline.txt`` lists the user's own known failures (format:
-``reports/baseline.py``).  A property the op has no rule for (no ``jvp``) is a cell that is not run,
+``autograd_conformance/reports/baseline.py``).  A property the op has no rule for (no ``jvp``) is a cell that is not run,
 with the reason.
 """
 
@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
+from autograd_conformance.case import Case
 from autograd_conformance.declare import PROPERTIES, DomainLike, InputsLike, declare_op
 from autograd_conformance.known import known_bug
-from conformance.case import Case
-from conformance.registry.spec import REALS
-from conformance.run_options import RunOptions
+from autograd_conformance.registry.spec import REALS
+from autograd_conformance.run_options import RunOptions
 
-pytest_plugins = ["reports.pytest_plugin"]  # the record and run_options fixtures, results files, baselines
+pytest_plugins = ["autograd_conformance.reports.pytest_plugin"]  # the record and run_options fixtures, results files, baselines
 
 FAMILY = "user"  # the results' family of a user's op (the registry's are "unary", "linalg", ...)
 

@@ -10,7 +10,7 @@ differences (an op without one is checked alone, by ``check_op``).  The ops are 
 before the suite's strategies read it, so every cell whose rule an op meets runs it, under the family
 "user", and random trees draw it beside the registry's ops; a tree's repro imports it.  A per-op cell that
 meets a known torch bug of the op's kind (``autograd_conformance.known``) is an expected failure, and random
-trees of that property leave the op out (``conformance.registry.KNOWN_BROKEN``).
+trees of that property leave the op out (``autograd_conformance.registry.KNOWN_BROKEN``).
 """
 
 from __future__ import annotations
@@ -55,9 +55,9 @@ def load(path: str | Path) -> list[UserOp]:
 
 def join_suite(path: str | Path) -> list[UserOp]:
     """Load ``path``'s ops and add them to the registry; raises if the suite's strategies already read it."""
-    from conformance import registry
+    from autograd_conformance import registry
 
-    read = [name for name in ("strategies.trees", "suites.cases") if name in sys.modules]
+    read = [name for name in ("autograd_conformance.strategies.trees", "suites.cases") if name in sys.modules]
     if read:
         raise OpsFileError(f"--ops came too late: {read} already read the registry (load it before collection)")
     ops = load(path)

@@ -38,7 +38,7 @@ run() { # run <command...>: print it; run it unless --dry-run
 
 "$PYTHON" - <<'EOF'
 import jax, torch, hypothesis, pytest  # noqa: F401  (everything the suite needs imports)
-from conformance.execution import tf32_setting
+from autograd_conformance.execution import tf32_setting
 print(f"torch {torch.__version__}, jax {jax.__version__}, cuda available: {torch.cuda.is_available()}",
       f"({torch.cuda.get_device_name() if torch.cuda.is_available() else 'no CUDA device: cells are not run'})")
 print(f"TF32: {tf32_setting()}")
@@ -53,5 +53,5 @@ sys.exit(pytest.main(['suites/test_gradients.py', 'suites/test_trees.py', '-k', 
 '--device', 'cuda', '--no-baseline', '-p', 'no:cacheprovider', '-q', '--results-dir', '$RESULTS_DIR', \
 '--results-label', '$LABEL-tf32']))" || status=$?
 fi
-echo "results: ${RESULTS_DIR}/${LABEL}-cuda-*.jsonl; report: python -m reports build results/*.jsonl -o reports/html/index.html"
+echo "results: ${RESULTS_DIR}/${LABEL}-cuda-*.jsonl; report: python -m autograd_conformance.reports build results/*.jsonl -o reports/html/index.html"
 exit "$status"

@@ -1,4 +1,4 @@
-"""The suites' parameter lists (``conformance.case.Case`` with readable ids, ``test_vjp[sin-float64]``)
+"""The suites' parameter lists (``autograd_conformance.case.Case`` with readable ids, ``test_vjp[sin-float64]``)
 and ``cell``, the decorator that makes a test one row of the conformance matrix."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
-from conformance.case import Case
-from conformance.registry import OPS, OpSpec, complex, low_precision
+from autograd_conformance.case import Case
+from autograd_conformance.registry import OPS, OpSpec, complex, low_precision
 
 Test = TypeVar("Test", bound=Callable[..., Any])
 
@@ -21,7 +21,7 @@ Test = TypeVar("Test", bound=Callable[..., Any])
 # 145 s with a seed per property, 467 programs and 102 s with this one.  Tree and scenario cells keep
 # their own seeds (Hypothesis derives one from each test function).  The cells share every example's shapes,
 # not only the first's, because every example makes the same choices whatever the cell uses of them
-# (strategies/examples.draw_example): the sample's 412 programs became 340 (thirteenth session).
+# (autograd_conformance/strategies/examples.draw_example): the sample's 412 programs became 340 (thirteenth session).
 PER_OP_SEED = 0
 
 
@@ -46,8 +46,8 @@ def _is_per_op(case: Any) -> bool:
 
 def op_cases(dtype: str, where: Callable[[OpSpec], bool] = lambda op: True) -> list[Any]:
     """One case per registry op that supports ``dtype`` (bfloat16 and float16: measured to, in
-    ``conformance.registry.low_precision``; complex128 and complex64: the ops of
-    ``conformance.registry.complex``) and satisfies ``where``."""
+    ``autograd_conformance.registry.low_precision``; complex128 and complex64: the ops of
+    ``autograd_conformance.registry.complex``) and satisfies ``where``."""
     ops = complex.OPS if dtype in complex.COMPLEX_DTYPES else OPS
     return [
         # One xdist group per op (`--dist loadgroup`): an op's JAX functions compile on one worker only.

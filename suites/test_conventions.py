@@ -1,4 +1,4 @@
-"""At kinks and ties, torch and JAX may differ only as documented in ``conformance.conventions``.
+"""At kinks and ties, torch and JAX may differ only as documented in ``autograd_conformance.conventions``.
 
 Away from the kink points the same example must agree as in the smooth checks.
 """
@@ -11,17 +11,17 @@ import numpy as np
 import pytest
 import torch
 
-from conformance import facts
-from conformance import tolerances as tol
-from conformance.case import Case
-from conformance.conventions import documented, same
-from conformance.failure import conclude
-from conformance.oracles.jax_oracle import op_vjp
-from conformance.registry import OPS
-from conformance.registry.spec import make_call
-from conformance.verdict import Outcome, Verdict
-from strategies import labelled
-from strategies.kinks import draw_binary_ties, draw_unary_kinks
+from autograd_conformance import facts
+from autograd_conformance import tolerances as tol
+from autograd_conformance.case import Case
+from autograd_conformance.conventions import documented, same
+from autograd_conformance.failure import conclude
+from autograd_conformance.oracles.jax_oracle import op_vjp
+from autograd_conformance.registry import OPS
+from autograd_conformance.registry.spec import make_call
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.kinks import draw_binary_ties, draw_unary_kinks
+from autograd_conformance.verdict import Outcome, Verdict
 from suites.cases import cell
 
 UNARY = [op for op in OPS if op.elementwise and op.arity == 1 and op.domain_of(0).kinks and not op.params]
@@ -51,7 +51,7 @@ def judge_at_kinks(record, op, inputs: list[np.ndarray], points: list[str | None
             point = None  # a tie is a kink for maximum, not for atan2: judge it as a smooth point
         tv, jv = tuple(float(g[i]) for g in t), tuple(float(g[i]) for g in j)
         where = f"{op.name} at {point or 'a smooth point'} (inputs {[float(x[i]) for x in inputs]})"
-        at = {"array": 0, "index": (i,)}  # conformance.facts: `at` is x0[i]
+        at = {"array": 0, "index": (i,)}  # autograd_conformance.facts: `at` is x0[i]
         if point is None:
             if not all(
                 math.isclose(a, b, rel_tol=tol.CONVENTION_SMOOTH_RTOL, abs_tol=tol.CONVENTION_SMOOTH_ATOL)
@@ -78,7 +78,7 @@ def judge_at_kinks(record, op, inputs: list[np.ndarray], points: list[str | None
                 Verdict.FAIL,
                 "jax",
                 message=f"{where}: torch gives {tv}, but convention {conv.key!r} documents {conv.torch} for torch {version} "
-                f"(JAX {jv}, documented {conv.jax}). Did torch change its convention? Update conformance/conventions.py with a source.",
+                f"(JAX {jv}, documented {conv.jax}). Did torch change its convention? Update autograd_conformance/conventions.py with a source.",
                 details=at,
             )
         else:
@@ -86,7 +86,7 @@ def judge_at_kinks(record, op, inputs: list[np.ndarray], points: list[str | None
                 Verdict.FAIL,
                 "jax",
                 message=f"{where}: torch {tv} and JAX {jv} differ, and no convention documents it. "
-                "If this is deliberate, add it to conformance/conventions.py with a source; otherwise it is a wrong gradient.",
+                "If this is deliberate, add it to autograd_conformance/conventions.py with a source; otherwise it is a wrong gradient.",
                 details=at,
             )
     conclude(

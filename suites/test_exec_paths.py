@@ -8,7 +8,7 @@ reductions (what Inductor fuses).  Two properties, per dtype:
 
 * ``compile.vjp``  – ``.backward(u)`` through the compiled function (AOTAutograd's compiled
   backward) against eager ``.backward(u)``, JAX and finite differences (float64), or the
-  float64 oracle (float32), through ``conformance.checks`` on examples whose run options say ``path="compile"``.
+  float64 oracle (float32), through ``autograd_conformance.checks`` on examples whose run options say ``path="compile"``.
 * ``compile.grad`` – ``torch.compile(torch.func.grad(⟨f(x), u⟩))``: the transform traced and
   compiled (``torch.func.grad`` of an already compiled function would run eagerly: Dynamo does
   not trace under an active functorch transform), against eager backward and the same oracles.
@@ -23,19 +23,19 @@ import pytest
 import torch
 from hypothesis import settings
 
-from conformance import checks
-from conformance import tolerances as tol
-from conformance.compare import arrays_match, max_abs
-from conformance.example import Example, to_numpy
-from conformance.execution import torch_callable
-from conformance.run_options import RunOptions
-from conformance.verdict import Outcome, worst
-from strategies import labelled
-from strategies.examples import draw_example
-from strategies.trees import TREE_OPS, draw_tree
+from autograd_conformance import checks
+from autograd_conformance import tolerances as tol
+from autograd_conformance.compare import arrays_match, max_abs
+from autograd_conformance.example import Example, to_numpy
+from autograd_conformance.execution import torch_callable
+from autograd_conformance.harness import judge
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.examples import draw_example
+from autograd_conformance.strategies.trees import TREE_OPS, draw_tree
+from autograd_conformance.transforms import plain_backward
+from autograd_conformance.verdict import Outcome, worst
 from suites.cases import cell, tree_cases
-from suites.harness import judge
-from suites.transforms import plain_backward
 
 COMPILE = settings(max_examples=min(settings().max_examples, 5))  # ~7 s per compiled structure on 2 busy cores
 INPUTS = 3  # inputs checked per compiled structure

@@ -6,7 +6,7 @@ Each property computes one transform's answer on a random tree (float64, on the 
 * plain ``y.backward(u)`` on fresh leaves (oracle ``backward``): the transform and the
   autograd engine run the same derivative formulas, so they agree to rounding;
 * the CPU float64 oracles, JAX (elementwise) and finite differences (along v), through
-  ``conformance.checks``: the transform's Jᵀu is handed to ``checks.vjp_matches_oracles``
+  ``autograd_conformance.checks``: the transform's Jᵀu is handed to ``checks.vjp_matches_oracles``
   (its ``torch_vjp`` argument) in place of torch's own backward, the transform's J v is
   compared with JAX's JVP.
 
@@ -30,16 +30,14 @@ from dataclasses import replace
 import torch
 from hypothesis import settings
 
-from conformance import checks
-from conformance.example import Example, to_numpy
-from conformance.run_options import RunOptions
-from conformance.verdict import Outcome
-from strategies import labelled
-from strategies.examples import draw_example
-from strategies.trees import TREE_OPS, draw_tree
-from suites.cases import cell, tree_cases
-from suites.harness import judge
-from suites.transforms import (
+from autograd_conformance import checks
+from autograd_conformance.example import Example, to_numpy
+from autograd_conformance.harness import judge
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.examples import draw_example
+from autograd_conformance.strategies.trees import TREE_OPS, draw_tree
+from autograd_conformance.transforms import (
     against,
     contraction_rounding,
     identity_with_backward,
@@ -48,7 +46,9 @@ from suites.transforms import (
     vmap_member,
     vmap_vjp_matches,
 )
-from suites.transforms import contract_out as _contract_out
+from autograd_conformance.transforms import contract_out as _contract_out
+from autograd_conformance.verdict import Outcome
+from suites.cases import cell, tree_cases
 
 FUNC = settings(max_examples=min(settings().max_examples, 12))
 MAX_OPS = 4

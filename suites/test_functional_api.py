@@ -1,11 +1,11 @@
 """torch.autograd.functional on random trees: vjp, jvp, jacobian, hessian, hvp and vhp against the oracles.
 
-Each cell is one call of ``conformance.functional_api.FUNCTIONALS`` (the call is written once there,
+Each cell is one call of ``autograd_conformance.functional_api.FUNCTIONALS`` (the call is written once there,
 run here and printed by the repro).  First-order answers are held, like ``torch.func``'s
 (``suites/test_func_transforms.py``), to plain ``y.backward(u)``, JAX and finite differences; a
 Jacobian through its contractions uᵀJ and J v.  Second-order answers (``hessian``, ``hvp``, ``vhp``
 of the scalar loss ⟨f(x), u⟩) are held to JAX's (uᵀ∂²f)[w, ·] with double backward's policy
-(``conformance.second_order``).
+(``autograd_conformance.second_order``).
 """
 
 from __future__ import annotations
@@ -15,21 +15,27 @@ from typing import Any
 import numpy as np
 from hypothesis import settings
 
-from conformance import checks
-from conformance import tolerances as tol
-from conformance.compare import max_abs
-from conformance.example import Example, to_numpy
-from conformance.functional_api import BY_PROPERTY, Functional, hessian_times
-from conformance.oracles import jax_oracle
-from conformance.run_options import RunOptions
-from conformance.second_order import HigherOrder, higher_order_matches_jax
-from conformance.verdict import Outcome
-from strategies import labelled
-from strategies.examples import draw_example
-from strategies.trees import TREE_OPS, draw_tree
+from autograd_conformance import checks
+from autograd_conformance import tolerances as tol
+from autograd_conformance.compare import max_abs
+from autograd_conformance.example import Example, to_numpy
+from autograd_conformance.functional_api import BY_PROPERTY, Functional, hessian_times
+from autograd_conformance.harness import judge
+from autograd_conformance.oracles import jax_oracle
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.second_order import HigherOrder, higher_order_matches_jax
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.examples import draw_example
+from autograd_conformance.strategies.trees import TREE_OPS, draw_tree
+from autograd_conformance.transforms import (
+    against,
+    identity_with_backward,
+    jacobian_matches,
+    tangent_matches_jax,
+    vmap_limitation,
+)
+from autograd_conformance.verdict import Outcome
 from suites.cases import cell, tree_cases
-from suites.harness import judge
-from suites.transforms import against, identity_with_backward, jacobian_matches, tangent_matches_jax, vmap_limitation
 
 FUNCTIONAL = settings(max_examples=min(settings().max_examples, 12))
 CASES = tree_cases("float64", max_ops=4)

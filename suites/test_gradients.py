@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import checks, second_order, third_order
-from conformance.case import Case
-from conformance.profiles import higher_order
-from conformance.registry import OPS, low_precision, seeded
-from conformance.run_options import RunOptions
-from strategies import extremes, labelled
-from strategies.examples import draw_op_example, draw_same_operand_example, same_operand_ops
+from autograd_conformance import checks, second_order, third_order
+from autograd_conformance.case import Case
+from autograd_conformance.harness import judge, skip_unsupported_path
+from autograd_conformance.profiles import higher_order
+from autograd_conformance.registry import OPS, low_precision, seeded
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.strategies import extremes, labelled
+from autograd_conformance.strategies.examples import draw_op_example, draw_same_operand_example, same_operand_ops
 from suites.cases import cell, op_cases
-from suites.harness import judge, skip_unsupported_path
 
 # The modes issue 14 added (the other second-order compositions, third order, bfloat16, float16,
 # autocast) run with `-m slow`, outside the default run, CI and the soak, until a ci-profile run of
@@ -86,7 +86,7 @@ def test_autocast(case: Case, data, record, run_options: RunOptions) -> None:
 
 @cell("complex_vjp", op_cases("complex128"))
 def test_complex_vjp(case: Case, data, record, run_options: RunOptions) -> None:
-    """Complex inputs and a complex seed u, in their real views (``conformance.registry.complex``):
+    """Complex inputs and a complex seed u, in their real views (``autograd_conformance.registry.complex``):
     y.backward(u) gives uᵀJ (JAX; finite differences along the real and the imaginary parts apart)."""
     ex = draw_op_example(labelled(data), case.spec, "float64", options=run_options)
     judge(record, "complex_vjp", ex, checks.vjp_matches_oracles(ex, seeded=True))
@@ -133,7 +133,7 @@ def test_variant(case: Case, data, record, run_options: RunOptions) -> None:
 # the opt-in compositions (where a fault's own wrapper Function meets pytorch#197867) come after.
 @cell("extremes", op_cases("float64", extremes.supports))
 def test_extremes(case: Case, data, record, run_options: RunOptions) -> None:
-    """At the tails of the op's float64 domain (huge, subnormal, 0, the edges: strategies.extremes), reverse and
+    """At the tails of the op's float64 domain (huge, subnormal, 0, the edges: autograd_conformance.strategies.extremes), reverse and
     forward mode match JAX elementwise wherever its reference is finite.  Finite differences are not
     consulted: a step relative to |x| = 1e10 spans whole periods of sin."""
     ex = extremes.draw_extreme_example(labelled(data), case.spec, options=run_options)

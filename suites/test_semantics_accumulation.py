@@ -12,10 +12,10 @@ import torch
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from conformance import tolerances as tol
-from conformance.case import Case
-from strategies import labelled
-from strategies.semantics import (
+from autograd_conformance import tolerances as tol
+from autograd_conformance.case import Case
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import (
     SECOND_BACKWARD,
     Checks,
     draw_masked_tree,

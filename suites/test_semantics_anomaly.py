@@ -1,6 +1,6 @@
 """Semantics: anomaly detection and inference mode on random trees (issue 16, item 7).
 
-The trees run node by node (``strategies.staged.Staged``): node ``h<j>`` is computed by a function
+The trees run node by node (``autograd_conformance.strategies.staged.Staged``): node ``h<j>`` is computed by a function
 ``node_h<j>``, so a forward traceback names the node.  What is checked, against torch's
 documentation ("Anomaly detection", "Inference Mode"):
 
@@ -35,10 +35,10 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from conformance.case import Case
-from strategies import labelled
-from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, lit
-from strategies.staged import Staged
+from autograd_conformance.case import Case
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, lit
+from autograd_conformance.strategies.staged import Staged
 from suites.cases import cell, sem_cases
 
 ERROR_DETECTED = "Error detected in"

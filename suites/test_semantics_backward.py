@@ -11,14 +11,15 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from conformance import checks
-from conformance import tolerances as tol
-from conformance.case import Case
-from conformance.registry.shapes import shapes
-from conformance.run_options import RunOptions
-from strategies import labelled
-from strategies.examples import draw_tree_example
-from strategies.semantics import (
+from autograd_conformance import checks
+from autograd_conformance import tolerances as tol
+from autograd_conformance.case import Case
+from autograd_conformance.harness import judge
+from autograd_conformance.registry.shapes import shapes
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.examples import draw_tree_example
+from autograd_conformance.strategies.semantics import (
     SCALAR_ONLY,
     SEED_SHAPE,
     Checks,
@@ -30,7 +31,6 @@ from strategies.semantics import (
     wrong_shapes,
 )
 from suites.cases import cell, sem_cases
-from suites.harness import judge
 
 
 @cell("semantics.scalar_backward", sem_cases("polynomial"))

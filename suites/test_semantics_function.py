@@ -34,15 +34,22 @@ import torch
 import torch.autograd.forward_ad as fwAD  # noqa: N812
 from hypothesis import strategies as st
 
-from conformance import tolerances as tol
-from conformance.case import Case
-from conformance.oracles import jax_oracle
-from conformance.singularities import near_singularity
-from strategies import labelled
-from strategies.semantics import FORWARD_TREE_OPS, Checks, MaskedTree, draw_masked_tree, dyadic_array, lit
-from strategies.trees import TREE_OPS
+from autograd_conformance import tolerances as tol
+from autograd_conformance.case import Case
+from autograd_conformance.oracles import jax_oracle
+from autograd_conformance.singularities import near_singularity
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import (
+    FORWARD_TREE_OPS,
+    Checks,
+    MaskedTree,
+    draw_masked_tree,
+    dyadic_array,
+    lit,
+)
+from autograd_conformance.strategies.trees import TREE_OPS
+from autograd_conformance.transforms import vmap_limitation
 from suites.cases import cell, sem_cases
-from suites.transforms import vmap_limitation
 
 STYLES = ("setup_context", "ctx")
 TAG = "set in the forward"  # a ctx attribute the backward reads

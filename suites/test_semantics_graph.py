@@ -13,10 +13,10 @@ from typing import Any
 import torch
 from hypothesis import assume, settings
 
-from conformance.case import Case
-from conformance.profiles import tree_examples
-from strategies import labelled
-from strategies.semantics import Checks, MaskedTree, draw_masked_op_tree, draw_masked_tree, live
+from autograd_conformance.case import Case
+from autograd_conformance.profiles import tree_examples
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import Checks, MaskedTree, draw_masked_op_tree, draw_masked_tree, live
 from suites.cases import cell, op_cases, sem_cases
 
 PER_OP = settings(max_examples=max(3, settings().max_examples // 5))

@@ -26,9 +26,9 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from conformance.case import Case
-from strategies import labelled
-from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, identical, lit
+from autograd_conformance.case import Case
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, identical, lit
 from suites.cases import cell, sem_cases
 
 POWERS_OF_TWO = (0.5, 2.0, -1.0, 4.0, -0.25)

@@ -53,9 +53,9 @@ import torch.autograd.forward_ad as fwAD  # noqa: N812
 import torch.nn.functional as F  # noqa: N812
 from hypothesis import strategies as st
 
-from conformance.case import Case
-from strategies import labelled
-from strategies.semantics import (
+from autograd_conformance.case import Case
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import (
     FORWARD_TREE_OPS,
     INPLACE_LEAF,
     INPLACE_SAVED,
@@ -66,7 +66,7 @@ from strategies.semantics import (
     dyadics,
     lit,
 )
-from strategies.trees import TREE_OPS
+from autograd_conformance.strategies.trees import TREE_OPS
 from suites.cases import cell, sem_cases
 
 POWERS_OF_TWO = (0.5, 2.0, -1.0, 4.0, -0.25)

@@ -8,10 +8,10 @@ import warnings
 import torch
 from hypothesis import strategies as st
 
-from conformance import tolerances as tol
-from conformance.case import Case
-from strategies import labelled
-from strategies.semantics import (
+from autograd_conformance import tolerances as tol
+from autograd_conformance.case import Case
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import (
     INPLACE_LEAF,
     INPLACE_SAVED,
     NON_LEAF_GRAD,

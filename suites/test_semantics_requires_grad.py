@@ -16,11 +16,11 @@ import torch
 from hypothesis import assume, settings
 from hypothesis import strategies as st
 
-from conformance.case import Case
-from strategies import labelled
-from strategies.examples import draw_inputs
-from strategies.semantics import Checks, connected, leaves_code, live, masks
-from strategies.trees import draw_op_tree
+from autograd_conformance.case import Case
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.examples import draw_inputs
+from autograd_conformance.strategies.semantics import Checks, connected, leaves_code, live, masks
+from autograd_conformance.strategies.trees import draw_op_tree
 from suites.cases import cell, op_cases, sem_cases
 
 PER_OP = settings(max_examples=max(3, settings().max_examples // 5))

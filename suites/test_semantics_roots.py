@@ -1,6 +1,6 @@
 """Semantics: which tensors a backward starts from and which it accumulates into (issue 16, item 6).
 
-The random trees run node by node (``strategies.staged.Staged``), so every intermediate tensor
+The random trees run node by node (``autograd_conformance.strategies.staged.Staged``), so every intermediate tensor
 ``h0 .. hK`` is at hand; the output is ``y = hK``.  What is checked, against the documentation of
 ``torch.Tensor.backward``, ``torch.autograd.backward`` and ``torch.autograd.grad``:
 
@@ -31,10 +31,10 @@ import pytest
 import torch
 from hypothesis import strategies as st
 
-from conformance.case import Case
-from strategies import labelled
-from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, lit
-from strategies.staged import Staged
+from autograd_conformance.case import Case
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, lit
+from autograd_conformance.strategies.staged import Staged
 from suites.cases import cell, sem_cases
 
 EPS = torch.finfo(torch.float64).eps

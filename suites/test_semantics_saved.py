@@ -44,9 +44,16 @@ import torch.utils.checkpoint  # torch before 2.9 does not import it with torch;
 from hypothesis import strategies as st
 from torch.utils._python_dispatch import TorchDispatchMode  # the base of selective checkpointing's own modes
 
-from conformance.case import Case
-from strategies import labelled
-from strategies.semantics import INPLACE_SAVED, Checks, MaskedTree, draw_masked_tree, dyadic_array, lit
+from autograd_conformance.case import Case
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import (
+    INPLACE_SAVED,
+    Checks,
+    MaskedTree,
+    draw_masked_tree,
+    dyadic_array,
+    lit,
+)
 from suites.cases import cell, sem_cases
 
 RNG_SEED = 1234

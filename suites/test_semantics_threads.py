@@ -28,9 +28,16 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from conformance.case import Case
-from strategies import labelled
-from strategies.semantics import Checks, MaskedTree, draw_masked_tree, dyadic_array, leaves_code, lit
+from autograd_conformance.case import Case
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import (
+    Checks,
+    MaskedTree,
+    draw_masked_tree,
+    dyadic_array,
+    leaves_code,
+    lit,
+)
 from suites.cases import cell, sem_cases
 
 BARRIER_TIMEOUT_S = 60.0

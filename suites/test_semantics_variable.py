@@ -11,10 +11,10 @@ import torch
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from conformance.case import Case
-from conformance.registry.shapes import shapes
-from strategies import labelled
-from strategies.semantics import (
+from autograd_conformance.case import Case
+from autograd_conformance.registry.shapes import shapes
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.semantics import (
     INTEGER_FLAG,
     NON_LEAF_FLAG,
     Checks,

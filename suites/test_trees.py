@@ -9,20 +9,20 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 
-from conformance import checks, second_order, third_order
-from conformance.case import Case
-from conformance.profiles import higher_order, tree_examples
-from conformance.registry import complex, tree_ops_for
-from conformance.run_options import RunOptions
-from strategies import labelled
-from strategies.examples import draw_example, draw_tree_example
-from strategies.trees import TREE_OPS, draw_tree
+from autograd_conformance import checks, second_order, third_order
+from autograd_conformance.case import Case
+from autograd_conformance.harness import judge, skip_unsupported_path
+from autograd_conformance.profiles import higher_order, tree_examples
+from autograd_conformance.registry import complex, tree_ops_for
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.examples import draw_example, draw_tree_example
+from autograd_conformance.strategies.trees import TREE_OPS, draw_tree
 from suites.cases import cell, tree_cases
-from suites.harness import judge, skip_unsupported_path
 
 TREES = settings(max_examples=tree_examples())
 BROADCASTING = [op for op in TREE_OPS if op.elementwise and op.arity > 1]
-# Complex ops in their real views (conformance.registry.complex): a tree may start from real leaves
+# Complex ops in their real views (autograd_conformance.registry.complex): a tree may start from real leaves
 # (torch.complex, torch.polar), run through complex ops, and end real (abs, angle, real, vector_norm).
 COMPLEX_TREE_OPS = [op for op in complex.OPS if op.in_trees]
 

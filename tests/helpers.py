@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from reports import results
+from autograd_conformance.reports import results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,14 +43,14 @@ def run_pytest(
 
 
 def run_reports(*args: str) -> subprocess.CompletedProcess[str]:
-    """``python -m reports ARGS`` from the repository root."""
+    """``python -m autograd_conformance.reports ARGS`` from the repository root."""
     return subprocess.run(
-        [sys.executable, "-m", "reports", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "autograd_conformance.reports", *args], cwd=ROOT, capture_output=True, text=True, check=False
     )
 
 
 def results_files(folder: Path) -> list[results.ResultsFile]:
-    """The results files of ``folder`` in name order, each read by ``reports.results.read``.
+    """The results files of ``folder`` in name order, each read by ``autograd_conformance.reports.results.read``.
 
     A torn last line (a killed run) is skipped with reports' warning; a file with no
     readable record (killed before its first write) is left out.
@@ -70,10 +70,10 @@ def result_records(folder: Path) -> list[dict[str, Any]]:
 
 
 def sin_times_y(x_shape: tuple[int, ...] = (3,)):
-    """The tree sin(x0)·x1 (a conformance.tree.Tree), whose derivatives of every order are known in closed form."""
-    from conformance.registry import OPS_BY_NAME
-    from conformance.registry.spec import make_call
-    from conformance.tree import Leaf, Node, Tree
+    """The tree sin(x0)·x1 (an autograd_conformance.tree.Tree), whose derivatives of every order are known in closed form."""
+    from autograd_conformance.registry import OPS_BY_NAME
+    from autograd_conformance.registry.spec import make_call
+    from autograd_conformance.tree import Leaf, Node, Tree
 
     sin, mul = OPS_BY_NAME["sin"], OPS_BY_NAME["mul"]
     return Tree(

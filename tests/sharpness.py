@@ -25,7 +25,7 @@ Running the whole suite S times does not fit on two cores, so each seeded run
 takes a rotating share: every S-th cell of the per-op and semantics suites
 (over S seeds each cell runs exactly once) plus one of the random-tree tests in
 turn.  A false alarm is a FAIL or ERROR that the baseline
-(``baselines/torch-<version>.txt``, ``reports.baseline``) does not list.
+(``baselines/torch-<version>.txt``, ``autograd_conformance.reports.baseline``) does not list.
 
 Figures go to ``results/sharpness.json``; the last line printed is
 ``sharpness: killed K/N, median examples to detect M, false alarms F in S seeded runs``.
@@ -43,8 +43,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from conformance.verdict import Verdict
-from reports.results import FAILING
+from autograd_conformance.reports.results import FAILING
+from autograd_conformance.verdict import Verdict
 from tests.helpers import ROOT, result_records, run_pytest
 
 FAULT_TIMEOUT_S = 1800
@@ -127,8 +127,8 @@ def alarm_shares(node_ids: list[str], seeds: int) -> list[list[str]]:
 
 
 def run_seed(seed: int, node_ids: list[str], workdir: Path | None = None) -> dict[str, Any]:
-    from reports import baseline as baselines
-    from reports.results import default_label
+    from autograd_conformance.reports import baseline as baselines
+    from autograd_conformance.reports.results import default_label
 
     label = default_label()
     known = baselines.load_for(ROOT / "baselines", label)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from reports import baseline, results
-from reports.replay import REPLAY_MAX_EXAMPLES
+from autograd_conformance.reports import baseline, results
+from autograd_conformance.reports.replay import REPLAY_MAX_EXAMPLES
 
 pytest_plugins = ["pytester"]
 
@@ -107,7 +107,7 @@ def test_committed_baselines_are_well_formed() -> None:
 SUITE = """
 from hypothesis import given, strategies as st
 import pytest
-from conformance.verdict import Outcome, Verdict
+from autograd_conformance.verdict import Outcome, Verdict
 
 @pytest.mark.conformance(property="vjp")
 @given(x=st.integers(0, 10_000))
@@ -132,8 +132,8 @@ def test_known_failure_replays_the_recorded_example_without_shrinking(
     monkeypatch.setenv("CONFORMANCE_PROFILE", "default")
     request.addfinalizer(lambda profile=settings.get_current_profile_name(): settings.load_profile(profile))
     pytester.makeconftest(
-        "from conformance.profiles import load_default_profile\nload_default_profile()\n"
-        "pytest_plugins = ['reports.pytest_plugin']\n"
+        "from autograd_conformance.profiles import load_default_profile\nload_default_profile()\n"
+        "pytest_plugins = ['autograd_conformance.reports.pytest_plugin']\n"
     )
     pytester.makepyfile(test_suite=SUITE)
     args = ("--results-label", "torch-t", "-p", "no:cacheprovider")
@@ -156,8 +156,8 @@ def test_known_failure_replays_the_recorded_example_without_shrinking(
 
 def test_known_failure_without_a_recording_runs_few_examples_unshrunk(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(
-        "from conformance.profiles import load_default_profile\nload_default_profile()\n"
-        "pytest_plugins = ['reports.pytest_plugin']\n"
+        "from autograd_conformance.profiles import load_default_profile\nload_default_profile()\n"
+        "pytest_plugins = ['autograd_conformance.reports.pytest_plugin']\n"
     )
     pytester.makepyfile(test_suite=SUITE.replace("bad = x > 1000", "bad = x % 2 == 0 or x % 2 == 1"))
     (pytester.path / "baselines").mkdir()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.verdict import Outcome, Verdict
-from reports.recorder import BLIND_BELOW, Recorder
+from autograd_conformance.reports.recorder import BLIND_BELOW, Recorder
+from autograd_conformance.verdict import Outcome, Verdict
 from tests.test_results_plugin import make_suite, results_of, run
 
 pytest_plugins = ["pytester"]
@@ -60,7 +60,7 @@ def test_a_blind_cell_baselined_with_a_reason_is_known(pytester: pytest.Pytester
 def test_the_report_shows_the_decided_share_and_lists_weak_cells(pytester: pytest.Pytester) -> None:
     from pathlib import Path
 
-    from reports import build, results
+    from autograd_conformance.reports import build, results
 
     make_suite(pytester, bad=set(), extra=BLIND_SUITE)
     run(pytester)

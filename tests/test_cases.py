@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from hypothesis.internal.reflection import get_pretty_function_description
 
-from conformance.case import Case
-from conformance.example import Example
-from conformance.registry import OPS_BY_NAME
-from conformance.registry.spec import make_call
-from conformance.run_options import RunOptions
-from conformance.tree import single_op_tree
+from autograd_conformance.case import Case
+from autograd_conformance.example import Example
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.spec import make_call
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.tree import single_op_tree
 from suites.cases import cell, op_cases, sem_cases, tree_cases
 
 
@@ -57,7 +57,7 @@ def test_an_example_cannot_be_changed_after_it_is_drawn() -> None:
 
 
 def test_version_ranges() -> None:
-    from conformance.versions import EVERY_VERSION, NO_VERSION, Versions, version_tuple
+    from autograd_conformance.versions import EVERY_VERSION, NO_VERSION, Versions, version_tuple
 
     assert version_tuple("2.9.1+cu128") == (2, 9)
     assert Versions(until=(2, 9)).holds((2, 6)) and not Versions(until=(2, 9)).holds((2, 9))

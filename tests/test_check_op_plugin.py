@@ -97,6 +97,12 @@ def test_the_plugin_works_in_a_project_outside_the_repository(tmp_path: Path) ->
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr[-3000:]
+    # One import namespace: the package and its dist-info, nothing else at the top level.
+    top = sorted(p.name for p in site.iterdir())
+    assert [n for n in top if not n.endswith(".dist-info")] == ["autograd_conformance"], top
+    assert [n for n in top if n.endswith(".dist-info")] == ["autograd_conformance-0.1.0.dist-info"], top
+    assert (site / "autograd_conformance" / "reports" / "schema.json").is_file()
+    assert (site / "autograd_conformance" / "reports" / "templates" / "report.html.j2").is_file()
     project = tmp_path / "project"
     project.mkdir()
     shutil.copy(EXAMPLES / "my_ops.py", project)

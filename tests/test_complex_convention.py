@@ -1,4 +1,4 @@
-"""The complex gradient convention (``conformance.conventions.COMPLEX_GRADIENT``), measured.
+"""The complex gradient convention (``autograd_conformance.conventions.COMPLEX_GRADIENT``), measured.
 
 For a real loss L of complex z = x + iy, torch's ``z.grad`` is ∂L/∂x + i·∂L/∂y and ``jax.grad``
 returns its conjugate.  The complex properties rely on the first half: through ``view_as_real``, torch's
@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-import conformance.jaxsetup  # noqa: F401 - x64
-from conformance.conventions import COMPLEX_GRADIENT
+import autograd_conformance.jaxsetup  # noqa: F401 - x64
+from autograd_conformance.conventions import COMPLEX_GRADIENT
 
 Z = np.array([0.7 - 1.2j, -0.4 + 0.3j, 1.5 + 0.25j])
 W = np.array([0.2 + 0.9j, -1.1 - 0.5j, 0.6 + 0.1j])

@@ -1,4 +1,4 @@
-"""The real-view machinery of complex ops (``conformance.registry.complex``): shapes, templates,
+"""The real-view machinery of complex ops (``autograd_conformance.registry.complex``): shapes, templates,
 the finite-difference split of a direction into real and imaginary parts, complex matrix leaves."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import conformance.jaxsetup  # noqa: F401
-from conformance.registry import complex
-from conformance.registry.spec import matrix_inside
-from conformance.tree import Leaf, Node, Tree
-from strategies.tensors import arrays
-from strategies.trees import draw_op_tree
+import autograd_conformance.jaxsetup  # noqa: F401
+from autograd_conformance.registry import complex
+from autograd_conformance.registry.spec import matrix_inside
+from autograd_conformance.strategies.tensors import arrays
+from autograd_conformance.strategies.trees import draw_op_tree
+from autograd_conformance.tree import Leaf, Node, Tree
 
 # torch's complex logaddexp and logcumsumexp return a logarithm off the principal branch, a known finding
 # (baselines/repros/complex_logcumsumexp_logaddexp_branch.py): logaddexp(4j, 0) has imaginary part 5.14 for -1.14.

@@ -1,4 +1,4 @@
-"""The OpInfo coverage measure (conformance/coverage.py): what a template calls, and what that reaches."""
+"""The OpInfo coverage measure (autograd_conformance/coverage.py): what a template calls, and what that reaches."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from conformance import coverage
-from conformance.coverage import VARIANTS, Use, measure, uses
+from autograd_conformance import coverage
+from autograd_conformance.coverage import VARIANTS, Use, measure, uses
 from tests.helpers import ROOT
 
 
@@ -138,7 +138,7 @@ def test_an_opinfo_name_wins_over_an_alias_of_another() -> None:
 def test_the_command_on_the_installed_torch_is_consistent(tmp_path: Path) -> None:
     out = tmp_path / "coverage.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "conformance.coverage", "--out", str(out)], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "autograd_conformance.coverage", "--out", str(out)], cwd=ROOT, capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())

@@ -1,4 +1,4 @@
-"""The ``extremes`` property's inputs (``strategies/extremes.py``) and the dot-product identity at the tails."""
+"""The ``extremes`` property's inputs (``autograd_conformance/strategies/extremes.py``) and the dot-product identity at the tails."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import numpy as np
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from conformance.identities import dot_product_identity
-from conformance.registry import OPS_BY_NAME
-from conformance.registry.spec import Domain
-from conformance.run_options import RunOptions
-from conformance.verdict import Verdict
-from strategies import labelled
-from strategies.extremes import SIZE, draw_extreme_example, extreme_elements
+from autograd_conformance.identities import dot_product_identity
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.spec import Domain
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.extremes import SIZE, draw_extreme_example, extreme_elements
+from autograd_conformance.verdict import Verdict
 
 FIND = settings(max_examples=2000, database=None)
 

@@ -16,21 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from reports import baseline as baselines
-from reports import catalog, results
-from reports.soak import hear_sigint
-from reports.synthetic import result
+from autograd_conformance.reports import baseline as baselines
+from autograd_conformance.reports import catalog, results
+from autograd_conformance.reports.soak import hear_sigint
+from autograd_conformance.reports.synthetic import result
 from tests.helpers import ROOT, run_pytest, run_reports
 
 LABEL = "torch-2.13.0"
 VARIABLE_SUITE = "suites/test_semantics_variable.py"  # a small suite that imports torch and JAX
 
-CONFTEST = 'pytest_plugins = ["reports.pytest_plugin"]\n'
+CONFTEST = 'pytest_plugins = ["autograd_conformance.reports.pytest_plugin"]\n'
 SUITE = """
 import os, signal, time
 from typing import NamedTuple
 import pytest
-from conformance.verdict import Outcome, Verdict
+from autograd_conformance.verdict import Outcome, Verdict
 
 class Case(NamedTuple):
     op: str
@@ -269,7 +269,7 @@ def test_a_device_typo_is_a_usage_error(tmp_path: Path, device: str, expected: s
 def test_a_missing_cuda_index_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from conformance.execution import check_device
+    from autograd_conformance.execution import check_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
@@ -376,7 +376,7 @@ def test_the_committed_baselines_and_catalog_are_sound() -> None:
 
 @pytest.mark.slow
 def test_the_catalog_is_current() -> None:
-    assert catalog.collect(ROOT) == catalog.CATALOG_FILE.read_text(), "run `python -m reports catalog` and commit it"
+    assert catalog.collect(ROOT) == catalog.CATALOG_FILE.read_text(), "run `python -m autograd_conformance.reports catalog` and commit it"
 
 
 # -- 8. an empty or torn-first-line file does not block the report --------------------------------

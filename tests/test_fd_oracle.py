@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from conformance.oracles import fd
+from autograd_conformance.oracles import fd
 
 F64 = torch.float64
 

@@ -1,4 +1,4 @@
-"""The custom-Function execution path (``conformance.execution.as_function``): the wrapped tree is the
+"""The custom-Function execution path (``autograd_conformance.execution.as_function``): the wrapped tree is the
 same function, first derivatives and double backward agree with eager, nested forward mode shows the
 torch finding, and a repro on the path prints the Function and replays through it."""
 
@@ -11,16 +11,16 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-import conformance.jaxsetup  # noqa: F401
-from conformance import second_order
-from conformance.example import Example
-from conformance.execution import FUNCTION_SOURCE, torch_callable
-from conformance.registry import OPS_BY_NAME
-from conformance.registry.spec import make_call
-from conformance.repro import repro_script
-from conformance.run_options import RunOptions
-from conformance.tree import single_op_tree
-from conformance.verdict import Outcome, Verdict, worst
+import autograd_conformance.jaxsetup  # noqa: F401
+from autograd_conformance import second_order
+from autograd_conformance.example import Example
+from autograd_conformance.execution import FUNCTION_SOURCE, torch_callable
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.spec import make_call
+from autograd_conformance.repro import repro_script
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.tree import single_op_tree
+from autograd_conformance.verdict import Outcome, Verdict, worst
 
 X = np.array([0.3, 1.2, -0.7])
 V, W, U = np.array([1.0, -0.5, 2.0]), np.array([0.25, 1.5, -1.0]), np.array([1.0, 0.5, -2.0])

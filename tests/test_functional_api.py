@@ -1,4 +1,4 @@
-"""torch.autograd.functional as properties (``conformance.functional_api``, ``suites/test_functional_api.py``):
+"""torch.autograd.functional as properties (``autograd_conformance.functional_api``, ``suites/test_functional_api.py``):
 the Hessian contraction, every call against its analytic answer, and each repro replaying its own call."""
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-import conformance.jaxsetup  # noqa: F401
-from conformance.example import Example, to_numpy
-from conformance.functional_api import FUNCTIONALS, hessian_times
-from conformance.oracles.orchestration import scaled_direction
-from conformance.repro import repro_script
-from conformance.verdict import Outcome, Verdict
+import autograd_conformance.jaxsetup  # noqa: F401
+from autograd_conformance.example import Example, to_numpy
+from autograd_conformance.functional_api import FUNCTIONALS, hessian_times
+from autograd_conformance.oracles.orchestration import scaled_direction
+from autograd_conformance.repro import repro_script
+from autograd_conformance.verdict import Outcome, Verdict
 from tests.helpers import sin_times_y
 
 X, Y = np.array([0.3, 1.2, -0.7]), np.array([2.0, -1.0, 0.5])

@@ -1,4 +1,4 @@
-"""``python -m reports gate``: new failures fail it, known ones do not, stale entries are listed."""
+"""``python -m autograd_conformance.reports gate``: new failures fail it, known ones do not, stale entries are listed."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import random
 import subprocess
 from pathlib import Path
 
-from reports import results
-from reports.synthetic import result
+from autograd_conformance.reports import results
+from autograd_conformance.reports.synthetic import result
 from tests.helpers import run_reports
 
 

@@ -1,7 +1,7 @@
 """The indexing rules' promise: where torch leaves a repeated index undefined, no target repeats.
 
 scatter, index_copy, and index_put and put without accumulation write each target at most once
-(``conformance.registry.indexing``); their accumulating kin are drawn with repeats.  A rule that
+(``autograd_conformance.registry.indexing``); their accumulating kin are drawn with repeats.  A rule that
 broke the promise would make the suite judge an undefined result.
 """
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.registry import OPS_BY_NAME
-from conformance.registry.indexing import _along_coords, _hits, _scatter_coords
-from conformance.registry.spec import Call, OpSpec
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.indexing import _along_coords, _hits, _scatter_coords
+from autograd_conformance.registry.spec import Call, OpSpec
 
 
 def _targets_hit(op: OpSpec, call: Call) -> np.ndarray:

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-import conformance.jaxsetup  # noqa: F401
-from conformance.oracles import jax_oracle
-from conformance.registry import OPS_BY_NAME
-from conformance.registry.spec import make_call
-from conformance.run_options import RunOptions
-from conformance.tree import Leaf, Node, Tree
-from strategies import labelled
-from strategies.examples import draw_tree_example
+import autograd_conformance.jaxsetup  # noqa: F401
+from autograd_conformance.oracles import jax_oracle
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.spec import make_call
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.examples import draw_tree_example
+from autograd_conformance.tree import Leaf, Node, Tree
 
 
 def test_x64_is_on_and_the_platform_is_cpu() -> None:
@@ -96,7 +96,7 @@ def test_the_log_ndtr_oracle_is_accurate_in_both_tails(x: float) -> None:
     x = -20), and a soak took its gradient error for a torch failure."""
     import mpmath
 
-    from conformance.registry.unary import _log_ndtr
+    from autograd_conformance.registry.unary import _log_ndtr
 
     assert_matches_mpmath(_log_ndtr, lambda t: mpmath.log(mpmath.ncdf(t)), x, (1e-13, 1e-13, 1e-10, 1e-6))
 
@@ -107,7 +107,7 @@ def test_the_sinc_oracle_is_accurate_near_zero(x: float) -> None:
     the branch ending at 1e-4 the gradient was 3.6e-9 off at x = 3.3e-5."""
     import mpmath
 
-    from conformance.registry.unary import _sinc
+    from autograd_conformance.registry.unary import _sinc
 
     assert_matches_mpmath(_sinc, lambda t: mpmath.sinc(mpmath.pi * t), x, (1e-14, 1e-13, 1e-12))
 
@@ -115,7 +115,7 @@ def test_the_sinc_oracle_is_accurate_near_zero(x: float) -> None:
 def test_the_store_of_jitted_programs_is_bounded_and_refills(monkeypatch: pytest.MonkeyPatch) -> None:
     """XLA:CPU keeps ~3 memory maps per live executable; a worker that kept every program hit the kernel's
     limit and died in XLA.  The store drops everything when full, and a dropped program is made again."""
-    from conformance.oracles import jax_oracle
+    from autograd_conformance.oracles import jax_oracle
 
     monkeypatch.setattr(jax_oracle, "MAX_LIVE_PROGRAMS", 3)
     monkeypatch.setattr(jax_oracle, "_PROGRAMS", {})
@@ -130,7 +130,7 @@ def test_the_store_of_jitted_programs_is_bounded_and_refills(monkeypatch: pytest
 def test_a_mask_is_an_argument_of_one_program_not_a_constant_of_many() -> None:
     """Operands (torch.masked's masks) reach the per-op program as traced arguments: two masks, one program,
     each answer its own mask's (value, JVP, VJP, and the second order)."""
-    from conformance.registry.spec import Operand
+    from autograd_conformance.registry.spec import Operand
 
     op = OPS_BY_NAME["masked_sum"]
     x = np.arange(6.0).reshape(2, 3) - 2.5

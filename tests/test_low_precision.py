@@ -10,14 +10,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance import checks
-from conformance.example import DTYPES, Example
-from conformance.registry import OPS_BY_NAME, low_precision
-from conformance.registry.spec import Domain, make_call
-from conformance.tolerances import REDUCED_RTOL_PER_OP
-from conformance.tree import Leaf, Node, Tree, single_op_tree, untied
-from conformance.verdict import Verdict, worst
-from strategies.tensors import elements, exact_in, seeds
+from autograd_conformance import checks
+from autograd_conformance.example import DTYPES, Example
+from autograd_conformance.registry import OPS_BY_NAME, low_precision
+from autograd_conformance.registry.spec import Domain, make_call
+from autograd_conformance.strategies.tensors import elements, exact_in, seeds
+from autograd_conformance.tolerances import REDUCED_RTOL_PER_OP
+from autograd_conformance.tree import Leaf, Node, Tree, single_op_tree, untied
+from autograd_conformance.verdict import Verdict, worst
 from tests.faults import FAULTS_BY_NAME
 
 LOW = ("bfloat16", "float16")

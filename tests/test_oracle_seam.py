@@ -2,7 +2,7 @@
 
 A toy exact oracle that knows one op, a lone ``sin``, and its derivative ``cos`` by NumPy
 (``sign=-1`` plants the wrong derivative ``-cos``), registered the way a real one is
-(``conformance.oracles.register``).
+(``autograd_conformance.oracles.register``).
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from conformance import checks, oracles
-from conformance.example import Example
-from conformance.oracles import Estimate, ExactOracle
-from conformance.registry import OPS_BY_NAME
-from conformance.registry.spec import make_call
-from conformance.tree import Tree, single_op_tree
-from conformance.verdict import Outcome, Verdict
+from autograd_conformance import checks, oracles
+from autograd_conformance.example import Example
+from autograd_conformance.oracles import Estimate, ExactOracle
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.spec import make_call
+from autograd_conformance.tree import Tree, single_op_tree
+from autograd_conformance.verdict import Outcome, Verdict
 
 
 class NumpySin(ExactOracle):

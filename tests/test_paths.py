@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reports.results import ResultsFile
+from autograd_conformance.reports.results import ResultsFile
 from tests.faults import FAULTS_BY_NAME, allowed_properties
 from tests.helpers import ROOT, results_files, run_pytest
 
@@ -80,13 +80,13 @@ def test_cuda_script_parses_and_runs_as_not_run_here(tmp_path: Path) -> None:
 
 def test_injected_gradients_are_what_the_checks_judge() -> None:
     """A check's ``torch_vjp`` argument (the compile and func suites pass theirs) really replaces torch's own backward."""
-    from conformance import checks
-    from conformance.example import Example
-    from conformance.registry import OPS_BY_NAME
-    from conformance.registry.spec import make_call
-    from conformance.tree import single_op_tree
-    from conformance.verdict import Verdict
-    from suites.transforms import plain_backward
+    from autograd_conformance import checks
+    from autograd_conformance.example import Example
+    from autograd_conformance.registry import OPS_BY_NAME
+    from autograd_conformance.registry.spec import make_call
+    from autograd_conformance.transforms import plain_backward
+    from autograd_conformance.tree import single_op_tree
+    from autograd_conformance.verdict import Verdict
 
     tree = single_op_tree(OPS_BY_NAME["sin"], make_call([(3,)]))
     ex = Example(tree, [np.array([0.3, -0.7, 1.1])], cotangent=np.array([1.0, 0.5, -2.0]), direction=[np.ones(3)])
@@ -98,12 +98,12 @@ def test_injected_gradients_are_what_the_checks_judge() -> None:
 
 
 def test_tf32_is_a_convention_within_its_rounding_and_a_fail_beyond(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import checks, execution
-    from conformance.example import Example
-    from conformance.registry import OPS_BY_NAME
-    from conformance.registry.spec import make_call
-    from conformance.tree import single_op_tree
-    from conformance.verdict import Verdict
+    from autograd_conformance import checks, execution
+    from autograd_conformance.example import Example
+    from autograd_conformance.registry import OPS_BY_NAME
+    from autograd_conformance.registry.spec import make_call
+    from autograd_conformance.tree import single_op_tree
+    from autograd_conformance.verdict import Verdict
 
     monkeypatch.setattr(checks, "tf32_applies", lambda device, dtype, families: True)  # as on CUDA with TF32 on
     tree = single_op_tree(OPS_BY_NAME["matmul"], make_call([(3, 3), (3, 3)]))

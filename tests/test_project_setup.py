@@ -159,9 +159,23 @@ def test_pyproject() -> None:
     markers = {m.split(":")[0].split("(")[0] for m in project["tool"]["pytest"]["ini_options"]["markers"]}
     assert {"conformance", "slow"} <= markers
     assert project["tool"]["ruff"]["line-length"] == 120
+    # One import namespace: only autograd_conformance is installed (the suites and tests are not).
+    assert project["tool"]["setuptools"]["packages"]["find"]["include"] == ["autograd_conformance*"]
+    package_data = project["tool"]["setuptools"]["package-data"]
+    assert package_data == {"autograd_conformance.reports": ["schema.json", "templates/*"]}
+    assert project["project"]["entry-points"]["pytest11"] == {"autograd_conformance": "autograd_conformance.pytest_plugin"}
 
 
-@pytest.mark.parametrize("package", ["conformance", "strategies", "reports", "suites"])
+def test_the_repository_root_holds_one_import_package_and_the_suites() -> None:
+    """Every library module lives under autograd_conformance; the root's only other package is suites/ (tests/ is
+    a namespace package)."""
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")}
+    assert packages == {"autograd_conformance", "suites"}
+
+
+@pytest.mark.parametrize(
+    "package", ["autograd_conformance", "autograd_conformance.strategies", "autograd_conformance.reports", "suites"]
+)
 def test_packages_import_from_the_repository_root(package: str) -> None:
     out = subprocess.run([sys.executable, "-c", f"import {package}"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -170,12 +184,12 @@ def test_packages_import_from_the_repository_root(package: str) -> None:
 def test_report_and_gate_need_only_the_report_sessions_dependencies() -> None:
     """`nox -s report` and `nox -s gate` install only REPORT_DEPS: the CLI must import without the numeric stack.
 
-    (CI failed on exactly this: the baseline parser imported conformance.facts, which imported numpy.)"""
+    (CI failed on exactly this: the baseline parser imported autograd_conformance.facts, which imported numpy.)"""
     blocked = ["numpy", "torch", "jax", "jaxlib", "hypothesis", "pytest", "scipy"]
     probe = (
         "import sys\n"
         f"for name in {blocked!r}: sys.modules[name] = None  # import of a blocked package raises ImportError\n"
-        "import reports.__main__, reports.build, reports.gate, reports.baseline, reports.model\n"
+        "import autograd_conformance.reports.__main__, autograd_conformance.reports.build, autograd_conformance.reports.gate, autograd_conformance.reports.baseline, autograd_conformance.reports.model\n"
     )
     assert "numpy" not in noxfile_constant("REPORT_DEPS")
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
@@ -186,7 +200,7 @@ def test_only_the_ci_profile_is_derandomized_even_on_a_ci_machine() -> None:
     """Under CI=true Hypothesis derandomizes every profile that does not say otherwise; ours must say, or
     --hypothesis-seed, soak seeds and the planted-fault runs' fixed seed would be ignored on CI machines."""
     code = (
-        "from hypothesis import settings; import conformance.profiles as p; "
+        "from hypothesis import settings; import autograd_conformance.profiles as p; "
         "print({n: settings.get_profile(n).derandomize for n in p.PROFILES})"
     )
     env = {**os.environ, "CI": "true", "PYTHONPATH": str(ROOT)}
@@ -195,7 +209,7 @@ def test_only_the_ci_profile_is_derandomized_even_on_a_ci_machine() -> None:
 
 
 def test_the_readme_names_every_registry_family_module() -> None:
-    from conformance.registry import _FAMILY_MODULES
+    from autograd_conformance.registry import _FAMILY_MODULES
 
     section = README.split("### Adding an op", 1)[1].split("```", 1)[0]
     named = set(re.findall(r"`(\w+)\.py`", section))

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, Phase, assume, given, note, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import conformance.jaxsetup  # noqa: F401, I001  (x64 + CPU before jax)
-from conformance.registry import OPS
-from conformance.registry.spec import Call, Domain, OpSpec, make_call
-from reports import baseline
-from reports.results import default_label
+import autograd_conformance.jaxsetup  # noqa: F401, I001  (x64 + CPU before jax)
+from autograd_conformance.registry import OPS
+from autograd_conformance.registry.spec import Call, Domain, OpSpec, make_call
+from autograd_conformance.reports import baseline
+from autograd_conformance.reports.results import default_label
 from tests.helpers import ROOT
 
 MARGIN = 1e-3  # relative distance kept from domain ends and kinks

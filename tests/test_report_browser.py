@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from reports import build, results
-from reports.synthetic import write_synthetic
+from autograd_conformance.reports import build, results
+from autograd_conformance.reports.synthetic import write_synthetic
 
 CHROMIUM = os.environ.get("CONFORMANCE_CHROMIUM", "/usr/bin/chromium")
 ARGS = [

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reports import build, model, results
-from reports.synthetic import result, write_synthetic
+from autograd_conformance.reports import build, model, results
+from autograd_conformance.reports.synthetic import result, write_synthetic
 from tests.helpers import ROOT, run_reports
 
 
@@ -107,7 +107,7 @@ def test_torn_last_line_is_skipped_with_a_warning(tmp_path: Path) -> None:
 
 
 def test_20000_rows_page_lazily(tmp_path: Path) -> None:
-    """The build's speed is measured by `nox -s bench` (conformance.bench.report_build_seconds), not here."""
+    """The build's speed is measured by `nox -s bench` (autograd_conformance.bench.report_build_seconds), not here."""
     paths = [
         write_synthetic(tmp_path, rows=20_000),
         write_synthetic(tmp_path, rows=20_000, label="torch-2.9.1", seed=1),

@@ -8,15 +8,15 @@ import sys
 import numpy as np
 import pytest
 
-import conformance.jaxsetup  # noqa: F401
-from conformance.conventions import CONVENTIONS, documented
-from conformance.example import Example
-from conformance.registry import OPS_BY_NAME
-from conformance.registry.spec import make_call
-from conformance.repro import repro_script
-from conformance.run_options import RunOptions
-from conformance.tree import single_op_tree
-from conformance.verdict import Outcome, Verdict
+import autograd_conformance.jaxsetup  # noqa: F401
+from autograd_conformance.conventions import CONVENTIONS, documented
+from autograd_conformance.example import Example
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.spec import make_call
+from autograd_conformance.repro import repro_script
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.tree import single_op_tree
+from autograd_conformance.verdict import Outcome, Verdict
 
 
 def test_repro_script_is_self_contained_and_runs() -> None:
@@ -109,16 +109,16 @@ def test_conventions_are_documented_with_sources_and_keyed_by_version() -> None:
 
 
 def test_every_declared_convention_exists_and_every_convention_is_declared() -> None:
-    """One source: a registry entry names its conventions by key, and conformance.conventions defines each key."""
+    """One source: a registry entry names its conventions by key, and autograd_conformance.conventions defines each key."""
     keys = {c.key for c in CONVENTIONS}
     undefined = {(op.name, k) for op in OPS_BY_NAME.values() for k in op.conventions if k not in keys}
-    assert not undefined, f"registry entries declare conventions that conformance/conventions.py lacks: {undefined}"
+    assert not undefined, f"registry entries declare conventions that autograd_conformance/conventions.py lacks: {undefined}"
     declared = {k for op in OPS_BY_NAME.values() for k in op.conventions}
     assert keys <= declared, f"conventions no registry entry declares: {keys - declared}"
 
 
 def test_missing_jax_gives_an_actionable_error() -> None:
-    code = "import sys; sys.modules['jax'] = None\nimport conformance.jaxsetup"
+    code = "import sys; sys.modules['jax'] = None\nimport autograd_conformance.jaxsetup"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
     assert "pip install jax jaxlib" in done.stderr and "nox -s conformance" in done.stderr, done.stderr

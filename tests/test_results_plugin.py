@@ -7,18 +7,18 @@ import json
 import jsonschema
 import pytest
 
-from reports import results
+from autograd_conformance.reports import results
 from tests.helpers import ROOT, run_reports
 
 pytest_plugins = ["pytester"]
 
-SCHEMA = json.loads((ROOT / "reports" / "schema.json").read_text())
+SCHEMA = json.loads((ROOT / "autograd_conformance" / "reports" / "schema.json").read_text())
 LABEL = "torch-test"
 
 CONFTEST = """
-from conformance.profiles import load_default_profile
+from autograd_conformance.profiles import load_default_profile
 load_default_profile()
-pytest_plugins = ["reports.pytest_plugin"]
+pytest_plugins = ["autograd_conformance.reports.pytest_plugin"]
 """
 
 SUITE = """
@@ -26,7 +26,7 @@ import os
 from typing import NamedTuple
 import pytest
 from hypothesis import given, strategies as st
-from conformance.verdict import Outcome, Verdict
+from autograd_conformance.verdict import Outcome, Verdict
 
 BAD = @BAD@
 

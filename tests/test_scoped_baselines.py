@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from reports import baseline, gate
-from reports.results import Run
+from autograd_conformance.reports import baseline, gate
+from autograd_conformance.reports.results import Run
 from tests.helpers import ROOT, result_records, run_pytest, run_reports
 
 TWO_CELLS = (
@@ -145,9 +145,9 @@ def test_a_tree_cell_scopes_a_finding_to_the_op_it_uses() -> None:
     """``uses.NAME``: a finding in one op, seen by a tree cell, is known only in trees containing that op."""
     import numpy as np
 
-    from conformance import facts as fact_sets
-    from conformance.verdict import Outcome, Verdict
-    from reports import catalog
+    from autograd_conformance import facts as fact_sets
+    from autograd_conformance.reports import catalog
+    from autograd_conformance.verdict import Outcome, Verdict
 
     line = "jvp/tree/float64 where uses.minimum == 1 and oracle == jax | minimum's jvp cancels | https://x.invalid\n"
     (entry,) = baseline.parse(line, file="b.txt", catalog=catalog.load()).entries
@@ -165,8 +165,8 @@ def test_row_spread_names_the_wrong_row_not_the_whole_input() -> None:
     wide input is in scope and a wide row beside a narrow one is not."""
     import numpy as np
 
-    from conformance import facts as fact_sets
-    from conformance.verdict import Outcome, Verdict
+    from autograd_conformance import facts as fact_sets
+    from autograd_conformance.verdict import Outcome, Verdict
 
     (entry,) = baseline.parse("bfloat16/layer_norm/bfloat16 where row_spread(at) < 2 | r | https://x.invalid\n", file="b.txt").entries
     x = np.array([[2.285, 2.342], [-3.0, 3.0]])

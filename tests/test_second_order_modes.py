@@ -1,4 +1,4 @@
-"""Second order by every composition (``conformance.second_order``): the JAX oracle for ∂²f[v, w] against
+"""Second order by every composition (``autograd_conformance.second_order``): the JAX oracle for ∂²f[v, w] against
 analytic second derivatives, each property passing on correct torch and failing on a planted wrong
 composition, and each repro replaying its own composition."""
 
@@ -12,15 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-import conformance.jaxsetup  # noqa: F401
-from conformance import second_order
-from conformance.example import Example
-from conformance.oracles import jax_oracle
-from conformance.registry import OPS_BY_NAME
-from conformance.registry.spec import make_call
-from conformance.repro import repro_script
-from conformance.tree import single_op_tree
-from conformance.verdict import Outcome, Verdict, worst
+import autograd_conformance.jaxsetup  # noqa: F401
+from autograd_conformance import second_order
+from autograd_conformance.example import Example
+from autograd_conformance.oracles import jax_oracle
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.spec import make_call
+from autograd_conformance.repro import repro_script
+from autograd_conformance.tree import single_op_tree
+from autograd_conformance.verdict import Outcome, Verdict, worst
 from tests.faults import FAULTS_BY_NAME
 from tests.faults.gradients import _function, _unary_patch, _zero
 from tests.helpers import sin_times_y

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from hypothesis.errors import UnsatisfiedAssumption
 
-import conformance.jaxsetup  # noqa: F401
-from conformance.registry import OPS_BY_NAME
-from conformance.registry.spec import make_call
-from conformance.tree import Leaf, Node, Tree
-from reports.recorder import Recorder
-from strategies.semantics import MaskedTree, reject_at_pole
+import autograd_conformance.jaxsetup  # noqa: F401
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.spec import make_call
+from autograd_conformance.reports.recorder import Recorder
+from autograd_conformance.strategies.semantics import MaskedTree, reject_at_pole
+from autograd_conformance.tree import Leaf, Node, Tree
 
 
 def eigh_of_reciprocal() -> Tree:

@@ -1,4 +1,4 @@
-"""Sharding (reports/sharding.py): a run split with --shard K/N merges back into the same column."""
+"""Sharding (autograd_conformance/reports/sharding.py): a run split with --shard K/N merges back into the same column."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reports import results, sharding
-from reports.sharding import Shard, plan
+from autograd_conformance.reports import results, sharding
+from autograd_conformance.reports.sharding import Shard, plan
 from tests.helpers import ROOT, run_pytest, run_reports
 
 # Four ops, two properties each: small enough to run five times, and every op its own xdist group.

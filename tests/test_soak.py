@@ -1,4 +1,4 @@
-"""``python -m reports soak``: rounds under fresh seeds, unexplained failures deduplicated by signature."""
+"""``python -m autograd_conformance.reports soak``: rounds under fresh seeds, unexplained failures deduplicated by signature."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reports import results, soak
-from reports.synthetic import result
+from autograd_conformance.reports import results, soak
+from autograd_conformance.reports.synthetic import result
 from tests.helpers import run_reports
 
 

@@ -9,14 +9,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import conformance.jaxsetup  # noqa: F401
-from conformance import tolerances as tol
-from conformance.registry import OPS
-from conformance.run_options import RunOptions
-from strategies import labelled
-from strategies.examples import draw_example, draw_op_example
-from strategies.tensors import arrays
-from strategies.trees import TREE_OPS, draw_op_tree, draw_tree
+import autograd_conformance.jaxsetup  # noqa: F401
+from autograd_conformance import tolerances as tol
+from autograd_conformance.registry import OPS
+from autograd_conformance.run_options import RunOptions
+from autograd_conformance.strategies import labelled
+from autograd_conformance.strategies.examples import draw_example, draw_op_example
+from autograd_conformance.strategies.tensors import arrays
+from autograd_conformance.strategies.trees import TREE_OPS, draw_op_tree, draw_tree
 
 
 @settings(max_examples=3000, deadline=None)
@@ -25,7 +25,7 @@ def test_a_rule_that_says_it_produces_a_shape_can_draw_a_call_for_it(data) -> No
     """Inside a tree an op is asked for any shape its parent needs (a split's input may be 6 long): where its
     rule says it ``produces`` that shape, drawing its call must not fail.  The soak found topk and the split
     family raising Hypothesis's InvalidArgument for an output longer than their pieces."""
-    from strategies.trees import draw_call
+    from autograd_conformance.strategies.trees import draw_call
 
     draw = labelled(data)
     op = draw(st.sampled_from(TREE_OPS), "op")
@@ -85,7 +85,7 @@ def test_layouts_are_non_contiguous_but_hold_the_same_values(data) -> None:
 
 
 def test_float32_elements_are_exact_and_in_domain() -> None:
-    from conformance.registry.spec import Domain
+    from autograd_conformance.registry.spec import Domain
 
     @settings(max_examples=100, deadline=None)
     @given(x=arrays((4,), Domain(0.0, math.inf, kinks=(1.0,)), "float32"))
@@ -98,8 +98,8 @@ def test_float32_elements_are_exact_and_in_domain() -> None:
 
 def test_a_wide_domain_samples_large_spreads_and_the_default_stays_bounded() -> None:
     """WIDE (the log-sum-exp family) reaches the spreads where stabilization matters; REALS keeps |x| ≤ BOUND."""
-    from conformance.registry.spec import REALS, WIDE
-    from strategies.tensors import BOUND
+    from autograd_conformance.registry.spec import REALS, WIDE
+    from autograd_conformance.strategies.tensors import BOUND
 
     widest: list[float] = []
 

@@ -25,9 +25,9 @@ def test_the_ops_join_the_registry_and_random_trees_place_them() -> None:
         from hypothesis import find, settings, strategies as st
         from autograd_conformance.suite_ops import join_suite
         added = join_suite({str(OPS_FILE)!r})
-        from conformance import registry
-        from strategies import labelled
-        from strategies.trees import TREE_OPS, draw_tree
+        from autograd_conformance import registry
+        from autograd_conformance.strategies import labelled
+        from autograd_conformance.strategies.trees import TREE_OPS, draw_tree
         names = [op.spec.name for op in added]
         assert all(n in registry.OPS_BY_NAME for n in names), names
         assert all(n in [op.name for op in TREE_OPS] for n in names)

@@ -1,4 +1,4 @@
-"""Third order (``conformance.third_order``): JAX's third derivatives against analytic ones, each property
+"""Third order (``autograd_conformance.third_order``): JAX's third derivatives against analytic ones, each property
 passing on correct torch and failing on the planted fault ``cos_third_order`` (dormant at first and second
 order), and each repro replaying its own mode."""
 
@@ -10,15 +10,15 @@ import sys
 import numpy as np
 import pytest
 
-import conformance.jaxsetup  # noqa: F401
-from conformance import checks, second_order, third_order
-from conformance.example import Example
-from conformance.oracles import jax_oracle
-from conformance.registry import OPS_BY_NAME
-from conformance.registry.spec import make_call
-from conformance.repro import repro_script
-from conformance.tree import single_op_tree
-from conformance.verdict import Outcome, Verdict, worst
+import autograd_conformance.jaxsetup  # noqa: F401
+from autograd_conformance import checks, second_order, third_order
+from autograd_conformance.example import Example
+from autograd_conformance.oracles import jax_oracle
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.spec import make_call
+from autograd_conformance.repro import repro_script
+from autograd_conformance.tree import single_op_tree
+from autograd_conformance.verdict import Outcome, Verdict, worst
 from tests.faults import FAULTS_BY_NAME
 from tests.helpers import sin_times_y
 

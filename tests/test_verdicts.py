@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from conformance.compare import arrays_match, scalars_match
-from conformance.verdict import Outcome, Verdict, worst
+from autograd_conformance.compare import arrays_match, scalars_match
+from autograd_conformance.verdict import Outcome, Verdict, worst
 
 
 def _arrays(actual, expected, **kw) -> Outcome:
@@ -93,20 +93,20 @@ def test_worst_prefers_errors_then_failures_then_the_largest_ratio() -> None:
 
 
 def test_one_verdict_vocabulary_the_schema_and_the_results_format_agree() -> None:
-    """conformance.verdict is the one definition: the JSON Schema and reports.results derive from it."""
+    """autograd_conformance.verdict is the one definition: the JSON Schema and autograd_conformance.reports.results derive from it."""
     import json
 
-    from reports import results
+    from autograd_conformance.reports import results
     from tests.helpers import ROOT
 
-    schema = json.loads((ROOT / "reports" / "schema.json").read_text())
+    schema = json.loads((ROOT / "autograd_conformance" / "reports" / "schema.json").read_text())
     assert schema["$defs"]["verdict"]["enum"] == [v.value for v in Verdict]
     assert results.VERDICTS == tuple(v.value for v in Verdict)
     assert set(results.FAILING) == {"fail", "error", "blind"}
 
 
 def test_one_ranking_decides_examples_cells_and_report_slots() -> None:
-    from conformance.verdict import SEVERITY, cell_verdict, severity
+    from autograd_conformance.verdict import SEVERITY, cell_verdict, severity
 
     assert set(SEVERITY) == set(Verdict)
     conv, inc = Outcome(Verdict.CONVENTION, "jax"), Outcome(Verdict.INCONCLUSIVE, "fd", error=5.0, tol=1.0)
@@ -121,7 +121,7 @@ def test_one_ranking_decides_examples_cells_and_report_slots() -> None:
 def test_only_decided_outcomes_steer_the_search(monkeypatch) -> None:
     """An undecided outcome's error/tolerance measures the oracle's noise, not torch: targeting it would steer
     Hypothesis into the region where the oracle cannot tell (a user's LogCosh cell went blind that way)."""
-    import conformance.failure as failure
+    import autograd_conformance.failure as failure
 
     class Record:
         def add(self, *args, **kwargs) -> None:

@@ -602,7 +602,7 @@ TanhComplex64 = _function(
 )
 
 
-# -- decompositions and fft (conformance/registry/decompositions.py, fft.py) ---------------------------
+# -- decompositions and fft (autograd_conformance/registry/decompositions.py, fft.py) ---------------------------
 _EIGH, _RFFT, _IRFFT, _FFT_FFT, _FFT_IFFT = (
     torch.linalg.eigh, torch.fft.rfft, torch.fft.irfft, torch.fft.fft, torch.fft.ifft
 )  # fmt: skip

@@ -1,7 +1,7 @@
 """Planted faults specific to one execution path: CUDA, torch.compile, torch.func.
 
 Each fault makes every random tree end in one more op, an exact identity (``Output``,
-what ``.clone()`` computes), by patching :meth:`conformance.tree.Tree.torch_fn`, the
+what ``.clone()`` computes), by patching :meth:`autograd_conformance.tree.Tree.torch_fn`, the
 code every torch path runs.  Its forward is bit-for-bit the tree's value, so the
 oracles (JAX, and finite differences through the same ``torch_fn``) are untouched;
 its forward-mode rule is correct; its reverse-mode rule multiplies the gradient by
@@ -39,7 +39,7 @@ from unittest import mock
 import torch
 from torch._C._functorch import maybe_current_level
 
-from conformance.tree import Tree
+from autograd_conformance.tree import Tree
 from tests.faults.semantics import Fault
 
 FACTOR = 1 + 1e-3  # far above every tolerance (float64 1e-11, float32 4e-5 per op), still "plausible"
@@ -105,7 +105,7 @@ def _output_patch(trigger: Callable[[], bool], *, on_device: bool = False) -> Ca
 
     @contextlib.contextmanager
     def patch() -> Iterator[None]:
-        from conformance import execution
+        from autograd_conformance import execution
 
         saved = dict(execution._COMPILED)
         execution._COMPILED.clear()  # compiled before the fault: compile again, with it
