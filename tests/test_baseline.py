@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
 
 from autograd_conformance.reports import baseline, results
 from autograd_conformance.reports.replay import REPLAY_MAX_EXAMPLES
@@ -125,12 +124,11 @@ def _digamma(pytester: pytest.Pytester) -> dict:
 
 
 def test_known_failure_replays_the_recorded_example_without_shrinking(
-    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The recording must meet x > 1000: the default profile's 25 random examples do; CI's environment
     # (CONFORMANCE_PROFILE=ci) would give the ci profile's 4 derandomized ones, which do not.
     monkeypatch.setenv("CONFORMANCE_PROFILE", "default")
-    request.addfinalizer(lambda profile=settings.get_current_profile_name(): settings.load_profile(profile))
     pytester.makeconftest(
         "from autograd_conformance.profiles import load_default_profile\nload_default_profile()\n"
         "pytest_plugins = ['autograd_conformance.reports.pytest_plugin']\n"
