@@ -219,6 +219,14 @@ def coverage(session: nox.Session) -> None:
 
 
 @nox.session
+def agreement(session: nox.Session) -> None:
+    """check_op on every registry op, declared as a user would, against the suite's verdicts (autograd_conformance/agreement.py)."""
+    install_project(session, DEFAULT_TORCH)
+    out = f"results/agreement-torch-{DEFAULT_TORCH}.json"
+    session.run("python", "-m", "autograd_conformance.agreement", "--out", out, *session.posargs)
+
+
+@nox.session
 def report(session: nox.Session) -> None:
     """Combine every results file present into one report (a column per torch version)."""
     session.install(*REPORT_DEPS)

@@ -35,6 +35,7 @@ _WHERE = {
     "check_op": "autograd_conformance.check",
     "PROPERTIES": "autograd_conformance.declare",
     "DeclarationError": "autograd_conformance.declare",
+    "Domain": "autograd_conformance.registry.spec",
     "UserOp": "autograd_conformance.declare",
     "declare_op": "autograd_conformance.declare",
     "op_tests": "autograd_conformance.pytest_plugin",

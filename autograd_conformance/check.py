@@ -8,7 +8,7 @@ Hypothesis shrinks it, and ``check_op`` re-raises the shrunk one as a single ``O
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -25,11 +25,13 @@ from autograd_conformance.declare import (
     DeclarationError,
     DomainLike,
     InputsLike,
+    NearKink,
     UserOp,
     declare_op,
     largest_inside,
 )
 from autograd_conformance.example import Example
+from autograd_conformance.facts import FailureFacts
 from autograd_conformance.harness import judge
 from autograd_conformance.identities import inner_product
 from autograd_conformance.known import known_bug
@@ -65,10 +67,13 @@ REPRO_NOTE = "Repro (paste and run):\n"
 
 
 class OpCheckError(AssertionError):
-    """A property of the op fails: its name, the verdict, and the shrunk example's paste-and-run repro."""
+    """A property of the op fails: its name, the verdict, and the shrunk example's paste-and-run repro.
 
-    def __init__(self, op: str, prop: str, message: str, repro: str | None):
-        self.op, self.property, self.repro = op, prop, repro
+    ``facts``: the shrunk example's facts (``autograd_conformance.facts``: input region, parameters, error band),
+    the vocabulary a baseline's ``where`` scope is written in; None for a blind property."""
+
+    def __init__(self, op: str, prop: str, message: str, repro: str | None, facts: FailureFacts | None = None):
+        self.op, self.property, self.repro, self.facts = op, prop, repro, facts
         text = f"check_op({op}): property {prop!r} fails\n{message.rstrip()}"
         if repro:
             text += f"\n\n{REPRO_NOTE}{repro}"
@@ -81,7 +86,9 @@ def check_op(
     inputs: InputsLike,
     domain: DomainLike | Sequence[DomainLike] = REALS,
     kinks: Sequence[float] = (),
+    near_kink: NearKink | None = None,
     jax_ref: Callable[..., Any] | None = None,
+    rtol: Mapping[str, float] | None = None,
     properties: str | Sequence[str] = "all",
     max_examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
@@ -90,14 +97,17 @@ def check_op(
     """Check ``fn``'s derivatives on random inputs; raise ``OpCheckError`` with a shrunk repro on the first failure.
 
     ``fn``: a function of torch ops, ``MyFunction.apply`` or a ``torch.library.custom_op``.  ``inputs``,
-    ``domain``, ``kinks``, ``jax_ref``, ``name``: the declaration (``declare_op``).  ``properties``: "all"
-    (every one the op has rules for) or names from ``PROPERTIES``.  ``max_examples``: examples per property.
-    ``seed``: a fixed Hypothesis seed (default: random).  Tolerances are the suite's calibrated ones.
+    ``domain``, ``kinks``, ``near_kink``, ``jax_ref``, ``rtol``, ``name``: the declaration (``declare_op``).
+    ``properties``: "all" (every one the op has rules for) or names from ``PROPERTIES``.  ``max_examples``: examples per property.
+    ``seed``: a fixed Hypothesis seed (default: random).  Tolerances are the suite's calibrated
+    ones (plus ``rtol``).
 
     Returns each property's verdict ("pass", "inconclusive", ...), why it was not run, or the known torch bug
     (``autograd_conformance.known``) that made it fail ("known torch bug: ...").
     """
-    op = declare_op(fn, inputs=inputs, domain=domain, kinks=kinks, jax_ref=jax_ref, name=name)
+    op = declare_op(
+        fn, inputs=inputs, domain=domain, kinks=kinks, near_kink=near_kink, jax_ref=jax_ref, rtol=rtol, name=name
+    )
     chosen = selected(op, properties)
     verdicts = {p: f"not run: {why}" for p, why in op.unsupported.items() if properties == "all"}
     for prop in chosen:
@@ -111,7 +121,7 @@ def check_op(
             notes = getattr(exc, "__notes__", [])
             repro = next((n.removeprefix(REPRO_NOTE) for n in notes if n.startswith(REPRO_NOTE)), None)
             draws = [n for n in notes if not n.startswith(REPRO_NOTE)]
-            raise OpCheckError(op.name, prop, "\n".join([str(exc), *draws]), repro) from None
+            raise OpCheckError(op.name, prop, "\n".join([str(exc), *draws]), repro, record.failing_facts) from None
         if blind := record.blind():  # most examples undecided: the check saw next to nothing
             raise OpCheckError(op.name, prop, blind + "\n(narrow domain= or add kinks= so that examples decide)", None)
         verdicts[prop] = record.verdict()

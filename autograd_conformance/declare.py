@@ -11,10 +11,11 @@ is not consulted, and finite differences judge alone.
 
 from __future__ import annotations
 
+import builtins
 import math
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from autograd_conformance.registry.spec import (
     Shape,
     make_call,
 )
+from autograd_conformance.strategies.tensors import structured
 from autograd_conformance.versions import EVERY_VERSION, NO_VERSION
 
 # What check_op checks, in this order: the suite's property names (the report's rows).
@@ -42,9 +44,13 @@ PROPERTIES = (
     "vjp", "jvp", "second_order", "second_fwd_rev", "second_rev_fwd", "second_fwd_fwd", "third_rev", "third_fwd",
     "float32", "layout", "func.vmap", "compile.vjp", "opcheck",
 )  # fmt: skip
+_RTOL_DTYPES = ("float64", "float32", "bfloat16", "float16")  # the dtypes the suite draws (rtol= keys)
 # Held to JAX's derivatives: without jax_ref there is no oracle for them.
 NEEDS_REFERENCE = ("second_fwd_rev", "second_rev_fwd", "second_fwd_fwd", "third_rev", "third_fwd", "float32")
 DomainLike = Domain | tuple[float, float]
+# Whether inputs (one array per tensor argument) lie within ``margin`` (relative) of a point where the op is not
+# differentiable that no fixed point names: the ties of a max, a sort or a median.
+NearKink = Callable[[list[np.ndarray], float], bool]
 InputsLike = Sequence[Sequence[int]] | st.SearchStrategy[Sequence[Sequence[int]]]
 
 
@@ -95,16 +101,23 @@ def declare_op(
     inputs: InputsLike,
     domain: DomainLike | Sequence[DomainLike] = REALS,
     kinks: Sequence[float] = (),
+    near_kink: NearKink | None = None,
     jax_ref: Callable[..., Any] | None = None,
+    rtol: Mapping[str, float] | None = None,
     name: str | None = None,
 ) -> UserOp:
     """``fn`` (a function of torch ops, ``MyFunction.apply``, or a ``torch.library.custom_op``) as a registry entry.
 
     ``inputs``: one shape per tensor argument (``[(3,), (3,)]``), or a Hypothesis strategy drawing such a
     list.  ``domain``: the open interval ``(low, high)`` the inputs' elements are drawn from, one for all
-    inputs or one per input.  ``kinks``: points where ``fn`` is not differentiable (no check is made within
-    reach of them).  ``jax_ref``: the same function in ``jax.numpy``, the exact reference; without it finite
-    differences judge alone.
+    inputs or one per input, or a ``Domain``, which can also be a matrix structure (``Domain(-1, 1,
+    matrix="spd")``: (X + Xᵀ)/2 + n·I; "well_conditioned": X + n·I).  ``kinks``: points where ``fn`` is not differentiable (no check is made within
+    reach of them).  ``near_kink(inputs, margin)``: whether inputs lie within ``margin`` (relative) of a
+    non-differentiable point no fixed point names, such as a tie of a max (no check is made there either).
+    ``jax_ref``: the same function in ``jax.numpy``, the exact reference; without it finite differences judge
+    alone.  ``rtol``: a relative tolerance per dtype (``{"float64": 1e-9, "float32": 1e-4}``) for an op whose
+    algorithm rounds more than the calibrated tolerances allow (``OpSpec.rtol``: float64's raises their floor,
+    a reduced precision's is added to its per-op allowance; ``autograd_conformance.tolerances``).
     """
     shapes = _shapes_strategy(inputs)
     probe_shapes = find(shapes, lambda _: True)  # the simplest shapes the strategy draws
@@ -112,7 +125,7 @@ def declare_op(
     domains = _domains(domain, kinks, arity)
     template, setup = _spelling(fn, arity)
     label = name or template.split("(")[0].removesuffix(".apply").replace("torch.ops.", "")
-    probe = [torch.full(s, d.safe, dtype=torch.float64) for s, d in zip(probe_shapes, domains)]
+    probe = [torch.from_numpy(probe_point(s, d)) for s, d in zip(probe_shapes, domains)]
     output = _output_of(fn, probe, label)
     jax_fn = jax_ref if jax_ref is not None else _value_only(fn, domains)
     if jax_ref is not None:
@@ -131,6 +144,8 @@ def declare_op(
         forward_ad_in=NO_VERSION if "jvp" in unsupported else EVERY_VERSION,
         double_backward_in=NO_VERSION if "second_order" in unsupported else EVERY_VERSION,
         third_order_in=NO_VERSION if "third_rev" in unsupported else EVERY_VERSION,
+        near_kink=None if near_kink is None else (lambda inputs, params, margin: near_kink(inputs, margin)),
+        rtol=_rtol(rtol),
         notes="declared by autograd_conformance.declare_op",
         setup=setup,
         jax_is_reference=jax_ref is not None,
@@ -178,12 +193,27 @@ def _domains(domain: DomainLike | Sequence[DomainLike], kinks: Sequence[float], 
         bad = [k for k in kinks if not d.low < k < d.high]
         if bad:
             raise DeclarationError(f"kinks {bad} lie outside the domain ({d.low}, {d.high})")
-        out.append(Domain(d.low, d.high, tuple(sorted({*d.kinks, *kinks})), spread=d.spread))
+        out.append(replace(d, kinks=tuple(sorted({*d.kinks, *kinks}))))
     return tuple(out)
 
 
+def _rtol(rtol: Mapping[str, float] | None) -> dict[str, float]:
+    out = dict(rtol or {})
+    bad = {k: v for k, v in out.items() if k not in _RTOL_DTYPES or not (isinstance(v, (int, float)) and 0 <= v < 1)}
+    if bad:
+        raise DeclarationError(f"rtol= maps a dtype ({', '.join(_RTOL_DTYPES)}) to a tolerance in [0, 1); got {bad}")
+    return out
+
+
+def probe_point(shape: Shape, domain: Domain) -> np.ndarray:
+    """A point inside ``domain`` where the op is tried once: the domain's safe value in every element, made the
+    matrix its structure asks for (``autograd_conformance.strategies.tensors.structured``: n·I added)."""
+    point = np.full(shape, domain.safe, dtype=np.float64)
+    return structured(point, domain, "float64") if domain.matrix else point
+
+
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_RESERVED = re.compile(r"torch|F|x\d+|lambda")  # names the templates' scope already has
+_RESERVED = re.compile(r"torch|F|x\d+|lambda")  # names the templates' scope already has (and Python's builtins)
 
 
 def _spelling(fn: Callable[..., Any], arity: int) -> tuple[str, str]:
@@ -227,7 +257,8 @@ def _spelling(fn: Callable[..., Any], arity: int) -> tuple[str, str]:
 def _bind(base: str, obj: Any) -> str:
     """A name for ``obj`` in the templates' scope: ``base``, or ``base_2`` ... if taken by another object."""
     candidate, n = base, 1
-    while _RESERVED.fullmatch(candidate) or USER_NAMES.get(candidate, obj) is not obj:
+    # A user's function named like a builtin (sum, max) would shadow it in every template: unbind's calls sum().
+    while _RESERVED.fullmatch(candidate) or hasattr(builtins, candidate) or USER_NAMES.get(candidate, obj) is not obj:
         n += 1
         candidate = f"{base}_{n}"
     USER_NAMES[candidate] = obj
@@ -298,7 +329,7 @@ def _value_only(fn: Callable[..., Any], domains: tuple[Domain, ...]) -> Callable
     @jax.custom_jvp
     def evaluate(*xs: Any) -> Any:
         with torch.no_grad():
-            safe = [torch.full(x.shape, d.safe, dtype=torch.float64) for x, d in zip(xs, domains)]
+            safe = [torch.from_numpy(probe_point(tuple(x.shape), d)) for x, d in zip(xs, domains)]
             shape = tuple(fn(*safe).shape)
         return jax.pure_callback(value, jax.ShapeDtypeStruct(shape, jnp.float64), *xs)
 
@@ -332,16 +363,24 @@ def _unsupported(
     ones = [torch.ones_like(p) for p in probe]
 
     def reverse(*xs: torch.Tensor, times: int) -> None:
+        # The cotangents require grad: a piecewise-linear op's gradient (amax's u·mask) depends on x only where
+        # it jumps, so it is differentiable (its derivative in x is 0) while requiring grad through u alone.
+        # Not leaves: a backward may update its incoming gradient in place (grad.mul_(3)).
+        # A gradient that is 0 whatever u (floor's, sign's) is differentiable too: its derivatives are all 0.
         leaves = [x.detach().requires_grad_() for x in xs]
         out = fn(*leaves)
-        for k in range(times):
-            grads = torch.autograd.grad(out, leaves, torch.ones_like(out), create_graph=k < times - 1,
-                                        allow_unused=True)  # fmt: skip
-            live = [g for g in grads if g is not None and g.requires_grad]
-            if k < times - 1 and not live:
+        for k in range(times - 1):
+            cotangent = torch.ones_like(out).requires_grad_().clone()
+            grads = [g for g in torch.autograd.grad(out, leaves, cotangent, create_graph=True, allow_unused=True)
+                     if g is not None]  # fmt: skip
+            live = [g for g in grads if g.requires_grad]
+            if not live and any(g.count_nonzero() for g in grads):
                 which = "backward" if k == 0 else "second derivative"
                 raise _NoRuleError(f"its {which} is not differentiable (no gradient requires grad)")
-            out = sum(g.sum() for g in live) if k < times - 1 else out
+            if not live:
+                return
+            out = sum(g.sum() for g in live)
+        torch.autograd.grad(out, leaves, torch.ones_like(out), allow_unused=True)
 
     def nested_jvp(depth: int) -> Callable[..., torch.Tensor]:
         inner = fn
@@ -352,8 +391,10 @@ def _unsupported(
     def forward_tangent() -> None:
         with fad.dual_level():
             duals = [fad.make_dual(p, t) for p, t in zip(probe, ones)]
-            if fad.unpack_dual(fn(*duals)).tangent is None:
-                # torch.library custom ops with register_autograd do this on torch 2.9 and 2.13: no error, no tangent
+            # torch.library custom ops with register_autograd do this on torch 2.9 and 2.13: no error, no tangent.
+            # Elsewhere None is torch's zero tangent, checked like any other (scatter_reduce(prod) drops its
+            # tangent to None where the derivative is not 0: a torch bug the jvp property must see).
+            if fad.unpack_dual(fn(*duals)).tangent is None and library_op is not None:
                 raise _NoRuleError("forward mode gives no tangent at all (None): the op has no forward-mode rule")
 
     def forward_over_reverse() -> None:

@@ -15,13 +15,13 @@ with the reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
 
 from autograd_conformance.case import Case
-from autograd_conformance.declare import PROPERTIES, DomainLike, InputsLike, declare_op
+from autograd_conformance.declare import PROPERTIES, DomainLike, InputsLike, NearKink, declare_op
 from autograd_conformance.known import known_bug
 from autograd_conformance.registry.spec import REALS
 from autograd_conformance.run_options import RunOptions
@@ -37,7 +37,9 @@ def op_tests(
     inputs: InputsLike,
     domain: DomainLike | Sequence[DomainLike] = REALS,
     kinks: Sequence[float] = (),
+    near_kink: NearKink | None = None,
     jax_ref: Callable[..., Any] | None = None,
+    rtol: Mapping[str, float] | None = None,
     properties: str | Sequence[str] = "all",
     max_examples: int | None = None,
     name: str | None = None,
@@ -48,7 +50,9 @@ def op_tests(
     # registry, and the check imports the suite's strategies, which read the registry once.
     from autograd_conformance.check import DRAWS, run_property, selected
 
-    op = declare_op(fn, inputs=inputs, domain=domain, kinks=kinks, jax_ref=jax_ref, name=name)
+    op = declare_op(
+        fn, inputs=inputs, domain=domain, kinks=kinks, near_kink=near_kink, jax_ref=jax_ref, rtol=rtol, name=name
+    )
     chosen = selected(op, properties)
     params = []
     for prop in PROPERTIES:

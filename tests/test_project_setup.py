@@ -99,7 +99,7 @@ def test_ci_script_runs_tests_both_versions_report_and_gate() -> None:
     code = ci_commands()
     for needed in ["apt-get install -y chromium", "CONFORMANCE_REQUIRE_BROWSER=1", "CONFORMANCE_PROFILE=ci"]:
         assert needed in code, f".ci/run lacks {needed!r}"
-    for session in ["tests", "conformance-2.9.1", "conformance", "report", "gate"]:
+    for session in ["tests", "conformance-2.9.1", "conformance", "agreement", "report", "gate"]:
         assert re.search(rf"nox -s {re.escape(session)}\b(?![-.\w])", code), f".ci/run does not run nox -s {session}"
 
 

@@ -92,22 +92,23 @@ def arrays(shape: Shape, domain: Domain, dtype: str = "float64") -> st.SearchStr
 
 
 def _structured(shape: Shape, domain: Domain, dtype: str) -> st.SearchStrategy[np.ndarray]:
-    """Linear-algebra leaves: X + n·I (diagonally dominant) or (X + Xᵀ)/2 + n·I (SPD); a complex one
-    (``complex well_conditioned``, in its real view: a trailing axis of 2) adds n·I to the real part."""
-    in_real_view = domain.matrix.startswith("complex ")
-    n = shape[-2] if in_real_view else shape[-1]
+    """Linear-algebra leaves: drawn in (-1, 1), then made the domain's structure (``structured``)."""
     base = hnp.arrays(np.float64, shape, elements=elements(Domain(-1.0, 1.0), dtype), fill=st.nothing())
+    return base.map(lambda x: structured(x, domain, dtype))
 
-    def build(x: np.ndarray) -> np.ndarray:
-        if in_real_view:
-            x = x.copy()
-            x[..., 0] += n * np.eye(n)
-            return exact_in(x, dtype)
-        if domain.matrix == "spd":
-            x = (x + np.swapaxes(x, -1, -2)) / 2
-        return exact_in(x + n * np.eye(n), dtype)
 
-    return base.map(build)
+def structured(x: np.ndarray, domain: Domain, dtype: str) -> np.ndarray:
+    """X + n·I (diagonally dominant) or (X + Xᵀ)/2 + n·I (SPD); a complex one (``complex well_conditioned``,
+    in its real view: a trailing axis of 2) adds n·I to the real part."""
+    if domain.matrix.startswith("complex "):
+        n = x.shape[-2]
+        x = x.copy()
+        x[..., 0] += n * np.eye(n)
+        return exact_in(x, dtype)
+    n = x.shape[-1]
+    if domain.matrix == "spd":
+        x = (x + np.swapaxes(x, -1, -2)) / 2
+    return exact_in(x + n * np.eye(n), dtype)
 
 
 def seeds(shape: Shape, dtype: str = "float32") -> st.SearchStrategy[np.ndarray]:
