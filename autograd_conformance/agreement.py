@@ -58,11 +58,21 @@ from autograd_conformance.reports.catalog import load as load_catalog
 from autograd_conformance.strategies.trees import draw_op_tree
 
 # The properties that are both check_op's and the suite's per-op cells (suites/test_gradients.py), with the dtype
-# of the cell.  func.vmap and compile.vjp are check_op's but the suite runs them on random trees only; the
-# second-order compositions and third order are opt-in cells (`-m slow`), not triaged on every version.
+# of the cell: those of the suite's default run, and the opt-in ones (`-m slow`: the other second-order
+# compositions and third order; ``--properties all``).  func.vmap and compile.vjp are check_op's, but the suite
+# runs them on random trees only.
 COMPARED = {"vjp": "float64", "jvp": "float64", "second_order": "float64", "float32": "float32", "layout": "float64"}
-# The torch mode a cell needs, by the registry's declaration for the installed torch (OpSpec.forward_ad, ...).
-MODE: dict[str, Callable[[OpSpec], bool]] = {"jvp": lambda op: op.forward_ad, "second_order": lambda op: op.double_backward}
+OPT_IN = dict.fromkeys(("second_fwd_rev", "second_rev_fwd", "second_fwd_fwd", "third_rev", "third_fwd"), "float64")
+CELL_DTYPE = {**COMPARED, **OPT_IN}
+# The torch modes a cell needs, by the registry's declaration for the installed torch (as suites/test_gradients.py
+# selects its cases: OpSpec.forward_ad, ...).
+MODE: dict[str, Callable[[OpSpec], bool]] = {
+    "jvp": lambda op: op.forward_ad,
+    "second_order": lambda op: op.double_backward,
+    **dict.fromkeys(("second_fwd_rev", "second_rev_fwd", "second_fwd_fwd"), lambda op: op.double_backward and op.forward_ad),
+    "third_rev": lambda op: op.third_order,
+    "third_fwd": lambda op: op.third_order and op.forward_ad,
+}
 DEFAULT_EXAMPLES = 10  # per property: the ci profile's examples per cell (autograd_conformance.profiles)
 
 
@@ -105,7 +115,7 @@ class Pair:
 
 def suite_says(spec: OpSpec, prop: str, *, cells: frozenset[str], baseline: Baseline) -> SuiteVerdict:
     """The suite's verdict on the cell ``prop/op/dtype`` on this torch: its catalog, modes and baseline."""
-    cell = f"{prop}/{spec.name}/{COMPARED[prop]}"
+    cell = f"{prop}/{spec.name}/{CELL_DTYPE[prop]}"
     if cell not in cells:
         return SuiteVerdict("no cell", "no cell: not in the suite's catalog")
     if not MODE.get(prop, lambda op: True)(spec):
@@ -192,9 +202,10 @@ def with_params(answer: Answer, call: Call) -> Answer:
 
 
 def compare(
-    specs: Sequence[OpSpec], *, examples: int, seed: int, baseline: Baseline, cells: frozenset[str], log: Any = None
+    specs: Sequence[OpSpec], *, examples: int, seed: int, baseline: Baseline, cells: frozenset[str], log: Any = None,
+    properties: Sequence[str] = tuple(COMPARED),
 ) -> list[Pair]:
-    """Every compared property of every op in ``specs``."""
+    """Each of ``properties`` of every op in ``specs``."""
     pairs = []
     for spec in specs:
         start = time.perf_counter()
@@ -203,8 +214,8 @@ def compare(
             declared = declaration(spec, call)
             unsupported = declare_op(**declared).unsupported
         except DeclarationError as exc:  # the op cannot be declared as a user's: every cell it has disagrees
-            declared, unsupported = None, {prop: f"declaration failed: {exc}" for prop in COMPARED}
-        for prop in COMPARED:
+            declared, unsupported = None, {prop: f"declaration failed: {exc}" for prop in properties}
+        for prop in properties:
             suite = suite_says(spec, prop, cells=cells, baseline=baseline)
             if declared is None:
                 answer = Answer(f"fails: {unsupported[prop]}")
@@ -218,24 +229,29 @@ def compare(
     return pairs
 
 
-def compare_names(names: list[str], examples: int, seed: int) -> list[Pair]:
+def compare_names(names: list[str], examples: int, seed: int, properties: Sequence[str]) -> list[Pair]:
     """``compare`` on the named ops against the installed torch's baseline and the suite's catalog (one worker)."""
     import torch
 
     baseline = load_for(BASELINE_DIR, f"torch-{torch.__version__.split('+')[0]}")
     cells = load_catalog(CATALOG_FILE).cells
     specs = [OPS_BY_NAME[n] for n in names]
-    return compare(specs, examples=examples, seed=seed, baseline=baseline, cells=cells, log=sys.stderr)
+    return compare(
+        specs, examples=examples, seed=seed, baseline=baseline, cells=cells, log=sys.stderr, properties=properties
+    )
 
 
-def compare_in_parallel(names: list[str], examples: int, seed: int, jobs: int) -> list[Pair]:
+def compare_in_parallel(
+    names: list[str], examples: int, seed: int, jobs: int, properties: Sequence[str] = tuple(COMPARED)
+) -> list[Pair]:
     """``compare_names`` split over ``jobs`` processes (each op's check is independent), in ``names``' order."""
     if jobs <= 1:
-        return compare_names(names, examples, seed)
+        return compare_names(names, examples, seed, properties)
     shares = [names[k::jobs] for k in range(jobs)]
     # spawn, not fork: JAX's runtime is multithreaded once imported
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        done = [pair for share in pool.map(compare_names, shares, [examples] * jobs, [seed] * jobs) for pair in share]
+        runs = pool.map(compare_names, shares, [examples] * jobs, [seed] * jobs, [properties] * jobs)
+        done = [pair for share in runs for pair in share]
     order = {name: i for i, name in enumerate(names)}
     return sorted(done, key=lambda p: order[p.op])  # stable: each op's properties keep their order
 
@@ -250,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ops", help="comma-separated registry op names (default: every op)")
     parser.add_argument("--examples", type=int, default=DEFAULT_EXAMPLES, help="examples per property")
     parser.add_argument("--seed", type=int, default=0, help="check_op's Hypothesis seed")
+    parser.add_argument(
+        "--properties", default="default",
+        help=f"default ({', '.join(COMPARED)}), all (also {', '.join(OPT_IN)}), or comma-separated names",
+    )  # fmt: skip
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: one per CPU)")
     parser.add_argument("--out", help="write every pair as JSON here")
     args = parser.parse_args(argv)
@@ -257,7 +277,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in OPS_BY_NAME]
     if unknown:
         raise SystemExit(f"error: --ops names ops the registry does not have: {unknown}")
-    pairs = compare_in_parallel(names, args.examples, args.seed, args.jobs)
+    chosen = {"default": list(COMPARED), "all": list(CELL_DTYPE)}.get(args.properties, args.properties.split(","))
+    if unknown := [p for p in chosen if p not in CELL_DTYPE]:
+        raise SystemExit(f"error: --properties {unknown}: the compared ones are {', '.join(CELL_DTYPE)}")
+    pairs = compare_in_parallel(names, args.examples, args.seed, args.jobs, chosen)
     for pair in pairs:
         if not pair.agrees:
             print(pair.line)

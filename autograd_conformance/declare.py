@@ -397,19 +397,27 @@ def _unsupported(
             if fad.unpack_dual(fn(*duals)).tangent is None and library_op is not None:
                 raise _NoRuleError("forward mode gives no tangent at all (None): the op has no forward-mode rule")
 
+    # In the two mixed compositions the direction that is not differentiated carries the derivative too (the
+    # cotangent a tangent, the tangent a gradient), as the cotangents do in ``reverse``: a linear op's gradient
+    # (neg's -u) has no second derivative to carry, and would read as an op with no rule.
     def forward_over_reverse() -> None:
         with fad.dual_level():
             duals = [fad.make_dual(p.detach().requires_grad_(), t) for p, t in zip(probe, ones)]
             y = fn(*duals)
-            grads = torch.autograd.grad(y, duals, torch.ones_like(y), create_graph=True, allow_unused=True)
-            if all(g is None or fad.unpack_dual(g).tangent is None for g in grads):
+            cotangent = fad.make_dual(torch.ones_like(y), torch.ones_like(y))
+            grads = [g for g in torch.autograd.grad(y, duals, cotangent, create_graph=True, allow_unused=True)
+                     if g is not None]  # fmt: skip
+            dropped = [g for g in grads if fad.unpack_dual(g).tangent is None]
+            if len(dropped) == len(grads) and any(fad.unpack_dual(g).primal.count_nonzero() for g in dropped):
                 raise _NoRuleError("the gradient carries no tangent")
 
     def reverse_over_forward() -> None:
         leaves = [p.detach().requires_grad_() for p in probe]
+        directions = [torch.ones_like(p).requires_grad_() for p in probe]
         with fad.dual_level():
-            tangent = fad.unpack_dual(fn(*(fad.make_dual(x, t) for x, t in zip(leaves, ones)))).tangent
-        torch.autograd.grad(tangent.sum(), leaves, allow_unused=True)
+            tangent = fad.unpack_dual(fn(*(fad.make_dual(x, t) for x, t in zip(leaves, directions)))).tangent
+        if tangent is not None and (tangent.requires_grad or tangent.count_nonzero()):  # floor's J v is 0: no graph
+            torch.autograd.grad(tangent.sum(), leaves, allow_unused=True)
 
     def batched() -> None:
         stacked = [torch.stack([p, p]) for p in probe]

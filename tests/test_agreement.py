@@ -7,6 +7,7 @@ scoped known failures), the rules, and a planted fault the comparison must repor
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -22,6 +23,7 @@ from autograd_conformance.reports.baseline import load_for, parse
 from autograd_conformance.reports.catalog import CATALOG_FILE
 from autograd_conformance.reports.catalog import load as load_catalog
 from autograd_conformance.versions import NO_VERSION
+from tests.faults.user_ops import Cube, CubeNoJvp
 
 VERSION = torch.__version__.split("+")[0]
 CELLS = load_catalog(CATALOG_FILE).cells
@@ -121,13 +123,8 @@ def test_a_failure_carries_the_facts_a_baseline_scope_is_matched_on() -> None:
     assert caught.value.facts.decisive["verdict"] == "fail" and "min_abs(x0)" in caught.value.facts.decisive
 
 
-class NumpyBackward(torch.autograd.Function):
+class NumpyBackward(Cube):
     """x³ with a backward through NumPy: right once, but its gradient has no graph (not twice differentiable)."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        return x**3
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
@@ -135,13 +132,8 @@ class NumpyBackward(torch.autograd.Function):
         return torch.from_numpy(3 * np.square(x.detach().numpy()) * grad.detach().numpy())
 
 
-class InPlaceBackward(torch.autograd.Function):
+class InPlaceBackward(CubeNoJvp):
     """x³ whose backward scales its incoming gradient in place: twice differentiable all the same."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        return x**3
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
@@ -149,14 +141,35 @@ class InPlaceBackward(torch.autograd.Function):
         return grad.mul_(3) * x * x
 
 
-def test_double_backward_is_offered_where_the_gradient_has_a_graph_or_is_constant() -> None:
-    """amax's gradient depends on x only through its jumps, floor's is 0: both have a second derivative (0),
-    as the registry declares, and so has a backward that scales its gradient in place; one through NumPy has
-    none."""
-    for fn in (torch.amax, torch.floor, InPlaceBackward.apply):
-        assert "second_order" not in declare_op(fn, inputs=[(3,)], domain=(0.1, 0.4)).unsupported
-    unsupported = declare_op(NumpyBackward.apply, inputs=[(3,)]).unsupported
-    assert unsupported["second_order"] == "its backward is not differentiable (no gradient requires grad)"
+class NumpyJvp(Cube):
+    """x³ with a jvp through NumPy: right once, but its tangent has no graph (reverse over forward cannot run)."""
+
+    @staticmethod
+    def jvp(ctx, tangent: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        return torch.from_numpy(3 * np.square(x.detach().numpy()) * tangent.detach().numpy())
+
+
+HIGHER = ("second_order", "second_fwd_rev", "second_rev_fwd", "third_rev")
+NOT_PROBED = ("needs jax_ref", "needs forward mode")  # the reasons that are not a probe's
+
+
+def probed_out(fn) -> dict[str, str]:
+    unsupported = declare_op(fn, inputs=[(3,)], domain=(0.1, 0.4)).unsupported
+    return {p: why for p, why in unsupported.items() if p in HIGHER and not why.startswith(NOT_PROBED)}
+
+
+def test_higher_order_modes_are_offered_where_the_derivative_has_a_graph_or_is_constant() -> None:
+    """neg's gradient does not depend on x, amax's only through its jumps, floor's is 0: their higher derivatives
+    are 0, and every mode is offered (as the registry declares); so is a backward that scales its gradient in
+    place.  A backward or a jvp through NumPy has no graph to differentiate: those modes are not offered."""
+    for fn in (torch.neg, torch.amax, torch.floor, InPlaceBackward.apply):
+        assert probed_out(fn) == {}
+    no_graph = "its backward is not differentiable (no gradient requires grad)"
+    assert probed_out(NumpyBackward.apply) == {
+        "second_order": no_graph, "second_fwd_rev": "the gradient carries no tangent", "third_rev": no_graph,
+    }  # fmt: skip
+    assert list(probed_out(NumpyJvp.apply)) == ["second_rev_fwd"]
 
 
 def cholesky_of_symmetric_part(a: torch.Tensor) -> torch.Tensor:
@@ -208,3 +221,18 @@ def test_a_tolerance_is_per_dtype_and_a_bad_one_is_a_clear_error() -> None:
         declare_op(torch.sin, inputs=[(3,)], rtol={"float23": 0.1})
     with pytest.raises(DeclarationError, match=r"got \{'float64': 2.0\}"):
         declare_op(torch.sin, inputs=[(3,)], rtol={"float64": 2.0})
+
+
+def test_the_command_line_names_what_it_cannot_compare() -> None:
+    with pytest.raises(SystemExit, match=r"--ops names ops the registry does not have: \['no_such_op'\]"):
+        agreement.main(["--ops", "sin,no_such_op"])
+    with pytest.raises(SystemExit, match=r"--properties \['func.vmap'\]: the compared ones are vjp, jvp"):
+        agreement.main(["--ops", "sin", "--properties", "vjp,func.vmap"])
+
+
+def test_the_opt_in_modes_are_compared_where_the_suite_has_their_cells(tmp_path) -> None:
+    out = tmp_path / "pairs.json"
+    assert agreement.main(["--ops", "sin", "--properties", "all", "--examples", "3", "--jobs", "1", "--out", str(out)]) == 0
+    pairs = json.loads(out.read_text(encoding="utf-8"))
+    assert [p["property"] for p in pairs] == list(agreement.CELL_DTYPE)
+    assert all(p["agrees"] and p["suite"] == "pass" for p in pairs)
