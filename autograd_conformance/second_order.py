@@ -21,7 +21,7 @@ failed, and prints reverse over reverse beside it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -134,19 +134,37 @@ def higher_order_matches_jax(ex: Example, mode: HigherOrder) -> list[Outcome]:
 
     def run() -> list[Outcome]:
         actual = mode.compute(ex)
+        expected = mode.expected(ex)
         return [
             near_singularity(evaluation.singularities, "jax", mode.kink_margin)
             or arrays_match(
                 actual,
-                mode.expected(ex),
+                expected,
                 rtol=mode.rtol_factor * tol.jax_rtol(ex.tree.ops),
                 oracle="jax",
                 what=mode.what,
+                oracle_error=lambda: sensitivity(ex, mode, expected),  # computed only if needed
                 seed_scale=mode.seed_scale(ex),
             )
         ]
 
     return guarded("torch", mode.what, run)
+
+
+def sensitivity(ex: Example, mode: HigherOrder, expected: list[np.ndarray]) -> list[np.ndarray]:
+    """The oracle's error term of a higher derivative: how much JAX's answer moves when every input moves by
+    ``8·(ops+1)`` ulps of the largest |x| (``tol.NUDGE_ULPS_PER_OP``), times ``tol.SENSITIVITY_FACTOR``.
+
+    First derivatives nudge each element relative to itself (``orchestration.Reference``); a higher derivative
+    cancels across elements, so the step is absolute.  corrcoef of a 1-D x is c/c, identically 1: every
+    third derivative is 0, yet torch's and JAX's are ±3e-9 at x = [0, 0, 0.0078125], where the terms that
+    cancel are 6|c'|³/c³ = 5.6e7 (0.4 and 0.5 of eps times that); a relative nudge leaves the zeros
+    where they are and measured 1.4e-10, the absolute one 2e-8."""
+    step = tol.NUDGE_ULPS_PER_OP * (ex.tree.size + 1) * np.finfo(np.float64).eps * max(max_abs(*ex.inputs), 1e-300)
+    rng = np.random.default_rng(len(ex.inputs))
+    nudged = [x + step * rng.choice([-1.0, 1.0], size=x.shape) for x in ex.inputs]
+    moved = mode.expected(replace(ex, inputs=nudged))
+    return [np.nan_to_num(tol.SENSITIVITY_FACTOR * np.abs(a - b), nan=0.0, posinf=0.0) for a, b in zip(moved, expected)]
 
 
 def fwd_rev_matches_jax(ex: Example) -> list[Outcome]:
