@@ -20,8 +20,8 @@ a, t = A.clone().requires_grad_(), tau.clone().requires_grad_()
 with fwAD.dual_level():
     jv = fwAD.unpack_dual(f(fwAD.make_dual(a, V), fwAD.make_dual(t, v))).tangent
     rev_fwd = torch.autograd.grad(jv.sum(), t)[0].item()
-(gA, gt) = torch.autograd.grad(f(a, t), (a, t), create_graph=True)
-rev_rev = torch.autograd.grad((gA * V).sum() + (gt * v).sum(), t, allow_unused=True)[0]
+(ga, gt) = torch.autograd.grad(f(a, t), (a, t), create_graph=True)
+rev_rev = torch.autograd.grad((ga * V).sum() + (gt * v).sum(), t, allow_unused=True)[0]
 rev_rev = 0.0 if rev_rev is None else rev_rev.item()
 print("reverse over forward d/dtau <1, J (V, v)> =", rev_fwd, " double backward:", rev_rev, " expected 0")
 
