@@ -33,7 +33,7 @@ from autograd_conformance.compare import arrays_match, max_abs
 from autograd_conformance.example import Example, to_numpy
 from autograd_conformance.execution import torch_callable
 from autograd_conformance.oracles import jax_oracle
-from autograd_conformance.oracles.orchestration import pole, reference
+from autograd_conformance.oracles.orchestration import finite_only, pole, reference
 from autograd_conformance.singularities import near_singularity
 from autograd_conformance.verdict import Outcome
 
@@ -164,7 +164,7 @@ def sensitivity(ex: Example, mode: HigherOrder, expected: list[np.ndarray]) -> l
     rng = np.random.default_rng(len(ex.inputs))
     nudged = [x + step * rng.choice([-1.0, 1.0], size=x.shape) for x in ex.inputs]
     moved = mode.expected(replace(ex, inputs=nudged))
-    return [np.nan_to_num(tol.SENSITIVITY_FACTOR * np.abs(a - b), nan=0.0, posinf=0.0) for a, b in zip(moved, expected)]
+    return [finite_only(tol.SENSITIVITY_FACTOR * np.abs(a - b)) for a, b in zip(moved, expected)]
 
 
 def fwd_rev_matches_jax(ex: Example) -> list[Outcome]:

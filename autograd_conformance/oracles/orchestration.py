@@ -33,7 +33,8 @@ def nudge(inputs: list[np.ndarray], rel: float, *, seed: int) -> list[np.ndarray
     return [x * (1 + rel * rng.choice([-1.0, 1.0], size=x.shape)) for x in inputs]
 
 
-def _finite(a: np.ndarray) -> np.ndarray:
+def finite_only(a: np.ndarray) -> np.ndarray:
+    """An error term with its NaN and inf entries 0: a probe that left the domain widens nothing."""
     return np.nan_to_num(a, nan=0.0, posinf=0.0)
 
 
@@ -65,11 +66,11 @@ class Reference:
     @cached_property
     def vjp_sensitivity(self) -> list[np.ndarray]:
         nudged = self._nudged.vjp(self._ex.cotangent)
-        return [_finite(tol.SENSITIVITY_FACTOR * np.abs(a - b)) for a, b in zip(nudged, self.vjp)]
+        return [finite_only(tol.SENSITIVITY_FACTOR * np.abs(a - b)) for a, b in zip(nudged, self.vjp)]
 
     @cached_property
     def jvp_sensitivity(self) -> np.ndarray:
-        return _finite(tol.SENSITIVITY_FACTOR * np.abs(self._nudged.output_tangent - self.evaluation.output_tangent))
+        return finite_only(tol.SENSITIVITY_FACTOR * np.abs(self._nudged.output_tangent - self.evaluation.output_tangent))
 
     @cached_property
     def rounding_sensitivity(self) -> list[np.ndarray]:
@@ -98,7 +99,7 @@ class Reference:
         total = [np.zeros_like(g) for g in self.vjp]
         for leaf, part in zip(uses, parts):
             total[leaf] = total[leaf] + np.abs(part)
-        return [_finite(np.maximum(t - np.abs(g), 0.0)) for t, g in zip(total, self.vjp)]
+        return [finite_only(np.maximum(t - np.abs(g), 0.0)) for t, g in zip(total, self.vjp)]
 
     @cached_property
     def cancelled_in_broadcast(self) -> list[np.ndarray]:
@@ -121,7 +122,7 @@ class Reference:
         for child, part in zip(root.children, parts):
             leaf = child.index
             total[leaf] = total[leaf] + jax_oracle.sum_to_shape(np.abs(part), np.shape(ex.inputs[leaf]))
-        return [_finite(np.maximum(t - np.abs(g), 0.0)) for t, g in zip(total, self.vjp)]
+        return [finite_only(np.maximum(t - np.abs(g), 0.0)) for t, g in zip(total, self.vjp)]
 
 
 def reference(ex: Example) -> Reference:
