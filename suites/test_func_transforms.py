@@ -36,7 +36,7 @@ from autograd_conformance.harness import judge
 from autograd_conformance.run_options import RunOptions
 from autograd_conformance.strategies import labelled
 from autograd_conformance.strategies.examples import draw_example
-from autograd_conformance.strategies.trees import TREE_OPS, draw_tree
+from autograd_conformance.strategies.trees import FORWARD_TREE_OPS, TREE_OPS, draw_tree
 from autograd_conformance.transforms import (
     against,
     contraction_rounding,
@@ -53,7 +53,6 @@ from suites.cases import cell, tree_cases
 FUNC = settings(max_examples=min(settings().max_examples, 12))
 MAX_OPS = 4
 CASES = tree_cases("float64", max_ops=MAX_OPS)
-FORWARD_OPS = [op for op in TREE_OPS if op.forward_ad]
 
 
 def _argnums(ex: Example) -> tuple[int, ...]:
@@ -106,7 +105,7 @@ def test_func_vjp(case, data, record, run_options: RunOptions) -> None:
 @FUNC
 def test_func_jvp(case, data, record, run_options: RunOptions) -> None:
     """torch.func.jvp against JAX and FD (``checks.jvp_matches_oracles``), and ⟨u, J v⟩ = ⟨backward, v⟩."""
-    ex = _example(data, run_options, FORWARD_OPS)
+    ex = _example(data, run_options, FORWARD_TREE_OPS)
 
     def run() -> list[Outcome]:
         outcomes = checks.jvp_matches_oracles(ex)  # reverse side of its identity: torch.func.vjp (path "func")
@@ -142,7 +141,7 @@ def test_func_jacrev(case, data, record, run_options: RunOptions) -> None:
 @FUNC
 def test_func_jacfwd(case, data, record, run_options: RunOptions) -> None:
     """The forward-mode Jacobian: uᵀJ is Jᵀu (backward, JAX, FD) and J v is JAX's JVP."""
-    ex = _example(data, run_options, FORWARD_OPS)
+    ex = _example(data, run_options, FORWARD_TREE_OPS)
 
     def run() -> list[Outcome]:
         jacs, limited = vmap_limitation(

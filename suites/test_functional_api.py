@@ -26,7 +26,7 @@ from autograd_conformance.run_options import RunOptions
 from autograd_conformance.second_order import HigherOrder, higher_order_matches_jax
 from autograd_conformance.strategies import labelled
 from autograd_conformance.strategies.examples import draw_example
-from autograd_conformance.strategies.trees import TREE_OPS, draw_tree
+from autograd_conformance.strategies.trees import FORWARD_TREE_OPS, SECOND_ORDER_TREE_OPS, TREE_OPS, draw_tree
 from autograd_conformance.transforms import (
     against,
     identity_with_backward,
@@ -39,8 +39,6 @@ from suites.cases import cell, tree_cases
 
 FUNCTIONAL = settings(max_examples=min(settings().max_examples, 12))
 CASES = tree_cases("float64", max_ops=4)
-FORWARD_OPS = [op for op in TREE_OPS if op.forward_ad]
-SECOND_OPS = [op for op in TREE_OPS if op.double_backward]
 
 
 def _example(data, run_options: RunOptions, ops) -> Example:
@@ -96,9 +94,9 @@ def second_order(ex: Example, fn: Functional) -> list[Outcome]:
 def check(prop: str, data, record, run_options: RunOptions) -> None:
     fn = BY_PROPERTY[prop]
     if fn.kind in ("hessian", "second", "jvp"):  # jvp is the double-backward trick
-        ops = SECOND_OPS
+        ops = SECOND_ORDER_TREE_OPS
     else:
-        ops = FORWARD_OPS if fn.forward else TREE_OPS
+        ops = FORWARD_TREE_OPS if fn.forward else TREE_OPS
     ex = _example(data, run_options, ops)
     if fn.kind in ("hessian", "second"):
         judge(record, prop, ex, second_order(ex, fn))

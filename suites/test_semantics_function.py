@@ -40,14 +40,13 @@ from autograd_conformance.oracles import jax_oracle
 from autograd_conformance.singularities import near_singularity
 from autograd_conformance.strategies import labelled
 from autograd_conformance.strategies.semantics import (
-    FORWARD_TREE_OPS,
     Checks,
     MaskedTree,
     draw_masked_tree,
     dyadic_array,
     lit,
 )
-from autograd_conformance.strategies.trees import TREE_OPS
+from autograd_conformance.strategies.trees import SECOND_FORWARD_TREE_OPS, SECOND_ORDER_TREE_OPS
 from autograd_conformance.transforms import vmap_limitation
 from suites.cases import cell, sem_cases
 
@@ -230,7 +229,7 @@ def test_function_backward(case: Case, data, record) -> None:
 def test_function_forward(case: Case, data, record) -> None:
     """Forward mode through the Function's jvp (dual tensors, torch.func.jvp) gives its rules' tangent."""
     draw = labelled(data)
-    ex = draw_masked_tree(draw, record)
+    ex = draw_masked_tree(draw, record, ops=SECOND_ORDER_TREE_OPS)  # the jvp rule is a second vjp
     style = draw(st.sampled_from(STYLES), "style")
     vs = _tangents(draw, ex)
     text, seen = source(style), []
@@ -281,7 +280,7 @@ def _second(f: Any, xs: list[torch.Tensor], live: list[int], u: torch.Tensor, ws
 def test_function_double_backward(case: Case, data, record) -> None:
     """The second derivative through the Function's backward is its rules'; @once_differentiable refuses it."""
     draw = labelled(data)
-    ex = draw_masked_tree(draw, record)
+    ex = draw_masked_tree(draw, record, ops=SECOND_ORDER_TREE_OPS)
     style = draw(st.sampled_from(STYLES), "style")
     u = _seed(draw, ex)
     ws = _tangents(draw, ex, "w")
@@ -330,7 +329,7 @@ def test_function_double_backward(case: Case, data, record) -> None:
 def test_function_transforms(case: Case, data, record) -> None:
     """jacrev, jacfwd and vmap of the Function (generated or explicit vmap rule) give its rules' answers."""
     draw = labelled(data)
-    ex = draw_masked_tree(draw, record)
+    ex = draw_masked_tree(draw, record, ops=SECOND_ORDER_TREE_OPS)  # jacfwd runs the jvp rule, a second vjp
     rule = draw(st.sampled_from(["generated", "explicit"]), "vmap rule")
     text = source("setup_context", vmap=rule)
     fn = make(ex, text, [])
@@ -392,8 +391,9 @@ def test_function_nested(case: Case, data, record) -> None:
     """The Hessian blocks of the Function by a nested pair of torch.func transforms are the tree's by the same pair."""
     draw = labelled(data)
     outer, inner = NESTED[case.op]
-    # the expected blocks are the tree's own by the same pair: a jacfwd needs the tree's ops in forward mode
-    ex = draw_masked_tree(draw, record, ops=FORWARD_TREE_OPS if "jacfwd" in case.op else TREE_OPS)
+    # the expected blocks are the tree's own by the same pair: a double backward of the tree's ops, and a jacfwd
+    # needs them in forward mode too
+    ex = draw_masked_tree(draw, record, ops=SECOND_FORWARD_TREE_OPS if "jacfwd" in case.op else SECOND_ORDER_TREE_OPS)
     text = source("setup_context")
     fn = make(ex, text, [])
     tree = ex.tree.torch_fn()

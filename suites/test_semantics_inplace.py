@@ -56,7 +56,6 @@ from hypothesis import strategies as st
 from autograd_conformance.case import Case
 from autograd_conformance.strategies import labelled
 from autograd_conformance.strategies.semantics import (
-    FORWARD_TREE_OPS,
     INPLACE_LEAF,
     INPLACE_SAVED,
     Checks,
@@ -66,7 +65,7 @@ from autograd_conformance.strategies.semantics import (
     dyadics,
     lit,
 )
-from autograd_conformance.strategies.trees import TREE_OPS
+from autograd_conformance.strategies.trees import FORWARD_TREE_OPS, TREE_OPS
 from suites.cases import cell, sem_cases
 
 POWERS_OF_TWO = (0.5, 2.0, -1.0, 4.0, -0.25)

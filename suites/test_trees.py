@@ -17,7 +17,13 @@ from autograd_conformance.registry import complex, tree_ops_for
 from autograd_conformance.run_options import RunOptions
 from autograd_conformance.strategies import labelled
 from autograd_conformance.strategies.examples import draw_example, draw_tree_example
-from autograd_conformance.strategies.trees import TREE_OPS, draw_tree
+from autograd_conformance.strategies.trees import (
+    FORWARD_TREE_OPS,
+    SECOND_FORWARD_TREE_OPS,
+    SECOND_ORDER_TREE_OPS,
+    TREE_OPS,
+    draw_tree,
+)
 from suites.cases import cell, tree_cases
 
 TREES = settings(max_examples=tree_examples())
@@ -38,7 +44,7 @@ def test_vjp_tree(case: Case, data, record, run_options: RunOptions) -> None:
 @TREES
 def test_jvp_tree(case: Case, data, record, run_options: RunOptions) -> None:
     draw = labelled(data)
-    tree = draw_tree(draw, max_ops=case.max_ops, ops=[op for op in TREE_OPS if op.forward_ad])
+    tree = draw_tree(draw, max_ops=case.max_ops, ops=FORWARD_TREE_OPS)
     ex = draw_example(draw, tree, "float64", options=run_options)
     judge(record, "jvp", ex, checks.jvp_matches_oracles(ex))
 
@@ -46,7 +52,7 @@ def test_jvp_tree(case: Case, data, record, run_options: RunOptions) -> None:
 @cell("second_order", tree_cases("float64", max_ops=4))
 def test_second_order_tree(case: Case, data, record, run_options: RunOptions) -> None:
     draw = labelled(data)
-    tree = draw_tree(draw, max_ops=case.max_ops, ops=[op for op in TREE_OPS if op.double_backward])
+    tree = draw_tree(draw, max_ops=case.max_ops, ops=SECOND_ORDER_TREE_OPS)
     ex = draw_example(draw, tree, "float64", second=True, options=run_options)
     judge(record, "second_order", ex, checks.second_order_matches_jax(ex))
 
@@ -108,7 +114,6 @@ def test_complex_jvp_tree(case: Case, data, record, run_options: RunOptions) -> 
 
 # The other second-order compositions and third order on trees of up to 3 ops: composition bugs of
 # nested transforms (a wrong jvp rule seen only when forward mode runs over it) need more than one op.
-SECOND_FORWARD_OPS = [op for op in TREE_OPS if op.double_backward and op.forward_ad]
 THIRD_ORDER_OPS = [op for op in TREE_OPS if op.third_order]
 
 
@@ -122,7 +127,7 @@ def _higher_order_tree(data, ops: list, run_options: RunOptions, max_ops: int, *
 def test_second_fwd_rev_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over reverse on trees: the tangent of a create_graph backward matches JAX's (uᵀ∂²f)[w, ·]."""
     skip_unsupported_path(run_options, "second_fwd_rev")
-    ex = _higher_order_tree(data, SECOND_FORWARD_OPS, run_options, case.max_ops, second=True)
+    ex = _higher_order_tree(data, SECOND_FORWARD_TREE_OPS, run_options, case.max_ops, second=True)
     judge(record, "second_fwd_rev", ex, second_order.fwd_rev_matches_jax(ex))
 
 
@@ -131,7 +136,7 @@ def test_second_fwd_rev_tree(case: Case, data, record, run_options: RunOptions) 
 def test_second_rev_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """Reverse over forward on trees: autograd.grad of ⟨u, J v⟩ matches JAX's (uᵀ∂²f)[v, ·]."""
     skip_unsupported_path(run_options, "second_rev_fwd")
-    ex = _higher_order_tree(data, SECOND_FORWARD_OPS, run_options, case.max_ops, second=True)
+    ex = _higher_order_tree(data, SECOND_FORWARD_TREE_OPS, run_options, case.max_ops, second=True)
     judge(record, "second_rev_fwd", ex, second_order.rev_fwd_matches_jax(ex))
 
 
@@ -139,7 +144,7 @@ def test_second_rev_fwd_tree(case: Case, data, record, run_options: RunOptions) 
 @higher_order
 def test_second_fwd_fwd_tree(case: Case, data, record, run_options: RunOptions) -> None:
     """Forward over forward on trees: torch.func.jvp of torch.func.jvp gives JAX's ∂²f[v, w]."""
-    ops = tree_ops_for("second_fwd_fwd", SECOND_FORWARD_OPS)
+    ops = tree_ops_for("second_fwd_fwd", SECOND_FORWARD_TREE_OPS)
     ex = _higher_order_tree(data, ops, run_options, case.max_ops, second=True)
     judge(record, "second_fwd_fwd", ex, second_order.fwd_fwd_matches_jax(ex))
 

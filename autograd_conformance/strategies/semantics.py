@@ -258,10 +258,6 @@ def polynomials(draw_: Any, max_degree: int = 5) -> Polynomial:
     return Polynomial(tuple(coeffs), draw_(st.sampled_from(["powers", "pow", "horner"])))
 
 
-# The ops a tree may use where the property runs it in forward mode (dual tensors, jacfwd).
-FORWARD_TREE_OPS = [op for op in TREE_OPS if op.forward_ad]
-
-
 def draw_tree_inputs(
     draw: Draw, *, max_ops: int = 4, dtype: str = "float64", ops: Sequence[OpSpec] = TREE_OPS
 ) -> tuple[Tree, list[np.ndarray]]:

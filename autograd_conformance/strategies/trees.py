@@ -22,6 +22,12 @@ from autograd_conformance.tree import Expr, Leaf, Node, Tree, single_op_tree
 
 # Known-failing ops are left out of trees (see autograd_conformance.known_failing); their own cells still run.
 TREE_OPS: tuple[OpSpec, ...] = tuple(op for op in OPS if op.in_trees and op.name not in known_failing_ops())
+# The tree ops a property may use by what it asks of them: forward mode (dual tensors, jacfwd), a double
+# backward (create_graph, jacrev of jacrev, and a Function whose jvp is its vjp transposed by a second vjp),
+# or both.  An op without one raises "the derivative for ... is not implemented" there (cdist, pdist).
+FORWARD_TREE_OPS: tuple[OpSpec, ...] = tuple(op for op in TREE_OPS if op.forward_ad)
+SECOND_ORDER_TREE_OPS: tuple[OpSpec, ...] = tuple(op for op in TREE_OPS if op.double_backward)
+SECOND_FORWARD_TREE_OPS: tuple[OpSpec, ...] = tuple(op for op in SECOND_ORDER_TREE_OPS if op.forward_ad)
 
 
 def draw_call(draw: Draw, op: OpSpec, out: Shape) -> Call:
