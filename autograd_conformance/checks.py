@@ -31,7 +31,7 @@ from autograd_conformance.example import Example, to_numpy
 from autograd_conformance.execution import TF32_RTOL_PER_OP, tf32_applies, torch_callable
 from autograd_conformance.identities import dot_product_identity, inner_product
 from autograd_conformance.memo import CheckMemo
-from autograd_conformance.oracles import DirectionalOracle, Estimate, ExactOracle, Oracle, consulted
+from autograd_conformance.oracles import DirectionalOracle, Estimate, ExactOracle, Oracle, consulted, fd
 from autograd_conformance.oracles.orchestration import pole, reference
 from autograd_conformance.oracles.orchestration import (
     scaled_direction as scaled_direction,  # suites: checks.scaled_direction
@@ -51,14 +51,29 @@ def guarded(oracle: str, what: str, fn: Callable[[], list[Outcome]]) -> list[Out
         return [Outcome(Verdict.ERROR, oracle, message=f"{what}: torch raised {type(exc).__name__}: {exc}")]
 
 
+def _rtol(oracle: Oracle, ex: Example) -> float:
+    """The oracle's tolerance for the tree, widened where an op of it is ill-conditioned here
+    (``OpSpec.conditioning``, ``tol.CONDITIONING_FACTOR``)."""
+    return oracle.rtol(ex.tree.ops) + tol.CONDITIONING_FACTOR * fd.EPS * reference(ex).amplification
+
+
+def _ill_conditioned(oracle: Oracle, ex: Example) -> Outcome | None:
+    """INCONCLUSIVE where rounding alone, amplified by an ill-conditioned op, reaches ``tol.FD_USEFUL``."""
+    amplification = reference(ex).amplification
+    if tol.CONDITIONING_FACTOR * fd.EPS * amplification <= tol.FD_USEFUL:
+        return None
+    message = f"an op of the tree amplifies rounding {amplification:.3g}x here (OpSpec.conditioning): cannot tell"
+    return Outcome(Verdict.INCONCLUSIVE, oracle.name, message=message)
+
+
 def _elementwise(
     oracle: ExactOracle, expected: Estimate, actual: list[np.ndarray], ex: Example, what: str, seed_scale: float
 ) -> Outcome:
     """torch's arrays against an exact oracle's, element by element, at the oracle's tolerance for the tree."""
-    return arrays_match(
+    return _ill_conditioned(oracle, ex) or arrays_match(
         actual,
         expected.values,
-        rtol=oracle.rtol(ex.tree.ops),
+        rtol=_rtol(oracle, ex),
         oracle=oracle.name,
         what=what,
         oracle_error=expected.error,
@@ -78,11 +93,11 @@ def _directional(
     """torch's ⟨u, J v⟩ (``value``, at ``scale``) against a directional oracle's (its rounding correction uses
     torch's Jᵀu, ``grads``)."""
     estimate = oracle.directional(ex, v, grads)
-    return scalars_match(
+    return _ill_conditioned(oracle, ex) or scalars_match(
         value,
         estimate.value,
         scale=scale,
-        rtol=oracle.rtol(ex.tree.ops),
+        rtol=_rtol(oracle, ex),
         oracle_error=estimate.error,
         useful=oracle.useful,
         oracle=oracle.name,

@@ -40,6 +40,12 @@ REDUCED_RTOL_PER_OP = {"float32": FLOAT32_RTOL_PER_OP, "bfloat16": 2 * 2.0**-7, 
 FD_RTOL = 1e-11
 # When the FD error estimate exceeds this fraction of the scale, FD cannot tell: INCONCLUSIVE.
 FD_USEFUL = 1e-6
+# An op whose kernel amplifies rounding in its derivatives by a factor that depends on the point
+# (``OpSpec.conditioning``) widens a tree's float64 comparisons by this many eps times that factor (past
+# FD_USEFUL of the scale: INCONCLUSIVE).  Measured on torch.linalg.lstsq's residuals (gelsd, 2.13.0): where
+# B is in A's range the exact derivative is 0, and torch's tangent was 0.06 to 2.24 eps·κ(A)² over 18
+# rotated 4×2 matrices of κ 20 to 6700 (its gradient -2 r xᵀ carries the rounding of r = b - A x).
+CONDITIONING_FACTOR = 4
 
 # Second derivatives against JAX: 1/x² terms near a domain end amplify rounding
 # (measured 2.6e-10 relative on binary_cross_entropy at x≈0.01), so the first-order

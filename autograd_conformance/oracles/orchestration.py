@@ -64,6 +64,13 @@ class Reference:
         return jax_oracle.evaluate(ex.tree, nudged, self.direction, ex.cotangent)
 
     @cached_property
+    def amplification(self) -> float:
+        """The largest rounding amplification the tree's ops declare at their inputs here (``OpSpec.conditioning``;
+        0 where none does)."""
+        nodes = [n for n in self._ex.tree.nodes if n.op.conditioning is not None]
+        return max((n.op.conditioning(self.evaluation.node_inputs[id(n)]) for n in nodes), default=0.0)
+
+    @cached_property
     def vjp_sensitivity(self) -> list[np.ndarray]:
         nudged = self._nudged.vjp(self._ex.cotangent)
         return [finite_only(tol.SENSITIVITY_FACTOR * np.abs(a - b)) for a, b in zip(nudged, self.vjp)]

@@ -1,0 +1,70 @@
+"""An op that amplifies rounding by a point-dependent factor (``OpSpec.conditioning``) widens the float64
+comparisons by ``tol.CONDITIONING_FACTOR``·eps times it, and stops them where that reaches ``tol.FD_USEFUL``.
+
+lstsq's residuals at B in A's range: the exact derivative is 0, and torch's is its rounded residual
+times the solution, about eps·κ(A)² (found by the ci draw of the jvp tree cell at κ = 520).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from autograd_conformance import checks
+from autograd_conformance import tolerances as tol
+from autograd_conformance.example import Example
+from autograd_conformance.registry import OPS_BY_NAME
+from autograd_conformance.registry.decompositions import squared_condition
+from autograd_conformance.registry.spec import OpSpec, make_call
+from autograd_conformance.tree import single_op_tree
+from autograd_conformance.verdict import Verdict
+
+LSTSQ_RESIDUALS = OPS_BY_NAME["lstsq_residuals"]
+
+
+def in_range(op: OpSpec, c: float) -> Example:
+    """lstsq residuals of A = [0; 0; c 0; 1 1], B's columns 0 and e₃ (in A's range): κ(A) ≈ 1.4/c."""
+    a = np.array([[0.0, 0.0], [0.0, 0.0], [c, 0.0], [1.0, 1.0]])
+    b = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    v = np.array([[0.27, -0.46], [-0.92, -0.97], [0.63, 0.83], [0.21, 0.46]])
+    tree = single_op_tree(op, make_call([(4, 2), (4, 2)], driver="gelsd"))
+    return Example(tree, [a, b], cotangent=np.array([0.27, -0.46]), direction=[v, v[::-1].copy()])
+
+
+def jax_verdicts(ex: Example) -> list[Verdict]:
+    """The JAX comparisons of forward and reverse mode."""
+    outcomes = checks.jvp_matches_oracles(ex) + checks.vjp_matches_oracles(ex)
+    return [o.verdict for o in outcomes if o.oracle == "jax"]
+
+
+def test_squared_condition() -> None:
+    assert squared_condition([np.diag([2.0, 0.5])]) == pytest.approx(16.0)
+    assert squared_condition([np.stack([np.eye(3), np.diag([1.0, 1.0, 0.1])])]) == pytest.approx(100.0)  # the batch's worst
+    assert squared_condition([np.zeros((3, 2))]) == np.inf
+
+
+@pytest.mark.parametrize("c", [0.15625**3, 1e-2, 1e-3])
+def test_rounding_amplified_by_the_condition_is_not_a_failure(c: float) -> None:
+    """The same torch answers fail without the op's declared conditioning: the term is what passes them."""
+    assert jax_verdicts(in_range(LSTSQ_RESIDUALS, c)) == [Verdict.PASS, Verdict.PASS]
+    assert Verdict.FAIL in jax_verdicts(in_range(replace(LSTSQ_RESIDUALS, conditioning=None), c))
+
+
+def test_a_wrong_derivative_is_still_caught_at_moderate_condition() -> None:
+    """A planted 1e-6 relative error (value and derivatives) at κ ≈ 140: the widened tolerance is 4e-11."""
+    planted = replace(LSTSQ_RESIDUALS, torch=f"({LSTSQ_RESIDUALS.torch}) * (1 + 1e-6)")
+    ex = in_range(planted, 1e-2)
+    ex.inputs[1][0, 0] = 1.0  # a residual off A's range, so the planted factor moves the derivatives
+    assert jax_verdicts(ex) == [Verdict.FAIL, Verdict.FAIL]
+    assert jax_verdicts(replace(in_range(LSTSQ_RESIDUALS, 1e-2), inputs=ex.inputs)) == [Verdict.PASS, Verdict.PASS]
+
+
+def test_past_the_useful_tolerance_the_check_cannot_tell() -> None:
+    """κ ≈ 1.4e5: rounding alone may reach 4·eps·κ² = 1.7e-5 of the scale, past FD_USEFUL."""
+    ex = in_range(LSTSQ_RESIDUALS, 1e-5)
+    assert tol.CONDITIONING_FACTOR * np.finfo(np.float64).eps * squared_condition(ex.inputs) > tol.FD_USEFUL
+    outcomes = [o for o in checks.vjp_matches_oracles(ex) if o.oracle == "jax"]
+    assert [o.verdict for o in outcomes] == [Verdict.INCONCLUSIVE]
+    assert "amplifies rounding" in outcomes[0].message
