@@ -176,6 +176,7 @@ def declaration(spec: OpSpec, call: Call) -> dict[str, Any]:
         near_kink=None if near is None else (lambda inputs, margin: near(inputs, params, margin)),
         jax_ref=partial(spec.jax, **params),
         rtol=spec.rtol,
+        conditioning=spec.conditioning,
         name=spec.name,
     )
 

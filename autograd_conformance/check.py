@@ -22,6 +22,7 @@ from autograd_conformance import tolerances as tol
 from autograd_conformance.compare import scalars_match
 from autograd_conformance.declare import (
     PROPERTIES,
+    Conditioning,
     DeclarationError,
     DomainLike,
     InputsLike,
@@ -89,6 +90,7 @@ def check_op(
     near_kink: NearKink | None = None,
     jax_ref: Callable[..., Any] | None = None,
     rtol: Mapping[str, float] | None = None,
+    conditioning: Conditioning | None = None,
     properties: str | Sequence[str] = "all",
     max_examples: int = DEFAULT_EXAMPLES,
     seed: int | None = None,
@@ -97,7 +99,8 @@ def check_op(
     """Check ``fn``'s derivatives on random inputs; raise ``OpCheckError`` with a shrunk repro on the first failure.
 
     ``fn``: a function of torch ops, ``MyFunction.apply`` or a ``torch.library.custom_op``.  ``inputs``,
-    ``domain``, ``kinks``, ``near_kink``, ``jax_ref``, ``rtol``, ``name``: the declaration (``declare_op``).
+    ``domain``, ``kinks``, ``near_kink``, ``jax_ref``, ``rtol``, ``conditioning``, ``name``: the declaration
+    (``declare_op``).
     ``properties``: "all" (every one the op has rules for) or names from ``PROPERTIES``.  ``max_examples``: examples per property.
     ``seed``: a fixed Hypothesis seed (default: random).  Tolerances are the suite's calibrated
     ones (plus ``rtol``).
@@ -106,7 +109,15 @@ def check_op(
     (``autograd_conformance.known``) that made it fail ("known torch bug: ...").
     """
     op = declare_op(
-        fn, inputs=inputs, domain=domain, kinks=kinks, near_kink=near_kink, jax_ref=jax_ref, rtol=rtol, name=name
+        fn,
+        inputs=inputs,
+        domain=domain,
+        kinks=kinks,
+        near_kink=near_kink,
+        jax_ref=jax_ref,
+        rtol=rtol,
+        conditioning=conditioning,
+        name=name,
     )
     chosen = selected(op, properties)
     verdicts = {p: f"not run: {why}" for p, why in op.unsupported.items() if properties == "all"}

@@ -51,6 +51,7 @@ DomainLike = Domain | tuple[float, float]
 # Whether inputs (one array per tensor argument) lie within ``margin`` (relative) of a point where the op is not
 # differentiable that no fixed point names: the ties of a max, a sort or a median.
 NearKink = Callable[[list[np.ndarray], float], bool]
+Conditioning = Callable[[list[np.ndarray]], float]
 InputsLike = Sequence[Sequence[int]] | st.SearchStrategy[Sequence[Sequence[int]]]
 
 
@@ -104,6 +105,7 @@ def declare_op(
     near_kink: NearKink | None = None,
     jax_ref: Callable[..., Any] | None = None,
     rtol: Mapping[str, float] | None = None,
+    conditioning: Conditioning | None = None,
     name: str | None = None,
 ) -> UserOp:
     """``fn`` (a function of torch ops, ``MyFunction.apply``, or a ``torch.library.custom_op``) as a registry entry.
@@ -118,6 +120,9 @@ def declare_op(
     alone.  ``rtol``: a relative tolerance per dtype (``{"float64": 1e-9, "float32": 1e-4}``) for an op whose
     algorithm rounds more than the calibrated tolerances allow (``OpSpec.rtol``: float64's raises their floor,
     a reduced precision's is added to its per-op allowance; ``autograd_conformance.tolerances``).
+    ``conditioning(inputs)``: how much the op amplifies float64 rounding in its derivatives at these inputs,
+    where that depends on the point (κ(A)² for a least-squares residual): the float64 tolerances widen by
+    ``tol.CONDITIONING_FACTOR``·eps times it, and a check stops (inconclusive) where that passes ``tol.FD_USEFUL``.
     """
     shapes = _shapes_strategy(inputs)
     probe_shapes = find(shapes, lambda _: True)  # the simplest shapes the strategy draws
@@ -146,6 +151,7 @@ def declare_op(
         third_order_in=NO_VERSION if "third_rev" in unsupported else EVERY_VERSION,
         near_kink=None if near_kink is None else (lambda inputs, params, margin: near_kink(inputs, margin)),
         rtol=_rtol(rtol),
+        conditioning=conditioning,
         notes="declared by autograd_conformance.declare_op",
         setup=setup,
         jax_is_reference=jax_ref is not None,

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from autograd_conformance.case import Case
-from autograd_conformance.declare import PROPERTIES, DomainLike, InputsLike, NearKink, declare_op
+from autograd_conformance.declare import PROPERTIES, Conditioning, DomainLike, InputsLike, NearKink, declare_op
 from autograd_conformance.known import known_bug
 from autograd_conformance.registry.spec import REALS
 from autograd_conformance.run_options import RunOptions
@@ -40,6 +40,7 @@ def op_tests(
     near_kink: NearKink | None = None,
     jax_ref: Callable[..., Any] | None = None,
     rtol: Mapping[str, float] | None = None,
+    conditioning: Conditioning | None = None,
     properties: str | Sequence[str] = "all",
     max_examples: int | None = None,
     name: str | None = None,
@@ -51,7 +52,15 @@ def op_tests(
     from autograd_conformance.check import DRAWS, run_property, selected
 
     op = declare_op(
-        fn, inputs=inputs, domain=domain, kinks=kinks, near_kink=near_kink, jax_ref=jax_ref, rtol=rtol, name=name
+        fn,
+        inputs=inputs,
+        domain=domain,
+        kinks=kinks,
+        near_kink=near_kink,
+        jax_ref=jax_ref,
+        rtol=rtol,
+        conditioning=conditioning,
+        name=name,
     )
     chosen = selected(op, properties)
     params = []

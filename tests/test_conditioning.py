@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
+import torch
 
 from autograd_conformance import checks
 from autograd_conformance import tolerances as tol
+from autograd_conformance.declare import declare_op
 from autograd_conformance.example import Example
 from autograd_conformance.registry import OPS_BY_NAME
 from autograd_conformance.registry.decompositions import squared_condition
@@ -24,12 +27,12 @@ from autograd_conformance.verdict import Verdict
 LSTSQ_RESIDUALS = OPS_BY_NAME["lstsq_residuals"]
 
 
-def in_range(op: OpSpec, c: float) -> Example:
+def in_range(op: OpSpec, c: float, params: dict[str, str] | None = None) -> Example:
     """lstsq residuals of A = [0; 0; c 0; 1 1], B's columns 0 and e₃ (in A's range): κ(A) ≈ 1.4/c."""
     a = np.array([[0.0, 0.0], [0.0, 0.0], [c, 0.0], [1.0, 1.0]])
     b = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
     v = np.array([[0.27, -0.46], [-0.92, -0.97], [0.63, 0.83], [0.21, 0.46]])
-    tree = single_op_tree(op, make_call([(4, 2), (4, 2)], driver="gelsd"))
+    tree = single_op_tree(op, make_call([(4, 2), (4, 2)], **({"driver": "gelsd"} if params is None else params)))
     return Example(tree, [a, b], cotangent=np.array([0.27, -0.46]), direction=[v, v[::-1].copy()])
 
 
@@ -68,3 +71,22 @@ def test_past_the_useful_tolerance_the_check_cannot_tell() -> None:
     outcomes = [o for o in checks.vjp_matches_oracles(ex) if o.oracle == "jax"]
     assert [o.verdict for o in outcomes] == [Verdict.INCONCLUSIVE]
     assert "amplifies rounding" in outcomes[0].message
+
+
+def test_a_users_op_declares_its_conditioning() -> None:
+    """declare_op(conditioning=...) reaches the checks as the registry's entry does."""
+
+    def residuals(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.linalg.lstsq(a, b, driver="gelsd").residuals
+
+    def reference(a, b):
+        r = b - a @ (jnp.linalg.pinv(a) @ b)
+        return jnp.sum(r**2, axis=0)
+
+    # declared on 3×1 matrices (declare_op tries the op once at a constant point: a 4×2 one has rank 1, and
+    # torch returns no residuals there); the example below is 4×2
+    declared = declare_op(residuals, inputs=[(3, 1), (3, 1)], jax_ref=reference, conditioning=squared_condition)
+    assert declared.spec.conditioning is squared_condition
+    assert jax_verdicts(in_range(declared.spec, 1e-3, params={})) == [Verdict.PASS, Verdict.PASS]
+    plain = declare_op(residuals, inputs=[(3, 1), (3, 1)], jax_ref=reference)
+    assert Verdict.FAIL in jax_verdicts(in_range(plain.spec, 1e-3, params={}))
