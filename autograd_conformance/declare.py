@@ -130,7 +130,7 @@ def declare_op(
     domains = _domains(domain, kinks, arity)
     template, setup = _spelling(fn, arity)
     label = name or template.split("(")[0].removesuffix(".apply").replace("torch.ops.", "")
-    probe = [torch.from_numpy(probe_point(s, d)) for s, d in zip(probe_shapes, domains)]
+    probe = [torch.from_numpy(probe_point(s, d, i)) for i, (s, d) in enumerate(zip(probe_shapes, domains))]
     output = _output_of(fn, probe, label)
     jax_fn = jax_ref if jax_ref is not None else _value_only(fn, domains)
     if jax_ref is not None:
@@ -211,10 +211,14 @@ def _rtol(rtol: Mapping[str, float] | None) -> dict[str, float]:
     return out
 
 
-def probe_point(shape: Shape, domain: Domain) -> np.ndarray:
-    """A point inside ``domain`` where the op is tried once: the domain's safe value in every element, made the
-    matrix its structure asks for (``autograd_conformance.strategies.tensors.structured``: n·I added)."""
-    point = np.full(shape, domain.safe, dtype=np.float64)
+def probe_point(shape: Shape, domain: Domain, index: int = 0) -> np.ndarray:
+    """Input ``index`` at the point inside ``domain`` where the op is tried once: its elements a fixed
+    pseudo-random spread of up to ±0.25 around the domain's safe value, another for each input (a constant
+    matrix has rank 1: lstsq returns no residuals there and inv raises; equal inputs tie), made the matrix its
+    structure asks for (``autograd_conformance.strategies.tensors.structured``: n·I added)."""
+    safe = domain.safe
+    width = min(0.25, (safe - domain.low) / 2, (domain.high - safe) / 2)
+    point = np.asarray(safe + width * np.random.default_rng(index).uniform(-1.0, 1.0, size=shape), dtype=np.float64)
     return structured(point, domain, "float64") if domain.matrix else point
 
 
@@ -293,7 +297,10 @@ def _check_reference(jax_ref: Callable[..., Any], probe: list[torch.Tensor], out
             f"jax_ref of {label} raised on the declared inputs: {type(exc).__name__}: {exc}"
         ) from exc
     if shape != output:
-        raise DeclarationError(f"jax_ref of {label} returns shape {shape}, but {label} returns {output}")
+        raise DeclarationError(
+            f"jax_ref of {label} returns shape {shape}, but {label} returns {output} at the point it was tried: "
+            f"{[p.tolist() for p in probe]}"
+        )
 
 
 class _Largest(TorchDispatchMode):
@@ -335,7 +342,7 @@ def _value_only(fn: Callable[..., Any], domains: tuple[Domain, ...]) -> Callable
     @jax.custom_jvp
     def evaluate(*xs: Any) -> Any:
         with torch.no_grad():
-            safe = [torch.from_numpy(probe_point(tuple(x.shape), d)) for x, d in zip(xs, domains)]
+            safe = [torch.from_numpy(probe_point(tuple(x.shape), d, i)) for i, (x, d) in enumerate(zip(xs, domains))]
             shape = tuple(fn(*safe).shape)
         return jax.pure_callback(value, jax.ShapeDtypeStruct(shape, jnp.float64), *xs)
 

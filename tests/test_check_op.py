@@ -166,3 +166,17 @@ def test_an_op_registered_through_torch_library_is_called_as_torch_ops() -> None
 def test_a_bad_declaration_is_a_clear_error(declaration: dict, message: str) -> None:
     with pytest.raises(DeclarationError, match=message):
         check_op(Cube.apply, max_examples=1, **declaration)
+
+
+def test_the_probe_point_is_generic_and_takes_0_d_inputs() -> None:
+    """The op is tried once at a pseudo-random point, another per input: a 4×2 least-squares problem has full
+    rank there (a constant matrix has rank 1, and torch returns no residuals), and a 0-d input is a tensor."""
+
+    def residuals(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.linalg.lstsq(a, b, driver="gelsd").residuals
+
+    def reference(a, b):
+        return jnp.sum((b - a @ (jnp.linalg.pinv(a) @ b)) ** 2, axis=0)
+
+    assert declare_op(residuals, inputs=[(4, 2), (4, 2)], jax_ref=reference).unsupported.get("jvp") is None
+    assert check_op(lambda x, y: x * y, inputs=[(), ()], jax_ref=lambda x, y: x * y, max_examples=3, seed=0)["vjp"] == "pass"

@@ -83,10 +83,8 @@ def test_a_users_op_declares_its_conditioning() -> None:
         r = b - a @ (jnp.linalg.pinv(a) @ b)
         return jnp.sum(r**2, axis=0)
 
-    # declared on 3×1 matrices (declare_op tries the op once at a constant point: a 4×2 one has rank 1, and
-    # torch returns no residuals there); the example below is 4×2
-    declared = declare_op(residuals, inputs=[(3, 1), (3, 1)], jax_ref=reference, conditioning=squared_condition)
+    declared = declare_op(residuals, inputs=[(4, 2), (4, 2)], jax_ref=reference, conditioning=squared_condition)
     assert declared.spec.conditioning is squared_condition
     assert jax_verdicts(in_range(declared.spec, 1e-3, params={})) == [Verdict.PASS, Verdict.PASS]
-    plain = declare_op(residuals, inputs=[(3, 1), (3, 1)], jax_ref=reference)
+    plain = declare_op(residuals, inputs=[(4, 2), (4, 2)], jax_ref=reference)
     assert Verdict.FAIL in jax_verdicts(in_range(plain.spec, 1e-3, params={}))
