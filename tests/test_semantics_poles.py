@@ -10,7 +10,7 @@ import autograd_conformance.jaxsetup  # noqa: F401
 from autograd_conformance.registry import OPS_BY_NAME
 from autograd_conformance.registry.spec import make_call
 from autograd_conformance.reports.recorder import Recorder
-from autograd_conformance.strategies.semantics import MaskedTree, reject_at_pole
+from autograd_conformance.strategies.semantics import MaskedTree, reject_where_singular
 from autograd_conformance.tree import Leaf, Node, Tree
 
 
@@ -30,7 +30,7 @@ def test_a_forward_that_raises_at_a_pole_is_inconclusive() -> None:
     ex = MaskedTree(eigh_of_reciprocal(), [AT_A_POLE], [True])
     record = Recorder()
     with pytest.raises(UnsatisfiedAssumption):  # Hypothesis draws another example
-        reject_at_pole(record, ex)
+        reject_where_singular(record, ex)
     assert record.counts == {"inconclusive": 1}
     assert "not finite here (at eigvalsh)" in next(iter(record.undecided_reasons))
 
@@ -38,7 +38,7 @@ def test_a_forward_that_raises_at_a_pole_is_inconclusive() -> None:
 def test_a_finite_point_is_kept_and_checked() -> None:
     ex = MaskedTree(eigh_of_reciprocal(), [FINITE], [True])
     record = Recorder()
-    reject_at_pole(record, ex)  # the forward runs: nothing recorded, the test goes on
+    reject_where_singular(record, ex)  # the forward runs: nothing recorded, the test goes on
     assert record.counts == {}
 
 
@@ -52,7 +52,7 @@ def test_a_raise_at_a_finite_point_is_not_excused(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(torch.linalg, "eigvalsh", broken)
     ex = MaskedTree(eigh_of_reciprocal(), [FINITE], [True])
     record = Recorder()
-    reject_at_pole(record, ex)
+    reject_where_singular(record, ex)
     assert record.counts == {}
     with pytest.raises(RuntimeError, match="planted"):
         ex.forward(ex.leaves())
@@ -72,5 +72,21 @@ def test_a_forward_that_raises_only_with_grad_at_a_pole_is_inconclusive() -> Non
         assert not torch.isfinite(ex.forward(ex.leaves([False]))).all()  # no raise without grad
     record = Recorder()
     with pytest.raises(UnsatisfiedAssumption):
-        reject_at_pole(record, ex)
+        reject_where_singular(record, ex)
     assert record.counts == {"inconclusive": 1}
+
+
+def test_a_forward_that_raises_at_an_ops_singular_point_is_inconclusive() -> None:
+    """lstsq with driver 'gels' raises at a rank-deficient A, the rank drop its entry declares a kink
+    (the soak, seed 2561099462, semantics.requires_grad/lstsq); a full-rank A is kept."""
+    lstsq = OPS_BY_NAME["lstsq"]
+    tree = Tree(Node(lstsq, make_call([(2, 2), (2, 1)], driver="gels"), (Leaf(0), Leaf(1))), ((2, 2), (2, 1)),
+                (lstsq.domain_of(0), lstsq.domain_of(1)))  # fmt: skip
+    rank_one = MaskedTree(tree, [np.array([[0.0, 0.0], [0.0, 1.0]]), np.zeros((2, 1))], [False, False])
+    record = Recorder()
+    with pytest.raises(UnsatisfiedAssumption):
+        reject_where_singular(record, rank_one)
+    assert record.counts == {"inconclusive": 1}
+    assert "lstsq is at a singular point" in next(iter(record.undecided_reasons))
+    full_rank = MaskedTree(tree, [np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros((2, 1))], [False, False])
+    reject_where_singular(Recorder(), full_rank)  # the forward runs: the test goes on

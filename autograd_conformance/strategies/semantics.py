@@ -23,6 +23,7 @@ from hypothesis import note, reject
 from hypothesis import strategies as st
 
 from autograd_conformance import facts
+from autograd_conformance import tolerances as tol
 from autograd_conformance.failure import conclude
 from autograd_conformance.registry.shapes import Draw
 from autograd_conformance.registry.spec import OpSpec
@@ -299,23 +300,25 @@ def draw_masked_tree(
 ) -> MaskedTree:
     """A random tree of ``ops``, its inputs, then which require grad (``masks``); drawn in that order.
 
-    A tree torch cannot evaluate because a pole upstream feeds an op a non-finite value is
-    recorded INCONCLUSIVE and not used (see ``reject_at_pole``).
+    A tree torch cannot evaluate because a pole upstream feeds an op a non-finite value, or an op
+    sits on a singular point of its own, is recorded INCONCLUSIVE and not used (``reject_where_singular``).
     """
     tree, inputs = draw_tree_inputs(draw, max_ops=max_ops, ops=ops)
     ex = MaskedTree(tree, inputs, masks(draw, len(inputs), at_least_one=at_least_one, tree=tree))
-    reject_at_pole(record, ex)
+    reject_where_singular(record, ex)
     return ex
 
 
-def reject_at_pole(record: Any, ex: MaskedTree) -> None:
-    """INCONCLUSIVE, and Hypothesis draws another example, where torch's forward raises at a pole.
+def reject_where_singular(record: Any, ex: MaskedTree) -> None:
+    """INCONCLUSIVE, and Hypothesis draws another example, where torch's forward raises at a pole or at a
+    singular point of an op.
 
     A pole upstream (1/0, log 0) hands the next op a non-finite value, and some ops refuse one
-    (``linalg.eigh`` raises ``_LinAlgError`` on nan): that says nothing about autograd's API.
-    Only a raise at a pole is excused; a forward that raises at a finite point is left to the
-    test, which fails on it.  The pole is found by evaluating the tree (``Singularities.pole``),
-    and only when the forward raised.  The forward is tried without and with autograd, for torch
+    (``linalg.eigh`` raises ``_LinAlgError`` on nan); an op may refuse a point its entry declares singular
+    (``near_kink`` within ``tol.EXACT_KINK_MARGIN``: lstsq's driver 'gels' raises at a rank drop, found by the
+    soak in semantics.requires_grad).  That says nothing about autograd's API.  Only a raise there is excused;
+    a forward that raises at a regular finite point is left to the test, which fails on it.  The point is
+    classified by evaluating the tree (``Singularities``), and only when the forward raised.  The forward is tried without and with autograd, for torch
     may pick another kernel when the output needs a gradient: ``linalg.svdvals`` of a matrix of
     infs returns nan under no_grad but raises with grad, where it computes U and V for its backward
     (found by the README command under seed 1786388407: svdvals(reciprocal(x0)) at x0 = 0).
@@ -332,9 +335,12 @@ def reject_at_pole(record: Any, ex: MaskedTree) -> None:
     except Exception:  # noqa: BLE001 - any raise: see whether the point is a pole
         pass
     zeros = [np.zeros_like(x) for x in ex.inputs]
-    where = jax_oracle.evaluate(ex.tree, ex.inputs, zeros).singularities.pole
-    if where:
+    point = jax_oracle.evaluate(ex.tree, ex.inputs, zeros).singularities
+    if where := point.pole:
         message = f"the tree is not finite here (at {where}): torch's forward raises, so there is no API to check"
+    elif where := point.near_kink(tol.EXACT_KINK_MARGIN):
+        message = f"{where} is at a singular point of its own (its kink test): torch's forward raises there"
+    if where:
         record.add(Outcome(Verdict.INCONCLUSIVE, ORACLE, message=message))
         reject()
 
