@@ -34,6 +34,22 @@ def _atan2_kink(inputs, params, margin):
     )
 
 
+def _log_add_exp(x, y, exp=jnp.exp, log1p=jnp.log1p):
+    """log(exp(x) + exp(y)) through the difference x - y.  jnp.logaddexp differentiates through its
+    rounded output (exp(x - out)), which is off by |out|·eps in the exponent: at logaddexp(9e15 + 1, 9e15)
+    its derivative in x is 1.0 (logaddexp2: 0.5), exactly 0.7311 (0.6667, torch's value).  x - y is
+    exact wherever the operands are within a factor 2, so the derivative here, sigmoid(x - y), is right
+    to rounding; each branch is an identity of the function, so every higher derivative is its own, and
+    the exponent is never positive (no overflow, no NaN through the unselected branch)."""
+    d = x - y
+    first = d > 0
+    return jnp.where(first, x, y) + log1p(exp(jnp.where(first, -d, d)))
+
+
+def _log_add_exp2(x, y):
+    return _log_add_exp(x, y, exp=jnp.exp2, log1p=lambda e: jnp.log1p(e) / math.log(2.0))
+
+
 binary = declare_family("binary", rule=B2)
 
 
@@ -59,8 +75,10 @@ OPS = [
     binary("fmin", "torch.fmin({x}, {y})", jnp.fmin, near_kink=_tie, conventions=("fmax_tie",)),
     binary("xlogy", "torch.xlogy({x}, {y})", jss.xlogy, domain=(REALS, POSITIVE)),
     binary("xlog1py", "torch.special.xlog1py({x}, {y})", jss.xlog1py, domain=(REALS, Domain(-1.0, math.inf))),
-    binary("logaddexp", "torch.logaddexp({x}, {y})", jnp.logaddexp, domain=WIDE),
-    binary("logaddexp2", "torch.logaddexp2({x}, {y})", jnp.logaddexp2, domain=WIDE),
+    binary("logaddexp", "torch.logaddexp({x}, {y})", _log_add_exp, domain=WIDE,
+           notes="JAX reference through x - y: jnp.logaddexp's derivative is wrong at |x| ~ 1e15 (_log_add_exp)"),
+    binary("logaddexp2", "torch.logaddexp2({x}, {y})", _log_add_exp2, domain=WIDE,
+           notes="JAX reference through x - y: jnp.logaddexp2's derivative is wrong at |x| ~ 1e15 (_log_add_exp)"),
     binary("copysign", "torch.copysign({x}, {y})", jnp.copysign, domain=(AWAY_FROM_0, AWAY_FROM_0), conventions=("copysign_at_0",)),
     binary("squared_difference", "({x} - {y}) ** 2", lambda x, y: (x - y) ** 2),
     binary(

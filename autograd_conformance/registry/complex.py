@@ -183,6 +183,9 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
     # asinh's cuts are the imaginary axis beyond ±i; atan's too: keep |Im z| < 1.
     "asinh": {"domain": _UNIT},
     "atan": {"domain": _UNIT},
+    # the real reference picks a branch by x - y > 0, which complex numbers lack; jnp.logaddexp is the
+    # principal log of exp(x) + exp(y)
+    "logaddexp": {"jax": jnp.logaddexp},
 }
 
 # Ops that exist for complex numbers only, or whose complex meaning differs from the real one.
