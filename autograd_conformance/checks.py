@@ -243,7 +243,9 @@ def reduced_precision_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray
     (``Reference.rounding_sensitivity``: a re-evaluation at inputs moved by one ulp), plus the tolerance
     applied to what cancels between a tied leaf's uses (``Reference.cancelled_between_uses``) and in a
     broadcast leaf's summed gradient (``Reference.cancelled_in_broadcast``); the tolerance
-    is the dtype's (``tol.reduced_rtol``: per op, with calibrated overrides for bfloat16 and float16).
+    is the dtype's (``tol.reduced_rtol``: per op, with calibrated overrides for bfloat16 and float16), widened
+    where an op of the tree is ill-conditioned here (``OpSpec.conditioning``, ``tol.CONDITIONING_FACTOR`` eps of
+    the dtype times it; past ``tol.REDUCED_CONDITIONING_LIMIT`` times the dtype's tolerance, INCONCLUSIVE).
     """
     if at_pole := pole(ex):
         return at_pole
@@ -256,8 +258,12 @@ def reduced_precision_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray
             return [inconclusive]
         if overflow := _beyond_range(ex.torch_dtype, ref.evaluation.magnitude, ref.vjp, ex.cotangent):
             return [Outcome(Verdict.INCONCLUSIVE, "float64", message=overflow)]
+        conditioned = tol.CONDITIONING_FACTOR * tol.ROUNDING_EPS[ex.dtype] * ref.amplification
+        if conditioned > tol.REDUCED_CONDITIONING_LIMIT * tol.REDUCED_RTOL_PER_OP[ex.dtype]:
+            message = f"an op of the tree amplifies {ex.dtype} rounding {ref.amplification:.3g}x here (OpSpec.conditioning): cannot tell"
+            return [Outcome(Verdict.INCONCLUSIVE, "float64", message=message)]
 
-        rtol = tol.reduced_rtol(ex.tree.ops, ex.dtype)
+        rtol = tol.reduced_rtol(ex.tree.ops, ex.dtype) + conditioned
 
         def sensitivity() -> list[np.ndarray]:
             cancelled = zip(ref.cancelled_between_uses, ref.cancelled_in_broadcast)

@@ -120,9 +120,10 @@ def declare_op(
     alone.  ``rtol``: a relative tolerance per dtype (``{"float64": 1e-9, "float32": 1e-4}``) for an op whose
     algorithm rounds more than the calibrated tolerances allow (``OpSpec.rtol``: float64's raises their floor,
     a reduced precision's is added to its per-op allowance; ``autograd_conformance.tolerances``).
-    ``conditioning(inputs)``: how much the op amplifies float64 rounding in its derivatives at these inputs,
-    where that depends on the point (κ(A)² for a least-squares residual): the float64 tolerances widen by
-    ``tol.CONDITIONING_FACTOR``·eps times it, and a check stops (inconclusive) where that passes ``tol.FD_USEFUL``.
+    ``conditioning(inputs)``: how much the op amplifies rounding in its derivatives at these inputs, where that
+    depends on the point (κ(A)² for a least-squares residual, a few κ(A) for an SVD-based pinv): the tolerances
+    widen by ``tol.CONDITIONING_FACTOR``·eps (of the dtype compared) times it, and a check stops (inconclusive)
+    where that passes ``tol.FD_USEFUL`` in float64, or ``tol.REDUCED_CONDITIONING_LIMIT`` times float32's tolerance.
     """
     shapes = _shapes_strategy(inputs)
     probe_shapes = find(shapes, lambda _: True)  # the simplest shapes the strategy draws

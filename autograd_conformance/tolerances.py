@@ -41,11 +41,16 @@ FD_RTOL = 1e-11
 # When the FD error estimate exceeds this fraction of the scale, FD cannot tell: INCONCLUSIVE.
 FD_USEFUL = 1e-6
 # An op whose kernel amplifies rounding in its derivatives by a factor that depends on the point
-# (``OpSpec.conditioning``) widens a tree's float64 comparisons by this many eps times that factor (past
-# FD_USEFUL of the scale: INCONCLUSIVE).  Measured on torch.linalg.lstsq's residuals (gelsd, 2.13.0): where
-# B is in A's range the exact derivative is 0, and torch's tangent was 0.06 to 2.24 eps·κ(A)² over 18
+# (``OpSpec.conditioning``) widens a tree's comparisons by this many eps (of the dtype compared) times that
+# factor: float64's past FD_USEFUL of the scale, and a reduced dtype's past REDUCED_CONDITIONING_LIMIT
+# times its own tolerance, are INCONCLUSIVE.  Measured on torch.linalg.lstsq's residuals (gelsd, 2.13.0):
+# where B is in A's range the exact derivative is 0, and torch's tangent was 0.06 to 2.24 eps·κ(A)² over 18
 # rotated 4×2 matrices of κ 20 to 6700 (its gradient -2 r xᵀ carries the rounding of r = b - A x).
 CONDITIONING_FACTOR = 4
+# A reduced dtype's comparison widened by conditioning past this many times its per-op tolerance cannot
+# tell: float32 10 × 4e-5 = 4e-4 of the scale, where the widened tolerance on the gradient's largest element,
+# 2·(4e-5 + 4e-4) = 8.8e-4 of it, is still below the planted float32-only fault (1e-3, tests/faults/gradients.py).
+REDUCED_CONDITIONING_LIMIT = 10
 
 # Second derivatives against JAX: 1/x² terms near a domain end amplify rounding
 # (measured 2.6e-10 relative on binary_cross_entropy at x≈0.01), so the first-order

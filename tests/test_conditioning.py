@@ -1,8 +1,10 @@
 """An op that amplifies rounding by a point-dependent factor (``OpSpec.conditioning``) widens the float64
-comparisons by ``tol.CONDITIONING_FACTOR``·eps times it, and stops them where that reaches ``tol.FD_USEFUL``.
+comparisons by ``tol.CONDITIONING_FACTOR``·eps times it, and stops them where that reaches ``tol.FD_USEFUL``;
+the float32 comparison likewise, with float32's eps, up to ``tol.REDUCED_CONDITIONING_LIMIT`` times its tolerance.
 
 lstsq's residuals at B in A's range: the exact derivative is 0, and torch's is its rounded residual
-times the solution, about eps·κ(A)² (found by the ci draw of the jvp tree cell at κ = 520).
+times the solution, about eps·κ(A)² (found by the ci draw of the jvp tree cell at κ = 520).  pinv through
+an SVD or eigh: the float32 gradient is off by a few eps·κ (found by the soak and the thorough profile).
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from autograd_conformance import tolerances as tol
 from autograd_conformance.declare import declare_op
 from autograd_conformance.example import Example
 from autograd_conformance.registry import OPS_BY_NAME
-from autograd_conformance.registry.decompositions import squared_condition
+from autograd_conformance.registry.decompositions import (
+    PINV_ROUNDING,
+    hermitian_pinv_condition,
+    pinv_condition,
+    product_pinv_condition,
+    squared_condition,
+)
 from autograd_conformance.registry.spec import OpSpec, make_call
 from autograd_conformance.tree import single_op_tree
 from autograd_conformance.verdict import Verdict
@@ -88,3 +96,47 @@ def test_a_users_op_declares_its_conditioning() -> None:
     assert jax_verdicts(in_range(declared.spec, 1e-3, params={})) == [Verdict.PASS, Verdict.PASS]
     plain = declare_op(residuals, inputs=[(4, 2), (4, 2)], jax_ref=reference)
     assert Verdict.FAIL in jax_verdicts(in_range(plain.spec, 1e-3, params={}))
+
+
+def test_pinv_conditions() -> None:
+    a = np.diag([2.0, -0.5])
+    assert pinv_condition([a]) == pytest.approx(PINV_ROUNDING * 4.0)
+    assert hermitian_pinv_condition([np.array([[1.0, 3.0], [-3.0, 0.25]])]) == pytest.approx(PINV_ROUNDING * 4.0)  # of diag(1, 0.25)
+    x, y = np.array([[1.0, 0.0], [0.0, 0.1], [0.0, 0.0]]), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    assert product_pinv_condition([x, y]) == pytest.approx(PINV_ROUNDING * 10.0)  # σ₁/σ₂ of the rank-2 product
+
+
+# Found by the thorough profile's targeting (seed 12): pinv of a rank-2 product at σ₁/σ₂ = 164, where
+# torch's float32 gradient is off by 3.9 float32 eps·κ of the scale (0.00845 at -7.468).
+SINGULAR_X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 2.0]])
+SINGULAR_Y = np.array([[0.0, 0.0, 0.0625], [0.0, 1.0, 1.0]])
+SEED = np.array([[0.2739, -0.4604, -0.9181], [-0.9669, 0.6265, 0.8255], [0.2133, 0.4590, 0.0872]], dtype=np.float32)
+
+
+def float32_verdicts(op: OpSpec, inputs: list[np.ndarray]) -> list[Verdict]:
+    ex = Example(single_op_tree(op, make_call([np.shape(x) for x in inputs])), inputs, dtype="float32",
+                 cotangent=SEED.astype(np.float64), direction=[np.ones_like(x) for x in inputs])  # fmt: skip
+    return [o.verdict for o in checks.reduced_precision_matches_float64(ex)]
+
+
+def test_float32_rounding_amplified_by_the_condition_is_not_a_failure() -> None:
+    op = OPS_BY_NAME["pinv_singular"]
+    assert float32_verdicts(op, [SINGULAR_X, SINGULAR_Y]) == [Verdict.PASS]
+    assert float32_verdicts(replace(op, conditioning=None), [SINGULAR_X, SINGULAR_Y]) == [Verdict.FAIL]
+
+
+def test_the_planted_float32_fault_is_still_caught_at_that_condition() -> None:
+    """The float32-only fault tests/faults/gradients.py plants is 1e-3 relative: here on pinv's output."""
+    op = OPS_BY_NAME["pinv_singular"]
+    planted = replace(op, torch=f"({op.torch}) * (1 + 1e-3)")
+    assert float32_verdicts(planted, [SINGULAR_X, SINGULAR_Y]) == [Verdict.FAIL]
+
+
+def test_past_the_float32_limit_the_check_cannot_tell() -> None:
+    """The soak's Hermitian pinv at κ = 325: 4 eps·4κ = 6.2e-4 of the scale, past 10 × 4e-5."""
+    x = np.array([[0.0, 0.0, 1.75], [-1.0, 0.625, 0.0], [2.0, -1.75, -2.0]])
+    ex = Example(single_op_tree(OPS_BY_NAME["pinv_hermitian"], make_call([(3, 3)], n=3)), [x], dtype="float32",
+                 cotangent=SEED.astype(np.float64), direction=[np.ones_like(x)])  # fmt: skip
+    outcomes = checks.reduced_precision_matches_float64(ex)
+    assert [o.verdict for o in outcomes] == [Verdict.INCONCLUSIVE]
+    assert "amplifies float32 rounding" in outcomes[0].message

@@ -134,9 +134,11 @@ class OpSpec:
     double_backward_in: Versions = EVERY_VERSION
     third_order_in: Versions = EVERY_VERSION  # third derivatives (by reverse mode; forward also needs forward_ad)
     rtol: dict[str, float] = field(default_factory=dict)  # per-dtype overrides, with a reason in `notes`
-    # How much the op's kernel amplifies float64 rounding in its derivatives at these (node) inputs, where that
-    # depends on the point: a least-squares residual's κ(A)².  A tree's float64 comparisons widen by
-    # ``tol.CONDITIONING_FACTOR``·eps times it, and stop (INCONCLUSIVE) where that is past ``tol.FD_USEFUL``.
+    # How much the op's kernel amplifies rounding in its derivatives at these (node) inputs, where that
+    # depends on the point: a least-squares residual's κ(A)², an eigh- or SVD-based pinv's κ(A).  A tree's
+    # comparisons widen by ``tol.CONDITIONING_FACTOR``·eps (of the dtype compared) times it, and stop
+    # (INCONCLUSIVE) where that is past ``tol.FD_USEFUL`` (float64) or ``tol.REDUCED_CONDITIONING_LIMIT`` times
+    # a reduced dtype's tolerance.
     conditioning: Callable[[list[np.ndarray]], float] | None = None
     conventions: tuple[str, ...] = ()  # keys into autograd_conformance.conventions
     notes: str = ""
