@@ -22,9 +22,10 @@ from autograd_conformance.declare import declare_op
 from autograd_conformance.example import Example
 from autograd_conformance.registry import OPS_BY_NAME
 from autograd_conformance.registry.decompositions import (
-    PINV_ROUNDING,
+    DECOMPOSITION_ROUNDING,
+    condition,
+    eigenvector_condition,
     hermitian_pinv_condition,
-    pinv_condition,
     product_pinv_condition,
     squared_condition,
 )
@@ -98,12 +99,16 @@ def test_a_users_op_declares_its_conditioning() -> None:
     assert Verdict.FAIL in jax_verdicts(in_range(plain.spec, 1e-3, params={}))
 
 
-def test_pinv_conditions() -> None:
+def test_decomposition_conditions() -> None:
     a = np.diag([2.0, -0.5])
-    assert pinv_condition([a]) == pytest.approx(PINV_ROUNDING * 4.0)
-    assert hermitian_pinv_condition([np.array([[1.0, 3.0], [-3.0, 0.25]])]) == pytest.approx(PINV_ROUNDING * 4.0)  # of diag(1, 0.25)
+    assert condition([a]) == pytest.approx(DECOMPOSITION_ROUNDING * 4.0)
+    assert hermitian_pinv_condition([np.array([[1.0, 3.0], [-3.0, 0.25]])]) == pytest.approx(DECOMPOSITION_ROUNDING * 4.0)  # of diag(1, 0.25)
+    eigenvectors = np.array([[1.0, 1.0], [0.0, 0.01]])  # A = V diag(1, 2) V⁻¹: columns e₁ and ≈ e₁
+    a = eigenvectors @ np.diag([1.0, 2.0]) @ np.linalg.inv(eigenvectors)
+    expected = np.linalg.cond(eigenvectors / np.linalg.norm(eigenvectors, axis=0)) ** 2
+    assert eigenvector_condition([a]) == pytest.approx(DECOMPOSITION_ROUNDING * expected) and expected > 1e4
     x, y = np.array([[1.0, 0.0], [0.0, 0.1], [0.0, 0.0]]), np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    assert product_pinv_condition([x, y]) == pytest.approx(PINV_ROUNDING * 10.0)  # σ₁/σ₂ of the rank-2 product
+    assert product_pinv_condition([x, y]) == pytest.approx(DECOMPOSITION_ROUNDING * 10.0)  # σ₁/σ₂ of the rank-2 product
 
 
 # Found by the thorough profile's targeting (seed 12): pinv of a rank-2 product at σ₁/σ₂ = 164, where

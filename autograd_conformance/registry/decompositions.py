@@ -100,31 +100,38 @@ def squared_condition(inputs: list[np.ndarray]) -> float:
     return _condition(_matrix(inputs[0])) ** 2
 
 
-# torch's pinv (SVD) and Hermitian pinv (eigh) differentiate through the decomposition, whose smallest
-# (kept) singular value or eigenvalue is off by about eps·|A|: their float32 gradients were off by up to 4.9
-# (pinv), 8.0 (Hermitian pinv) and 10.2 (pinv of a rank-r product, κ = σ₁/σᵣ) float32 eps·κ of the scale
-# |e| + max|e| over 2412, 2881 and 2717 random matrices up to 4×4 of κ ≤ 1000 with a third of their entries 0
-# (torch 2.13.0; torch.linalg.inv's: up to 1.4).  The float32 check's input nudge moves no zero entry, so it
-# does not see this; the thorough profile's targeting found 58 eps·κ of the element, 3.9 of the scale.
-PINV_ROUNDING = 4
+# Ops differentiated through a decomposition lose float32 precision with the decomposed matrix's condition:
+# the smallest (kept) singular value or eigenvalue is off by about eps·|A|, and V⁻¹ by about eps·κ(V)².
+# Measured (torch 2.13.0; random matrices up to 4×4 of multiples of 1/8, a third of the entries 0; the error
+# of the float32 gradient in float32 eps, of the scale |e| + max|e|): pinv up to 4.9 κ(A) (2412 matrices),
+# Hermitian pinv 8.0 κ (2881), pinv of a rank-r product 10.2 σ₁/σᵣ (2717), lstsq's solution 4.4 κ(A) (7072
+# solves, every driver), eig's V exp(Λ) V⁻¹ 7.2 κ(V)² (1913); torch.linalg.inv's: 1.4 κ(A).  The float32
+# check's input nudge moves no zero entry, so it does not see this; the thorough profile's targeting found
+# 3.9 σ₁/σᵣ (pinv_singular).  Each declares this many times its factor (OpSpec.conditioning).
+DECOMPOSITION_ROUNDING = 4
 
 
-def pinv_condition(inputs: list[np.ndarray]) -> float:
-    """``PINV_ROUNDING``·κ(A) of the first input: how much pinv's derivatives amplify rounding."""
-    return PINV_ROUNDING * _condition(_matrix(inputs[0]))
+def condition(inputs: list[np.ndarray]) -> float:
+    """``DECOMPOSITION_ROUNDING``·κ(A) of the first input: how much pinv's and lstsq's derivatives amplify rounding."""
+    return DECOMPOSITION_ROUNDING * _condition(_matrix(inputs[0]))
+
+
+def eigenvector_condition(inputs: list[np.ndarray]) -> float:
+    """``DECOMPOSITION_ROUNDING``·κ(V)² of the first input's eigenvectors (unit columns): eig's V⁻¹."""
+    return DECOMPOSITION_ROUNDING * _condition(np.linalg.eig(_matrix(inputs[0]))[1]) ** 2
 
 
 def product_pinv_condition(inputs: list[np.ndarray]) -> float:
-    """``PINV_ROUNDING``·σ₁/σᵣ of the rank-r product of the first two inputs, which pinv decomposes."""
+    """``DECOMPOSITION_ROUNDING``·σ₁/σᵣ of the rank-r product of the first two inputs, which pinv decomposes."""
     x, y = _matrix(inputs[0]), _matrix(inputs[1])
     s = np.linalg.svd(x @ y, compute_uv=False)
     kept = s[..., x.shape[-1] - 1]
-    return PINV_ROUNDING * float(np.max(np.divide(s[..., 0], kept, out=np.full_like(kept, np.inf), where=kept > 0), initial=0.0))
+    return DECOMPOSITION_ROUNDING * float(np.max(np.divide(s[..., 0], kept, out=np.full_like(kept, np.inf), where=kept > 0), initial=0.0))
 
 
 def hermitian_pinv_condition(inputs: list[np.ndarray]) -> float:
-    """``PINV_ROUNDING``·κ of the first input's Hermitian part, which the Hermitian pinv decomposes."""
-    return PINV_ROUNDING * _condition(_hermitian(_matrix(inputs[0])))
+    """``DECOMPOSITION_ROUNDING``·κ of the first input's Hermitian part, which the Hermitian pinv decomposes."""
+    return DECOMPOSITION_ROUNDING * _condition(_hermitian(_matrix(inputs[0])))
 
 
 def eigen_tie(inputs, params, margin):
@@ -446,9 +453,10 @@ OPS = [
         lambda x, n=None: _pairs(_eig_expm(x)),
         rule=SquarePairs(),
         near_kink=eig_tie,
+        conditioning=eigenvector_condition,
         notes="V diag(exp λ) V⁻¹ = expm(A), invariant to each eigenvector's scale and phase, in the real view "
         "(its imaginary part is 0 for a real A, and so is its gradient); JAX's eigenvector derivative with "
-        "enable_eigvec_derivs; kink: tied eigenvalues",
+        "enable_eigvec_derivs; kink: tied eigenvalues; rounding grows with κ(V)² (eigenvector_condition)",
     ),
     dec(
         "eigvals",
@@ -521,8 +529,9 @@ OPS = [
         rule=Lstsq(),
         params={"driver": st.sampled_from(("gelsy", "gelsd", "gelss", "gels"))},
         near_kink=rank_drop,
+        conditioning=condition,
         notes="A m×n, m ≥ n, of full column rank: the solution is pinv(A) B (JAX's pinv, whose derivative is "
-        "smooth, not its SVD-based lstsq); kink: rank drop",
+        "smooth, not its SVD-based lstsq); kink: rank drop; rounding grows with κ(A) (condition)",
     ),
     dec(
         "lstsq_residuals",
@@ -542,10 +551,10 @@ OPS = [
         lambda x: jnp.linalg.pinv(x),
         rule=Transposed(),
         near_kink=rank_drop,
-        conditioning=pinv_condition,
+        conditioning=condition,
         variants=("torch.pinverse({x})",),
         notes="full-rank m×n; kink: a singular value near 0 (the rank changes and pinv jumps); rounding grows "
-        "with κ(A) (pinv_condition)",
+        "with κ(A) (condition)",
     ),
     dec(
         "pinv_hermitian",
