@@ -431,6 +431,22 @@ def mutated(ex: MaskedTree, u: torch.Tensor, mutation: str | None, inputs: list[
     return [x.grad for x in xs]
 
 
+def saves_a_view_of_a_changed_input(ex: MaskedTree, inputs: list[int]) -> bool:
+    """Whether ``mutated``'s forward saves for backward a view of a clone a[i] it then changes in place (for i in
+    ``inputs``): allow_mutation_on_saved_tensors does not protect such a view (baselines: a fact a scope names)."""
+    a = [x.clone() for x in ex.leaves()]
+    changed = [a[i] for i in inputs]
+    views: list[bool] = []
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        views.append(t._is_view() and any(t._base is c for c in changed))
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        ex.tree.torch_fn()(*a).clone().sin()
+    return any(views)
+
+
 @cell("semantics.saved_mutation", sem_cases("tree"))
 def test_mutation_of_saved_tensors(case: Case, data, record) -> None:
     """An in-place change of a saved tensor makes backward raise; under allow_mutation_on_saved_tensors it does
@@ -444,7 +460,8 @@ def test_mutation_of_saved_tensors(case: Case, data, record) -> None:
     changed = "; ".join([f"h.{mutation}", *(f"a[{i}].{mutation}" for i in inputs)])
     check = Checks(
         "semantics.saved_mutation",
-        [
+        params={"saves_view_of_changed_input": float(saves_a_view_of_a_changed_input(ex, inputs))},
+        repro=[
             "import torch.nn.functional as F",
             *ex.repro(f"u = torch.tensor({lit(u.numpy())}, dtype=torch.float64)"),
             f"f = lambda {names}: {ex.tree.source}",
