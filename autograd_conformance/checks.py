@@ -51,19 +51,28 @@ def guarded(oracle: str, what: str, fn: Callable[[], list[Outcome]]) -> list[Out
         return [Outcome(Verdict.ERROR, oracle, message=f"{what}: torch raised {type(exc).__name__}: {exc}")]
 
 
+def _conditioned(ex: Example, eps: float) -> float:
+    """What an op of the tree that is ill-conditioned here adds to a tolerance in a dtype of machine epsilon
+    ``eps`` (``OpSpec.conditioning``, ``tol.CONDITIONING_FACTOR``); 0 where no op declares conditioning."""
+    return tol.CONDITIONING_FACTOR * eps * reference(ex).amplification
+
+
+def _cannot_tell(ex: Example, oracle: str, conditioned: float, useful: float) -> Outcome | None:
+    """INCONCLUSIVE where rounding alone, amplified by an ill-conditioned op, reaches ``useful``."""
+    if conditioned <= useful:
+        return None
+    message = f"an op of the tree amplifies {ex.dtype} rounding {reference(ex).amplification:.3g}x here (OpSpec.conditioning): cannot tell"
+    return Outcome(Verdict.INCONCLUSIVE, oracle, message=message)
+
+
 def _rtol(oracle: Oracle, ex: Example) -> float:
-    """The oracle's tolerance for the tree, widened where an op of it is ill-conditioned here
-    (``OpSpec.conditioning``, ``tol.CONDITIONING_FACTOR``)."""
-    return oracle.rtol(ex.tree.ops) + tol.CONDITIONING_FACTOR * fd.EPS * reference(ex).amplification
+    """The oracle's tolerance for the tree, widened where an op of it is ill-conditioned here."""
+    return oracle.rtol(ex.tree.ops) + _conditioned(ex, fd.EPS)
 
 
 def _ill_conditioned(oracle: Oracle, ex: Example) -> Outcome | None:
-    """INCONCLUSIVE where rounding alone, amplified by an ill-conditioned op, reaches ``tol.FD_USEFUL``."""
-    amplification = reference(ex).amplification
-    if tol.CONDITIONING_FACTOR * fd.EPS * amplification <= tol.FD_USEFUL:
-        return None
-    message = f"an op of the tree amplifies rounding {amplification:.3g}x here (OpSpec.conditioning): cannot tell"
-    return Outcome(Verdict.INCONCLUSIVE, oracle.name, message=message)
+    """INCONCLUSIVE where float64 rounding, amplified by an ill-conditioned op, reaches ``tol.FD_USEFUL``."""
+    return _cannot_tell(ex, oracle.name, _conditioned(ex, fd.EPS), tol.FD_USEFUL)
 
 
 def _elementwise(
@@ -258,10 +267,10 @@ def reduced_precision_matches_float64(ex: Example, *, torch_vjp: list[np.ndarray
             return [inconclusive]
         if overflow := _beyond_range(ex.torch_dtype, ref.evaluation.magnitude, ref.vjp, ex.cotangent):
             return [Outcome(Verdict.INCONCLUSIVE, "float64", message=overflow)]
-        conditioned = tol.CONDITIONING_FACTOR * tol.ROUNDING_EPS[ex.dtype] * ref.amplification
-        if conditioned > tol.REDUCED_CONDITIONING_LIMIT * tol.REDUCED_RTOL_PER_OP[ex.dtype]:
-            message = f"an op of the tree amplifies {ex.dtype} rounding {ref.amplification:.3g}x here (OpSpec.conditioning): cannot tell"
-            return [Outcome(Verdict.INCONCLUSIVE, "float64", message=message)]
+        conditioned = _conditioned(ex, tol.ROUNDING_EPS[ex.dtype])
+        limit = tol.REDUCED_CONDITIONING_LIMIT * tol.REDUCED_RTOL_PER_OP[ex.dtype]
+        if ill := _cannot_tell(ex, "float64", conditioned, limit):
+            return [ill]
 
         rtol = tol.reduced_rtol(ex.tree.ops, ex.dtype) + conditioned
 

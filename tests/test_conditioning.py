@@ -79,7 +79,7 @@ def test_past_the_useful_tolerance_the_check_cannot_tell() -> None:
     assert tol.CONDITIONING_FACTOR * np.finfo(np.float64).eps * squared_condition(ex.inputs) > tol.FD_USEFUL
     outcomes = [o for o in checks.vjp_matches_oracles(ex) if o.oracle == "jax"]
     assert [o.verdict for o in outcomes] == [Verdict.INCONCLUSIVE]
-    assert "amplifies rounding" in outcomes[0].message
+    assert "amplifies float64 rounding" in outcomes[0].message
 
 
 def test_a_users_op_declares_its_conditioning() -> None:
