@@ -87,11 +87,15 @@ def _hermitian(a: np.ndarray) -> np.ndarray:
     return (a + np.swapaxes(a, -1, -2).conj()) / 2
 
 
+def _ratio(largest: np.ndarray, smallest: np.ndarray) -> float:
+    """largest / smallest, the largest over a batch; inf where smallest is 0."""
+    return float(np.max(np.divide(largest, smallest, out=np.full_like(largest, np.inf), where=smallest > 0), initial=0.0))
+
+
 def _condition(a: np.ndarray) -> float:
     """κ(a) = σ_max / σ_min, the largest over a batch; inf at a rank drop."""
     s = np.linalg.svd(a, compute_uv=False)
-    largest, smallest = s[..., 0], s[..., -1]
-    return float(np.max(np.divide(largest, smallest, out=np.full_like(largest, np.inf), where=smallest > 0), initial=0.0))
+    return _ratio(s[..., 0], s[..., -1])
 
 
 def squared_condition(inputs: list[np.ndarray]) -> float:
@@ -125,8 +129,7 @@ def product_pinv_condition(inputs: list[np.ndarray]) -> float:
     """``DECOMPOSITION_ROUNDING``·σ₁/σᵣ of the rank-r product of the first two inputs, which pinv decomposes."""
     x, y = _matrix(inputs[0]), _matrix(inputs[1])
     s = np.linalg.svd(x @ y, compute_uv=False)
-    kept = s[..., x.shape[-1] - 1]
-    return DECOMPOSITION_ROUNDING * float(np.max(np.divide(s[..., 0], kept, out=np.full_like(kept, np.inf), where=kept > 0), initial=0.0))
+    return DECOMPOSITION_ROUNDING * _ratio(s[..., 0], s[..., x.shape[-1] - 1])
 
 
 def hermitian_pinv_condition(inputs: list[np.ndarray]) -> float:
